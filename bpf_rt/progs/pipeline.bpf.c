@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Hand-written part of every compiled object: inference bracketing helpers
+ * used by the generated stages, and the BPF_PROG_TEST_RUN entry and finish
+ * programs that run the compiled stages on a feature vector carried in the
+ * test packet (struct nnbpf_test_pkt).
+ *
+ * The generated translation unit defines NNBPF_N_INPUTS, NNBPF_N_OUTPUTS and
+ * struct nnbpf_params, then includes this file, then emits the stages.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "nnbpf/abi.h"
+#include "nnbpf/maps.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void nnbpf_count_error(__u32 code)
+{
+	__u64 *c = bpf_map_lookup_elem(&nnbpf_errors, &code);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct nnbpf_scratch *nnbpf_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&nnbpf_scratch, &zero);
+}
+
+/* Start an inference on this CPU: pin the parameter slot it will read (all
+ * stages use the same slot, so a concurrent hot update can never mix two
+ * models), and mark the CPU busy for grace-period tracking. */
+static __always_inline int nnbpf_inference_begin(struct nnbpf_scratch *s, __u32 mode)
+{
+	__u32 zero = 0;
+	__u32 *idx = bpf_map_lookup_elem(&nnbpf_param_idx, &zero);
+
+	if (!idx) {
+		nnbpf_count_error(NNBPF_ERR_PARAMS);
+		return -1;
+	}
+	s->seq |= 1;
+	s->slot = *idx & 1;
+	s->mode = mode;
+	s->t_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline void nnbpf_inference_end(struct nnbpf_scratch *s)
+{
+	s->seq = (s->seq | 1) + 1;
+}
+
+/* Tail call to the next program of the chain; if it falls through, the
+ * inference is abandoned and counted. */
+static __always_inline int nnbpf_next(struct xdp_md *ctx, struct nnbpf_scratch *s, __u32 slot)
+{
+	bpf_tail_call(ctx, &nnbpf_progs, slot);
+	nnbpf_count_error(NNBPF_ERR_TAILCALL);
+	nnbpf_inference_end(s);
+	return XDP_ABORTED;
+}
+
+/* After the last layer: hand the result to the finish program of whoever
+ * started the inference. */
+static __always_inline int nnbpf_finish(struct xdp_md *ctx, struct nnbpf_scratch *s)
+{
+	if (s->mode == NNBPF_MODE_TEST)
+		return nnbpf_next(ctx, s, NNBPF_PROG_FINISH_TEST);
+	return nnbpf_next(ctx, s, NNBPF_PROG_FINISH_FLOW);
+}
+
+SEC("xdp")
+int nnbpf_test_entry(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct nnbpf_test_pkt *p = data;
+	struct nnbpf_scratch *s;
+
+	if ((void *)(p + 1) > data_end || p->magic != NNBPF_TEST_MAGIC ||
+	    p->n_features != NNBPF_N_INPUTS) {
+		nnbpf_count_error(NNBPF_ERR_PACKET);
+		return XDP_ABORTED;
+	}
+	s = nnbpf_scratch_get();
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return XDP_ABORTED;
+	}
+	if (nnbpf_inference_begin(s, NNBPF_MODE_TEST))
+		return XDP_ABORTED;
+#pragma unroll
+	for (int j = 0; j < NNBPF_N_INPUTS; j++)
+		s->feat[j] = p->feat[j];
+	return nnbpf_next(ctx, s, NNBPF_PROG_STAGE0);
+}
+
+SEC("xdp")
+int nnbpf_test_finish(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct nnbpf_test_pkt *p = data;
+	struct nnbpf_scratch *s = nnbpf_scratch_get();
+
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return XDP_ABORTED;
+	}
+	if ((void *)(p + 1) > data_end) {
+		nnbpf_count_error(NNBPF_ERR_PACKET);
+		nnbpf_inference_end(s);
+		return XDP_ABORTED;
+	}
+	p->t_ns = bpf_ktime_get_ns() - s->t_start_ns;
+	p->slot = s->slot;
+	p->verdict = s->verdict;
+#pragma unroll
+	for (int i = 0; i < NNBPF_N_OUTPUTS; i++)
+		p->logits[i] = s->logits[i];
+	p->status = NNBPF_TEST_DONE;
+	nnbpf_inference_end(s);
+	return XDP_PASS;
+}

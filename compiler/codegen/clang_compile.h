@@ -1,0 +1,25 @@
+// In-process compilation of emitted BPF C to an ELF object with BTF, using the
+// Clang/LLVM libraries (no clang binary, no source tree at run time: bpf_rt/
+// sources are embedded, system headers come from linux-libc-dev/libbpf-dev).
+#pragma once
+
+#include <string>
+
+#include "compiler/support/result.h"
+
+namespace nnbpf::compiler {
+
+// "v4" when the running kernel is >= 6.6 (sign-extending loads and moves),
+// else "v3".
+std::string detect_bpf_cpu();
+
+struct ClangOutput {
+  std::string object;       // ELF bytes
+  std::string diagnostics;  // warnings, if any
+};
+
+// mcpu: "v3" or "v4". The embedded bpf_rt files are visible under their
+// embedded paths ("nnbpf/abi.h", "progs/pipeline.bpf.c").
+Result<ClangOutput> compile_bpf_c(const std::string& source, const std::string& mcpu);
+
+}  // namespace nnbpf::compiler

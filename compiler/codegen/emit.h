@@ -1,0 +1,36 @@
+// QuantModel + StagePlan -> BPF C (one translation unit). Each op has its own
+// emitter (emit_standardize.cc, emit_dense.cc, emit_classify.cc) writing into
+// an EmitContext; emit_program.cc assembles the unit. The emitted code uses
+// integer arithmetic and shifts only, and has no loops.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include "compiler/codegen/params_layout.h"
+#include "compiler/ir/model.h"
+#include "compiler/passes/plan_stages.h"
+
+namespace nnbpf::compiler {
+
+struct EmitContext {
+  const QuantModel& model;
+  const ParamLayout& layout;
+  std::ostringstream out;
+};
+
+// Step 1 of docs/semantics.md: feat[] -> act[0][].
+void emit_standardize(EmitContext& ctx);
+// Step 2 for neurons [begin, end) of layer `l`.
+void emit_dense(EmitContext& ctx, int l, int begin, int end);
+// Step 3: verdict from the logits.
+void emit_classify(EmitContext& ctx);
+
+// Where layer l reads its input and writes its output in the scratch map.
+std::string dense_input_buffer(int l);
+std::string dense_output_buffer(const QuantModel& model, int l);
+
+// The whole translation unit.
+std::string emit_program(const QuantModel& model, const StagePlan& plan, const ParamLayout& layout);
+
+}  // namespace nnbpf::compiler

@@ -1,0 +1,117 @@
+#include "compiler/codegen/params_layout.h"
+
+#include <cstring>
+
+#include "nnbpf/abi.h"
+
+namespace nnbpf::compiler {
+
+namespace {
+size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+template <typename T>
+void put(std::vector<uint8_t>& buf, size_t off, T v) {
+  std::memcpy(buf.data() + off, &v, sizeof(T));
+}
+template <typename T>
+T get(const std::vector<uint8_t>& buf, size_t off) {
+  T v;
+  std::memcpy(&v, buf.data() + off, sizeof(T));
+  return v;
+}
+}  // namespace
+
+ParamLayout layout_params(const QuantModel& model) {
+  ParamLayout l;
+  size_t off = sizeof(nnbpf_params_hdr);
+  l.inputs_offset = off;
+  off += sizeof(nnbpf_input_param) * model.inputs.size();
+  for (const auto& layer : model.layers) {
+    ParamLayout::Layer pl;
+    pl.in = layer.in;
+    pl.out = layer.out;
+    off = align_up(off, 4);
+    pl.weight_offset = off;
+    off += 4ull * layer.in * layer.out;
+    pl.bias_offset = off;
+    off += 4ull * layer.out;
+    l.layers.push_back(pl);
+  }
+  l.total_bytes = align_up(off, 8);
+  return l;
+}
+
+std::vector<uint8_t> digest_bytes(const std::string& hex) {
+  std::vector<uint8_t> out(32, 0);
+  if (hex.size() != 64) return out;
+  for (size_t i = 0; i < 32; ++i) {
+    unsigned v = 0;
+    if (std::sscanf(hex.c_str() + 2 * i, "%2x", &v) != 1) return std::vector<uint8_t>(32, 0);
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return out;
+}
+
+std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generation) {
+  ParamLayout l = layout_params(model);
+  std::vector<uint8_t> buf(l.total_bytes, 0);
+  nnbpf_params_hdr hdr{};
+  hdr.abi_version = NNBPF_ABI_VERSION;
+  hdr.shift = static_cast<__u32>(model.b);
+  hdr.n_inputs = static_cast<__u32>(model.inputs.size());
+  hdr.n_outputs = static_cast<__u32>(model.n_outputs());
+  auto d = digest_bytes(model.digest);
+  std::memcpy(hdr.digest, d.data(), 32);
+  hdr.generation = generation;
+  std::memcpy(buf.data(), &hdr, sizeof hdr);
+  for (size_t j = 0; j < model.inputs.size(); ++j) {
+    const QuantInput& in = model.inputs[j];
+    nnbpf_input_param p{};
+    p.lo = in.lo;
+    p.hi = in.hi;
+    p.m = in.m;
+    p.den = in.den;
+    p.q = in.q;
+    std::memcpy(buf.data() + l.inputs_offset + j * sizeof p, &p, sizeof p);
+  }
+  for (size_t k = 0; k < model.layers.size(); ++k) {
+    const QuantLayer& layer = model.layers[k];
+    for (size_t i = 0; i < layer.weight.size(); ++i)
+      put<int32_t>(buf, l.layers[k].weight_offset + 4 * i, layer.weight[i]);
+    for (int i = 0; i < layer.out; ++i)
+      put<int32_t>(buf, l.layers[k].bias_offset + 4 * i, layer.has_bias ? layer.bias[i] : 0);
+  }
+  return buf;
+}
+
+Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes) {
+  ParamLayout l = layout_params(shape);
+  if (bytes.size() != l.total_bytes)
+    return Error::bad_input("parameter blob is " + std::to_string(bytes.size()) + " bytes, expected " +
+                            std::to_string(l.total_bytes));
+  nnbpf_params_hdr hdr;
+  std::memcpy(&hdr, bytes.data(), sizeof hdr);
+  if (hdr.abi_version != NNBPF_ABI_VERSION)
+    return Error::bad_input("parameter blob has ABI version " + std::to_string(hdr.abi_version) +
+                            ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION));
+  if (hdr.n_inputs != shape.inputs.size() || static_cast<int>(hdr.n_outputs) != shape.n_outputs())
+    return Error::bad_input("parameter blob shape does not match the manifest");
+  QuantModel m = shape;
+  m.b = static_cast<int>(hdr.shift);
+  for (size_t j = 0; j < m.inputs.size(); ++j) {
+    nnbpf_input_param p;
+    std::memcpy(&p, bytes.data() + l.inputs_offset + j * sizeof p, sizeof p);
+    m.inputs[j] = QuantInput{p.lo, p.hi, p.q, p.m, p.den};
+  }
+  for (size_t k = 0; k < m.layers.size(); ++k) {
+    QuantLayer& layer = m.layers[k];
+    layer.weight.resize(static_cast<size_t>(layer.in) * layer.out);
+    layer.bias.resize(layer.out);
+    for (size_t i = 0; i < layer.weight.size(); ++i)
+      layer.weight[i] = get<int32_t>(bytes, l.layers[k].weight_offset + 4 * i);
+    for (int i = 0; i < layer.out; ++i) layer.bias[i] = get<int32_t>(bytes, l.layers[k].bias_offset + 4 * i);
+  }
+  return m;
+}
+
+}  // namespace nnbpf::compiler

@@ -1,0 +1,41 @@
+// Byte layout of one parameter slot (value of the nnbpf_params map): struct
+// nnbpf_params_hdr, then one struct nnbpf_input_param per input, then per
+// layer the int32 weights [out][in] and int32 bias [out] (natural alignment).
+// The emitted C struct asserts every offset computed here, and the runtime
+// serializes slots with serialize_params, so the two can never drift.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/model.h"
+
+namespace nnbpf::compiler {
+
+struct ParamLayout {
+  size_t inputs_offset = 0;
+  struct Layer {
+    size_t weight_offset = 0;
+    size_t bias_offset = 0;
+    int in = 0;
+    int out = 0;
+  };
+  std::vector<Layer> layers;
+  size_t total_bytes = 0;
+};
+
+ParamLayout layout_params(const QuantModel& model);
+
+// One slot's bytes for `model` (header included).
+std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generation);
+
+// Inverse of serialize_params given the layer shapes (relu/has_bias flags and
+// feature names are not in the slot; they come from `shape`).
+Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes);
+
+// 32 raw bytes of a 64-hex-digit digest (zeros if malformed).
+std::vector<uint8_t> digest_bytes(const std::string& hex);
+
+}  // namespace nnbpf::compiler

@@ -1,0 +1,300 @@
+#include "compiler/driver/pipeline.h"
+
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/SHA256.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "compiler/codegen/clang_compile.h"
+#include "compiler/codegen/emit.h"
+#include "compiler/support/csv.h"
+#include "nnbpf/abi.h"
+
+namespace nnbpf::compiler {
+
+namespace fs = std::filesystem;
+
+std::string sha256_hex(const std::string& bytes) {
+  auto hash = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  std::ostringstream o;
+  for (uint8_t c : hash) o << std::hex << std::setw(2) << std::setfill('0') << static_cast<unsigned>(c);
+  return o.str();
+}
+
+namespace {
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::bad_input(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+const char* head_name(Head h) {
+  switch (h) {
+    case Head::Logits: return "logits";
+    case Head::Softmax: return "softmax";
+    case Head::LogSoftmax: return "logsoftmax";
+    case Head::ArgMax: return "argmax";
+  }
+  return "logits";
+}
+
+std::string shape_string(const QuantModel& m) {
+  std::string s = "[" + std::to_string(m.n_inputs());
+  for (const auto& l : m.layers) s += "," + std::to_string(l.out);
+  return s + "]";
+}
+
+}  // namespace
+
+Result<CompileResult> compile_model(const std::string& onnx_path, const CompileOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  NNBPF_TRY(bytes, read_file(onnx_path));
+  NNBPF_TRY(fm, load_onnx_bytes(bytes, onnx_path, opts.frontend));
+  fm.digest = sha256_hex(bytes);
+
+  CompileResult r;
+  QuantOptions qopts = opts.quant;
+  r.ranges_source = fm.input_ranges.empty() ? "feature catalog bounds" : "model metadata nnbpf.input_ranges";
+  if (opts.calibration_csv) {
+    NNBPF_TRY(rows, read_feature_csv(*opts.calibration_csv, fm.features));
+    if (rows.rows.empty()) return Error::bad_input(*opts.calibration_csv + ": no data rows for --calibration");
+    qopts.calibration_ranges = column_ranges(rows);
+    r.ranges_source = "calibration CSV " + *opts.calibration_csv;
+  }
+  auto qm = quantize(fm, qopts);
+  if (!qm) return qm.error().with_context(onnx_path + ": ");
+  r.quant_model = std::move(qm.value());
+  r.float_model = std::move(fm);
+
+  r.layout = layout_params(r.quant_model);
+  r.mcpu = opts.mcpu == "auto" ? detect_bpf_cpu() : opts.mcpu;
+  PlanTarget target;
+  target.isa_v4 = r.mcpu == "v4";
+  for (const auto& l : r.layout.layers) target.weight_offsets.push_back(l.weight_offset);
+  NNBPF_TRY(plan, plan_stages(r.quant_model, opts.max_stage_insns, target));
+  r.plan = plan;
+  r.c_source = emit_program(r.quant_model, r.plan, r.layout);
+  if (opts.emit == EmitKind::Obj) {
+    NNBPF_TRY(obj, compile_bpf_c(r.c_source, r.mcpu));
+    r.object = std::move(obj.object);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+nlohmann::json make_manifest(const CompileResult& r) {
+  using nlohmann::json;
+  const QuantModel& q = r.quant_model;
+  json m;
+  m["nnbpf_version"] = "0.1.0";
+  m["abi_version"] = NNBPF_ABI_VERSION;
+  m["model_digest"] = q.digest;
+  m["object"] = "model.bpf.o";
+  m["bpf_isa"] = r.mcpu;
+  m["features"] = q.features;
+  m["feature_ids"] = q.feature_ids;
+  m["shape"] = json::array();
+  m["shape"].push_back(q.n_inputs());
+  for (const auto& l : q.layers) m["shape"].push_back(l.out);
+  m["head"] = head_name(r.float_model.head);
+  m["quant"] = {{"mode", "int32"},
+                {"b", q.b},
+                {"scale", std::ldexp(1.0, q.b)},
+                {"alpha", q.alpha},
+                {"ecdf_share", q.ecdf_share},
+                {"b_ecdf", q.b_ecdf},
+                {"b_forced", q.b_forced},
+                {"b_lowered", q.b_lowered},
+                {"input_ranges_source", r.ranges_source},
+                {"max_abs_activation", q.overflow.max_abs_activation},
+                {"max_abs_accumulator", q.overflow.max_abs_accumulator},
+                {"activation_margin_bits", q.overflow.activation_margin_bits},
+                {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
+  m["inputs"] = json::array();
+  for (int j = 0; j < q.n_inputs(); ++j)
+    m["inputs"].push_back({{"feature", q.features[j]}, {"lo", q.inputs[j].lo}, {"hi", q.inputs[j].hi}});
+  m["layers"] = json::array();
+  for (size_t l = 0; l < q.layers.size(); ++l)
+    m["layers"].push_back({{"in", q.layers[l].in},
+                           {"out", q.layers[l].out},
+                           {"relu", q.layers[l].relu},
+                           {"bias", q.layers[l].has_bias},
+                           {"weight_offset", r.layout.layers[l].weight_offset},
+                           {"bias_offset", r.layout.layers[l].bias_offset}});
+  m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
+                 {"slots", 2},
+                 {"bytes_total", 2 * r.layout.total_bytes},
+                 {"inputs_offset", r.layout.inputs_offset}};
+  m["max_stage_insns"] = r.plan.max_stage_insns;
+  m["stages"] = json::array();
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) {
+    const Stage& st = r.plan.stages[k];
+    json parts = json::array();
+    for (const auto& p : st.parts)
+      parts.push_back({{"layer", p.layer}, {"neuron_begin", p.neuron_begin}, {"neuron_end", p.neuron_end}});
+    m["stages"].push_back({{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
+                           {"standardize", st.standardize},
+                           {"last", st.last},
+                           {"parts", parts},
+                           {"est_insns", st.est_insns}});
+  }
+  m["programs"] = {{"test_entry", NNBPF_PROG_TEST_ENTRY_NAME}, {"test_finish", NNBPF_PROG_TEST_FINISH_NAME}};
+  return m;
+}
+
+std::string describe_ir(const CompileResult& r) {
+  const QuantModel& q = r.quant_model;
+  std::ostringstream o;
+  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b << "\n";
+  for (int j = 0; j < q.n_inputs(); ++j) {
+    const auto& in = q.inputs[j];
+    o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] q=" << in.q
+      << " m=" << in.m << " den=" << in.den << "\n";
+  }
+  for (size_t l = 0; l < q.layers.size(); ++l) {
+    const auto& L = q.layers[l];
+    o << "layer " << l << " dense " << L.in << "->" << L.out << (L.has_bias ? " bias" : " nobias")
+      << (L.relu ? " relu" : "") << "\n";
+  }
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) {
+    const Stage& st = r.plan.stages[k];
+    o << "stage " << k << (st.standardize ? " standardize" : "");
+    for (const auto& p : st.parts)
+      o << " L" << p.layer << "[" << p.neuron_begin << ":" << p.neuron_end << ")";
+    o << (st.last ? " classify" : "") << " est_insns=" << st.est_insns << "\n";
+  }
+  return o.str();
+}
+
+std::string describe_summary(const std::string& onnx_path, const CompileResult& r) {
+  const QuantModel& q = r.quant_model;
+  std::ostringstream o;
+  o << std::fixed;
+  o << "model:    " << onnx_path << " " << shape_string(q) << ", digest " << q.digest.substr(0, 16) << "\n";
+  o << "features: ";
+  for (int j = 0; j < q.n_inputs(); ++j) o << (j ? "," : "") << q.features[j];
+  o << "\n";
+  o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
+  if (q.b_forced)
+    o << ", set by --scale-bits";
+  else
+    o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
+  if (q.b_lowered) o << ", lowered to avoid overflow";
+  o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+  o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
+    << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
+    << "\n";
+  o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
+  o << "\n";
+  o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots; BPF ISA " << r.mcpu << "\n";
+  o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
+  return o.str();
+}
+
+Status write_artifact(const std::string& dir, const std::string& onnx_path, const CompileResult& r) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error::runtime(dir + ": cannot create directory (" + ec.message() + ")");
+  auto write = [&](const std::string& name, const std::string& data) -> Status {
+    std::string tmp = dir + "/." + name + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) return Error::runtime(tmp + ": cannot write (" + std::strerror(errno) + ")");
+      out.write(data.data(), static_cast<std::streamsize>(data.size()));
+      if (!out) return Error::runtime(tmp + ": write failed");
+    }
+    fs::rename(tmp, dir + "/" + name, ec);
+    if (ec) return Error::runtime(dir + "/" + name + ": cannot rename (" + ec.message() + ")");
+    return ok_status();
+  };
+  auto src = read_file(onnx_path);
+  if (!src) return src.error();
+  NNBPF_CHECK(write("source.onnx", *src));
+  NNBPF_CHECK(write("model.bpf.o", r.object));
+  NNBPF_CHECK(write("manifest.json", make_manifest(r).dump(2) + "\n"));
+  return ok_status();
+}
+
+Result<Artifact> load_artifact(const std::string& dir) {
+  using nlohmann::json;
+  Artifact a;
+  a.dir = dir;
+  a.object_path = dir + "/model.bpf.o";
+  a.source_onnx = dir + "/source.onnx";
+  if (!fs::is_directory(dir)) return Error::bad_input(dir + ": not a directory (expected the output of nnbpf compile)");
+  NNBPF_TRY(text, read_file(dir + "/manifest.json"));
+  try {
+    a.manifest = json::parse(text);
+  } catch (const std::exception& e) {
+    return Error::bad_input(dir + "/manifest.json: not valid JSON: " + std::string(e.what()));
+  }
+  const json& m = a.manifest;
+  try {
+    if (m.at("abi_version").get<int>() != NNBPF_ABI_VERSION)
+      return Error::bad_input(dir + "/manifest.json: ABI version " + std::to_string(m.at("abi_version").get<int>()) +
+                              ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION) + " (recompile the model)");
+    QuantModel shape;
+    shape.features = m.at("features").get<std::vector<std::string>>();
+    shape.feature_ids = m.at("feature_ids").get<std::vector<int>>();
+    shape.digest = m.at("model_digest").get<std::string>();
+    shape.inputs.resize(shape.features.size());
+    for (const auto& l : m.at("layers")) {
+      QuantLayer L;
+      L.in = l.at("in").get<int>();
+      L.out = l.at("out").get<int>();
+      L.relu = l.at("relu").get<bool>();
+      L.has_bias = l.at("bias").get<bool>();
+      shape.layers.push_back(L);
+    }
+    const auto& qj = m.at("quant");
+    shape.alpha = qj.at("alpha").get<double>();
+    shape.ecdf_share = qj.at("ecdf_share").get<double>();
+    shape.b_ecdf = qj.at("b_ecdf").get<int>();
+    for (const auto& st : m.at("stages")) a.stage_names.push_back(st.at("name").get<std::string>());
+    a.mcpu = m.at("bpf_isa").get<std::string>();
+    a.model = shape;
+  } catch (const std::exception& e) {
+    return Error::bad_input(dir + "/manifest.json: malformed: " + std::string(e.what()));
+  }
+
+  auto buf = llvm::MemoryBuffer::getFile(a.object_path);
+  if (!buf) return Error::bad_input(a.object_path + ": cannot open (" + buf.getError().message() + ")");
+  auto obj = llvm::object::ObjectFile::createObjectFile((*buf)->getMemBufferRef());
+  if (!obj) {
+    std::string msg = llvm::toString(obj.takeError());
+    return Error::bad_input(a.object_path + ": not a BPF ELF object (" + msg + ")");
+  }
+  bool found = false;
+  for (const auto& sec : (*obj)->sections()) {
+    auto name = sec.getName();
+    if (!name || *name != ".nnbpf.params") {
+      if (!name) llvm::consumeError(name.takeError());
+      continue;
+    }
+    auto contents = sec.getContents();
+    if (!contents) {
+      llvm::consumeError(contents.takeError());
+      break;
+    }
+    a.initial_params.assign(contents->begin(), contents->end());
+    found = true;
+  }
+  if (!found) return Error::bad_input(a.object_path + ": no .nnbpf.params section (not an nnbpf object?)");
+  auto full = deserialize_params(a.model, a.initial_params);
+  if (!full) return full.error().with_context(a.object_path + ": ");
+  a.model = std::move(full.value());
+  return a;
+}
+
+}  // namespace nnbpf::compiler

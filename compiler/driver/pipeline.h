@@ -1,0 +1,71 @@
+// The compile pipeline and its options: ONNX -> FloatModel -> QuantModel ->
+// StagePlan -> BPF C -> BPF object + manifest; and reading a compiled
+// artifact directory back (for check, infer, run, update, bench).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/codegen/params_layout.h"
+#include "compiler/frontend/onnx_loader.h"
+#include "compiler/ir/model.h"
+#include "compiler/passes/plan_stages.h"
+#include "compiler/passes/quantize.h"
+
+namespace nnbpf::compiler {
+
+enum class EmitKind { Ir, C, Obj };
+
+struct CompileOptions {
+  FrontendOptions frontend;
+  QuantOptions quant;
+  std::optional<std::string> calibration_csv;  // --calibration
+  int64_t max_stage_insns = kDefaultMaxStageInsns;
+  std::string mcpu = "auto";                   // auto | v3 | v4
+  EmitKind emit = EmitKind::Obj;
+};
+
+struct CompileResult {
+  FloatModel float_model;
+  QuantModel quant_model;
+  StagePlan plan;
+  ParamLayout layout;
+  std::string c_source;
+  std::string object;      // ELF bytes (EmitKind::Obj)
+  std::string mcpu;
+  std::string ranges_source;  // "calibration CSV", "model metadata", "feature catalog bounds"
+  double seconds = 0;
+};
+
+Result<CompileResult> compile_model(const std::string& onnx_path, const CompileOptions& opts);
+
+// Writes DIR/model.bpf.o, DIR/manifest.json and DIR/source.onnx (for the
+// float engine). Files are written to temporaries and renamed, so a failed
+// compile never leaves a half-written artifact.
+Status write_artifact(const std::string& dir, const std::string& onnx_path, const CompileResult& r);
+
+nlohmann::json make_manifest(const CompileResult& r);
+std::string describe_ir(const CompileResult& r);  // --emit ir
+std::string describe_summary(const std::string& onnx_path, const CompileResult& r);
+
+// A compiled artifact read back from DIR.
+struct Artifact {
+  std::string dir;
+  std::string object_path;
+  nlohmann::json manifest;
+  QuantModel model;            // full integer model, from the object's initial slot
+  std::vector<uint8_t> initial_params;
+  std::vector<std::string> stage_names;
+  std::string mcpu;
+  std::string source_onnx;     // DIR/source.onnx
+};
+
+Result<Artifact> load_artifact(const std::string& dir);
+
+// sha256 hex of bytes.
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace nnbpf::compiler

@@ -1,0 +1,80 @@
+// The reference interpreter. run_reference is the integer semantics of
+// docs/semantics.md, step for step, in the order the kernel evaluates it;
+// run_float evaluates the float model the ONNX file describes.
+#include "compiler/interp/reference.h"
+
+#include <cstddef>
+
+namespace nnbpf::compiler {
+
+namespace {
+
+// Formula (4): acc = sum_j W_E[i][j] * x_j with wrapping 64-bit arithmetic
+// (unsigned, so wrapping is defined; the analysis rules it out anyway),
+// y = ars(acc, b) + B_E[i], then ReLU.
+std::vector<int64_t> run_dense(const QuantLayer& layer, int b, const std::vector<int64_t>& x) {
+  std::vector<int64_t> y(static_cast<size_t>(layer.out));
+  for (int i = 0; i < layer.out; ++i) {
+    uint64_t acc = 0;
+    for (int j = 0; j < layer.in; ++j)
+      acc += static_cast<uint64_t>(static_cast<int64_t>(layer.w(i, j))) * static_cast<uint64_t>(x[j]);
+    const int64_t shifted = static_cast<int64_t>(acc) >> b;  // arithmetic (C++20)
+    const int64_t bias = layer.bias.empty() ? 0 : layer.bias[i];
+    int64_t v = static_cast<int64_t>(static_cast<uint64_t>(shifted) + static_cast<uint64_t>(bias));
+    if (layer.relu && v < 0) v = 0;
+    y[i] = v;
+  }
+  return y;
+}
+
+template <typename T>
+int verdict_impl(const std::vector<T>& logits) {
+  if (logits.empty()) return 0;
+  if (logits.size() == 1) return logits[0] > 0 ? 1 : 0;
+  if (logits.size() == 2) return logits[1] > logits[0] ? 1 : 0;  // formula (5)
+  size_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best]) best = i;  // strict: lowest index wins ties
+  return static_cast<int>(best);
+}
+
+}  // namespace
+
+int verdict_of(const std::vector<int64_t>& logits) { return verdict_impl(logits); }
+int verdict_of(const std::vector<double>& logits) { return verdict_impl(logits); }
+
+Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
+  std::vector<int64_t> x(model.inputs.size());
+  for (size_t j = 0; j < model.inputs.size(); ++j)
+    x[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
+  for (const QuantLayer& layer : model.layers) x = run_dense(layer, model.b, x);
+  Inference out;
+  out.verdict = verdict_of(x);
+  out.logits = std::move(x);
+  return out;
+}
+
+Inference run_float(const FloatModel& model, const std::vector<double>& raw) {
+  const size_t n = static_cast<size_t>(model.inputs());
+  std::vector<double> x(n);
+  for (size_t j = 0; j < n; ++j) {
+    x[j] = j < raw.size() ? raw[j] : 0.0;
+    if (model.standardization) x[j] = (x[j] - model.standardization->mean[j]) * model.standardization->mul[j];
+  }
+  for (const DenseLayer& layer : model.layers) {
+    std::vector<double> y(static_cast<size_t>(layer.out));
+    for (int i = 0; i < layer.out; ++i) {
+      double acc = 0.0;
+      for (int j = 0; j < layer.in; ++j) acc += layer.w(i, j) * x[j];
+      if (!layer.bias.empty()) acc += layer.bias[i];
+      y[i] = layer.relu && acc < 0 ? 0.0 : acc;
+    }
+    x = std::move(y);
+  }
+  Inference out;
+  out.verdict = verdict_of(x);
+  out.flogits = std::move(x);
+  return out;
+}
+
+}  // namespace nnbpf::compiler

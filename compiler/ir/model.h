@@ -1,0 +1,117 @@
+// The compiler's IR: a float MLP as read from ONNX (FloatModel) and its
+// integer form (QuantModel) whose semantics docs/semantics.md defines and
+// compiler/interp/reference.cc implements. Codegen reads only QuantModel.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/support/result.h"
+
+namespace nnbpf::compiler {
+
+// Limits of the generated code (docs/semantics.md#limits).
+inline constexpr int kMaxFeatures = 24;   // == catalog size
+inline constexpr int kMaxWidth = 256;     // neurons per layer
+inline constexpr int kMaxLayers = 16;     // dense layers
+inline constexpr int kMaxOutputs = 16;    // logits of the last layer
+
+// Per-input standardization, float form: y = (x - mean) * mul, i.e. sigma = 1/mul.
+// mul == 0 means sigma == 0 and the standardized input is 0 (formula (1)).
+struct Standardization {
+  std::vector<double> mean;
+  std::vector<double> mul;
+};
+
+struct DenseLayer {
+  int in = 0;
+  int out = 0;
+  std::vector<double> weight;  // row-major [out][in]: y_i = sum_j weight[i*in+j] * x_j
+  std::vector<double> bias;    // empty when the layer has no bias
+  bool relu = false;           // ReLU applied to the output
+  std::string origin;          // ONNX node name(s), for messages
+  double w(int i, int j) const { return weight[static_cast<size_t>(i) * in + j]; }
+};
+
+enum class Head { Logits, Softmax, LogSoftmax, ArgMax };
+
+struct InputRange {
+  double lo = 0;
+  double hi = 0;
+};
+
+struct FloatModel {
+  std::vector<std::string> features;           // catalog names, one per input column
+  std::optional<Standardization> standardization;
+  std::vector<DenseLayer> layers;
+  Head head = Head::Logits;
+  std::vector<InputRange> input_ranges;        // empty, or one per input (raw units)
+  std::map<std::string, std::string> metadata; // ONNX metadata_props
+  std::string producer;                        // ONNX producer_name
+  int64_t opset = 0;
+  std::string digest;                          // sha256 of the ONNX bytes, hex
+
+  int inputs() const { return layers.empty() ? 0 : layers.front().in; }
+  int outputs() const { return layers.empty() ? 0 : layers.back().out; }
+};
+
+// Integer standardization of one raw feature (docs/semantics.md, step 1):
+//   xc = min(max(x, lo), hi)                     (u64)
+//   d  = (s64)(xc << q) - m                      (s64, cannot overflow: checked)
+//   u  = (|d| << b) / den   (unsigned; den == 0 gives 0 as in the BPF ISA)
+//   x1 = d < 0 ? -u : u                          (fits int32: checked)
+struct QuantInput {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  uint32_t q = 0;
+  int64_t m = 0;     // round(mean * 2^q)
+  uint64_t den = 0;  // round(sigma * 2^q); 0 when sigma == 0
+};
+
+struct QuantLayer {
+  int in = 0;
+  int out = 0;
+  std::vector<int32_t> weight;  // row-major [out][in], round(w * 2^b)
+  std::vector<int32_t> bias;    // [out] round(bias * 2^b); all zero if none
+  bool has_bias = false;
+  bool relu = false;
+  int32_t w(int i, int j) const { return weight[static_cast<size_t>(i) * in + j]; }
+};
+
+// Overflow analysis results (interval arithmetic over the clamped inputs).
+struct OverflowReport {
+  double max_abs_activation = 0;   // largest |activation| bound, any layer
+  double max_abs_accumulator = 0;  // largest |int64 accumulator| bound
+  double activation_margin_bits = 0;   // log2(2^31 / max_abs_activation)
+  double accumulator_margin_bits = 0;  // log2(2^63 / max_abs_accumulator)
+};
+
+struct QuantModel {
+  std::vector<std::string> features;
+  std::vector<int> feature_ids;     // catalog ids, parallel to features
+  int b = 16;                       // s = 2^b
+  double alpha = 0.005;
+  double ecdf_share = 0;            // share of nonzero params with |p|*2^b < 1
+  bool b_forced = false;            // --scale-bits given
+  bool b_lowered = false;           // lowered by the overflow analysis
+  int b_ecdf = 16;                  // what the ECDF criterion alone chose
+  std::vector<QuantInput> inputs;
+  std::vector<QuantLayer> layers;
+  OverflowReport overflow;
+  std::string digest;               // source model digest
+
+  int n_inputs() const { return static_cast<int>(inputs.size()); }
+  int n_outputs() const { return layers.empty() ? 0 : layers.back().out; }
+};
+
+// Result of running a model on one input row.
+struct Inference {
+  int verdict = 0;              // formula (5); argmax (lowest index on ties) for > 2 outputs
+  std::vector<int64_t> logits;  // integer engines: exact logits; float engine: unused
+  std::vector<double> flogits;  // float engine
+};
+
+}  // namespace nnbpf::compiler

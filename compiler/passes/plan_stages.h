@@ -1,0 +1,50 @@
+// Stage planning: split the network into tail-call stages that each fit a
+// budget of verifier-processed instructions (paper §IV-C). A stage holds the
+// input standardization and/or whole layers and/or a range of one layer's
+// neurons; activations crossing stages live in the per-CPU scratch map.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "compiler/ir/model.h"
+
+namespace nnbpf::compiler {
+
+inline constexpr int64_t kDefaultMaxStageInsns = 150000;
+inline constexpr int kMaxStages = 28;  // NNBPF_MAX_STAGES
+
+struct StagePart {
+  int layer = 0;          // index into QuantModel::layers
+  int neuron_begin = 0;   // [begin, end) output neurons computed in this stage
+  int neuron_end = 0;
+};
+
+struct Stage {
+  bool standardize = false;     // computes step 1 (first stage only)
+  std::vector<StagePart> parts;
+  bool last = false;            // computes the verdict and hands over to finish
+  int64_t est_insns = 0;
+};
+
+struct StagePlan {
+  int64_t max_stage_insns = kDefaultMaxStageInsns;
+  std::vector<Stage> stages;
+};
+
+// What the instruction estimates depend on besides the model.
+struct PlanTarget {
+  bool isa_v4 = true;                // v4 has sign-extending loads: 4 insns per product, v3 6
+  std::vector<size_t> weight_offsets;  // byte offset of each layer's weights in the slot
+};
+
+// Estimated BPF instructions. The emitted code is straight-line and
+// branch-free, so this is also the verifier-processed count (nnbpf check
+// prints the real one).
+int64_t estimate_standardize_insns(int n_inputs);
+int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_offset);
+int64_t estimate_stage_overhead_insns();
+
+Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target);
+
+}  // namespace nnbpf::compiler

@@ -1,0 +1,289 @@
+// FloatModel -> QuantModel (docs/semantics.md): the enlargement method of the
+// paper (§IV-B, formulas 1-2), integer standardization parameters, and the
+// choice of b: the ECDF choice (choose_scale.cc), lowered one step at a time
+// until the overflow analysis (overflow.cc) passes, or --scale-bits, refused
+// when it overflows.
+#include "compiler/passes/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+
+#include "compiler/ir/catalog.h"
+#include "compiler/passes/overflow.h"
+
+namespace nnbpf::compiler {
+
+namespace {
+
+using i128 = __int128;
+
+constexpr int kMaxScaleBits = 30;
+constexpr uint32_t kMaxQ = 16;
+constexpr i128 kInt64Limit = i128{1} << 63;
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+std::string feature_label(const FloatModel& model, size_t j) {
+  return "input '" + model.features[j] + "'";
+}
+
+std::string layer_label(const FloatModel& model, size_t k) {
+  std::string s = "layer " + std::to_string(k);
+  if (!model.layers[k].origin.empty()) s += " ('" + model.layers[k].origin + "')";
+  return s;
+}
+
+Status check_finite(const std::vector<double>& values, const std::string& what) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      return Error::bad_input(what + " [" + std::to_string(i) + "] is " + fmt(values[i]) +
+                              " (NaN and Inf are not supported)");
+  return ok_status();
+}
+
+// Everything that does not depend on b: shapes, NaN/Inf, catalog names,
+// options, standard deviations that no q can represent.
+Status validate(const FloatModel& model, const QuantOptions& opts) {
+  if (model.layers.empty()) return Error::bad_input("model has no dense layers");
+  const size_t n = static_cast<size_t>(model.inputs());
+  if (model.features.size() != n)
+    return Error::bad_input("model has " + std::to_string(n) + " inputs but " +
+                            std::to_string(model.features.size()) + " feature names");
+  for (const std::string& f : model.features)
+    if (!find_feature(f))
+      return Error::bad_input("unknown feature '" + f + "' (known: " + feature_names_list() + ")");
+  for (size_t k = 0; k < model.layers.size(); ++k) {
+    const DenseLayer& layer = model.layers[k];
+    const std::string where = layer_label(model, k);
+    if (layer.in <= 0 || layer.out <= 0)
+      return Error::bad_input(where + ": empty shape " + std::to_string(layer.out) + "x" +
+                              std::to_string(layer.in));
+    if (k > 0 && layer.in != model.layers[k - 1].out)
+      return Error::bad_input(where + ": expects " + std::to_string(layer.in) + " inputs, previous layer has " +
+                              std::to_string(model.layers[k - 1].out) + " outputs");
+    if (layer.weight.size() != static_cast<size_t>(layer.in) * static_cast<size_t>(layer.out))
+      return Error::bad_input(where + ": weight has " + std::to_string(layer.weight.size()) +
+                              " elements, expected " + std::to_string(layer.in * layer.out));
+    if (!layer.bias.empty() && layer.bias.size() != static_cast<size_t>(layer.out))
+      return Error::bad_input(where + ": bias has " + std::to_string(layer.bias.size()) +
+                              " elements, expected " + std::to_string(layer.out));
+    NNBPF_CHECK(check_finite(layer.weight, where + ": weight"));
+    NNBPF_CHECK(check_finite(layer.bias, where + ": bias"));
+  }
+  if (model.standardization) {
+    const Standardization& st = *model.standardization;
+    if (st.mean.size() != n || st.mul.size() != n)
+      return Error::bad_input("standardization has " + std::to_string(st.mean.size()) + " means and " +
+                              std::to_string(st.mul.size()) + " scales for " + std::to_string(n) + " inputs");
+    NNBPF_CHECK(check_finite(st.mean, "standardization mean"));
+    NNBPF_CHECK(check_finite(st.mul, "standardization scale"));
+    for (size_t j = 0; j < n; ++j) {
+      const double mul = std::fabs(st.mul[j]);
+      if (mul == 0) continue;
+      const double sigma = 1.0 / mul;
+      if (std::round(std::ldexp(sigma, kMaxQ)) == 0)
+        return Error::bad_input(feature_label(model, j) + ": standard deviation " + fmt(sigma) +
+                                " rounds to 0 at 2^" + std::to_string(kMaxQ) +
+                                " fixed point (smallest supported is 2^-" + std::to_string(kMaxQ + 1) + ")");
+      if (sigma >= std::ldexp(1.0, 62))
+        return Error::bad_input(feature_label(model, j) + ": standard deviation " + fmt(sigma) +
+                                " is too large");
+    }
+  }
+  if (!std::isfinite(opts.alpha) || opts.alpha < 0 || opts.alpha > 1)
+    return Error::bad_input("alpha " + fmt(opts.alpha) + " is not in [0, 1]");
+  if (opts.scale_bits && (*opts.scale_bits < 0 || *opts.scale_bits > kMaxScaleBits))
+    return Error::bad_input("scale bits " + std::to_string(*opts.scale_bits) + " is not in [0, " +
+                            std::to_string(kMaxScaleBits) + "]");
+  return ok_status();
+}
+
+struct RawRange {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+};
+
+uint64_t to_u64_clamped(double v) {
+  if (v <= 0) return 0;
+  if (v >= 18446744073709551616.0) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(v);
+}
+
+// Input ranges: --calibration, else the model's nnbpf.input_ranges, else the
+// catalog bounds; rounded outward to integers (raw values are unsigned).
+Result<std::vector<RawRange>> input_ranges(const FloatModel& model, const QuantOptions& opts) {
+  const size_t n = static_cast<size_t>(model.inputs());
+  std::vector<RawRange> out(n);
+  const std::vector<InputRange>* given = nullptr;
+  std::string source;
+  if (opts.calibration_ranges) {
+    given = &*opts.calibration_ranges;
+    source = "calibration";
+  } else if (!model.input_ranges.empty()) {
+    given = &model.input_ranges;
+    source = "model input_ranges";
+  }
+  if (given == nullptr) {
+    for (size_t j = 0; j < n; ++j) {
+      const auto info = find_feature(model.features[j]);
+      out[j] = {info->lo, info->hi};
+    }
+    return out;
+  }
+  if (given->size() != n)
+    return Error::bad_input(source + " has " + std::to_string(given->size()) + " ranges for a model with " +
+                            std::to_string(n) + " inputs");
+  for (size_t j = 0; j < n; ++j) {
+    const InputRange& r = (*given)[j];
+    const std::string where = source + " range of " + feature_label(model, j);
+    if (!std::isfinite(r.lo) || !std::isfinite(r.hi))
+      return Error::bad_input(where + " is not finite: [" + fmt(r.lo) + ", " + fmt(r.hi) + "]");
+    if (r.lo > r.hi)
+      return Error::bad_input(where + ": lo " + fmt(r.lo) + " > hi " + fmt(r.hi));
+    out[j] = {to_u64_clamped(std::floor(r.lo)), to_u64_clamped(std::ceil(r.hi))};
+  }
+  return out;
+}
+
+// Integer standardization parameters of one input at scale b (step 1): the
+// largest q <= 16 for which (xc << q) - m and |d| << b fit int64.
+Result<QuantInput> quantize_input(const FloatModel& model, size_t j, RawRange r, int b) {
+  QuantInput in;
+  in.lo = r.lo;
+  in.hi = r.hi;
+  if (!model.standardization) {
+    in.den = 1;  // x1 = xc * 2^b; check_overflow bounds it
+    return in;
+  }
+  const double mean = model.standardization->mean[j];
+  const double mul = std::fabs(model.standardization->mul[j]);  // sign folded into layer 0
+  if (mul == 0) return in;  // sigma == 0: x1 = 0 (formula 1), den = 0
+  for (int q = static_cast<int>(kMaxQ); q >= 0; --q) {
+    const double m = std::ldexp(mean, q);
+    if (std::fabs(m) >= std::ldexp(1.0, 62)) continue;
+    const i128 m_int = std::llround(m);
+    if ((i128{r.hi} << q) >= kInt64Limit) continue;
+    const i128 d_lo = (i128{r.lo} << q) - m_int;
+    const i128 d_hi = (i128{r.hi} << q) - m_int;
+    const i128 max_d = std::max(d_lo < 0 ? -d_lo : d_lo, d_hi < 0 ? -d_hi : d_hi);
+    if ((max_d << b) >= kInt64Limit) continue;
+    const double den = std::round(std::ldexp(1.0, q) / mul);
+    if (den == 0)
+      return Error::bad_input(feature_label(model, j) + ": standard deviation " + fmt(1.0 / mul) +
+                              " rounds to 0 at q=" + std::to_string(q) + " (b=" + std::to_string(b) + ")");
+    in.q = static_cast<uint32_t>(q);
+    in.m = static_cast<int64_t>(m_int);
+    in.den = static_cast<uint64_t>(den);
+    return in;
+  }
+  return Error::bad_input(feature_label(model, j) + " (raw range [" + std::to_string(r.lo) + ", " +
+                          std::to_string(r.hi) + "], mean " + fmt(mean) + "): centered values << " +
+                          std::to_string(b) + " do not fit int64");
+}
+
+Result<int32_t> enlarge(double p, int b, const std::string& where) {
+  const double v = std::round(std::ldexp(p, b));  // half away from zero, as std::llround
+  if (v < -2147483648.0 || v > 2147483647.0)
+    return Error::bad_input(where + ": " + fmt(p) + " * 2^" + std::to_string(b) + " does not fit int32");
+  return static_cast<int32_t>(v);
+}
+
+// Formula (2): W_E = round(s * W), B_E = round(s * bias). A negative
+// standardization scale of input j is folded into column j of layer 0
+// (round(-v) == -round(v), so this is exact).
+Result<QuantLayer> quantize_layer(const FloatModel& model, size_t k, int b) {
+  const DenseLayer& layer = model.layers[k];
+  QuantLayer out;
+  out.in = layer.in;
+  out.out = layer.out;
+  out.relu = layer.relu;
+  out.has_bias = !layer.bias.empty();
+  out.weight.resize(layer.weight.size());
+  out.bias.assign(static_cast<size_t>(layer.out), 0);
+  for (int i = 0; i < layer.out; ++i) {
+    for (int j = 0; j < layer.in; ++j) {
+      double w = layer.w(i, j);
+      if (k == 0 && model.standardization && model.standardization->mul[j] < 0) w = -w;
+      NNBPF_TRY(v, enlarge(w, b, layer_label(model, k) + " neuron " + std::to_string(i) + " weight " +
+                                     std::to_string(j)));
+      out.weight[static_cast<size_t>(i) * layer.in + j] = v;
+    }
+    if (out.has_bias) {
+      NNBPF_TRY(v, enlarge(layer.bias[i], b, layer_label(model, k) + " neuron " + std::to_string(i) + " bias"));
+      out.bias[i] = v;
+    }
+  }
+  return out;
+}
+
+// The whole integer model at scale b, or the first overflow.
+Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, int b) {
+  QuantModel qm;
+  qm.features = model.features;
+  qm.b = b;
+  for (size_t j = 0; j < ranges.size(); ++j) {
+    NNBPF_TRY(in, quantize_input(model, j, ranges[j], b));
+    qm.inputs.push_back(in);
+  }
+  std::vector<std::string> names;
+  for (size_t k = 0; k < model.layers.size(); ++k) {
+    NNBPF_TRY(layer, quantize_layer(model, k, b));
+    qm.layers.push_back(std::move(layer));
+    names.push_back(model.layers[k].origin);
+  }
+  NNBPF_TRY(report, check_overflow(qm, names));
+  qm.overflow = report;
+  return qm;
+}
+
+}  // namespace
+
+Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
+  NNBPF_CHECK(validate(model, opts));
+  NNBPF_TRY(ranges, input_ranges(model, opts));
+
+  const int b_ecdf = choose_scale_bits(model, opts.alpha);
+  const int start = opts.scale_bits.value_or(b_ecdf);
+  Result<QuantModel> result = build_at(model, ranges, start);
+  bool lowered = false;
+  if (!result.ok()) {
+    const Error first = result.error();
+    std::optional<Result<QuantModel>> fit;
+    Error last = first;
+    for (int b = start - 1; b >= 0 && !fit; --b) {
+      Result<QuantModel> r = build_at(model, ranges, b);
+      if (r.ok())
+        fit = std::move(r);
+      else
+        last = r.error();
+    }
+    if (opts.scale_bits) {
+      const std::string hint = fit ? "; the largest b that fits is " + std::to_string(fit->value().b)
+                                   : "; no b >= 0 fits";
+      return Error::bad_input("--scale-bits " + std::to_string(start) + " overflows: " + first.message + hint);
+    }
+    if (!fit) return Error::bad_input("no scale b >= 0 avoids overflow: " + last.message);
+    result = std::move(*fit);
+    lowered = true;
+  }
+
+  QuantModel& qm = result.value();
+  for (const std::string& f : qm.features) qm.feature_ids.push_back(find_feature(f)->id);
+  qm.alpha = opts.alpha;
+  qm.ecdf_share = ecdf_share(model, qm.b);
+  qm.b_forced = opts.scale_bits.has_value();
+  qm.b_lowered = lowered;
+  qm.b_ecdf = b_ecdf;
+  qm.digest = model.digest;
+  return result;
+}
+
+}  // namespace nnbpf::compiler

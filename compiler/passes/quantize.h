@@ -1,0 +1,29 @@
+// FloatModel -> QuantModel: the enlargement method (paper §IV-B), the ECDF
+// choice of s = 2^b (formulas 7-8), integer standardization (formula 1) and
+// the interval analysis that rules out int32/int64 overflow.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/model.h"
+
+namespace nnbpf::compiler {
+
+struct QuantOptions {
+  std::optional<int> scale_bits;  // --scale-bits B: use this b (still refused if it overflows)
+  double alpha = 0.005;           // --alpha A
+  // --calibration CSV: per-input [min,max] of raw values; overrides the model's
+  // nnbpf.input_ranges, which overrides the catalog bounds.
+  std::optional<std::vector<InputRange>> calibration_ranges;
+};
+
+// Share of nonzero parameters (weights and biases of all layers) with |p|*2^b < 1.
+double ecdf_share(const FloatModel& model, int b);
+// Smallest b in [0, 30] with ecdf_share(b) <= alpha (30 if none).
+int choose_scale_bits(const FloatModel& model, double alpha);
+
+Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts);
+
+}  // namespace nnbpf::compiler

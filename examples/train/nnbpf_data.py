@@ -1,0 +1,458 @@
+"""Shared helpers of nnbpf's Python training tools.
+
+- the feature catalog, parsed from bpf_rt/include/nnbpf/catalog.def (the one
+  table of features; nothing here copies it);
+- flow CSV loading: nnbpf's own format (catalog-named columns + `label` 0/1)
+  and CICFlowMeter / CIC-IDS-2017 CSVs (mapped to catalog names and units);
+- a small numpy evaluator for the ONNX op set nnbpf's front end accepts. It
+  is "the float model" for the tools: metrics of a trained model are computed
+  by running its exported ONNX graph, not the PyTorch module.
+
+Only the standard library, numpy and (for the evaluator) onnx are needed.
+Errors the user can cause raise DataError with a one-line message.
+"""
+
+import array
+import csv
+import hashlib
+import math
+import os
+import re
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CATALOG = os.path.normpath(
+    os.path.join(HERE, "..", "..", "bpf_rt", "include", "nnbpf", "catalog.def"))
+
+
+class DataError(Exception):
+    """A problem with the user's input (file, columns, names): one line."""
+
+
+# ---------------------------------------------------------------------------
+# Catalog
+
+_FEATURE_RE = re.compile(
+    r'^\s*NNBPF_FEATURE\(\s*(\d+)\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*,'
+    r'\s*(\d+)(?:[uU]?[lL]{0,2})\s*,\s*(\d+)(?:[uU]?[lL]{0,2})\s*,'
+    r'\s*(\d+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)', re.M)
+
+
+class Feature:
+    __slots__ = ("id", "name", "lo", "hi", "table_iv", "description")
+
+    def __init__(self, id, name, lo, hi, table_iv, description):
+        self.id, self.name, self.lo, self.hi = id, name, lo, hi
+        self.table_iv, self.description = table_iv, description
+
+    def __repr__(self):
+        return "Feature(%d, %s, %d, %d)" % (self.id, self.name, self.lo, self.hi)
+
+
+_catalog_cache = {}
+
+
+def load_catalog(path=None):
+    """Returns the catalog as a list of Feature ordered by id.
+
+    path defaults to $NNBPF_CATALOG or the repository's catalog.def."""
+    path = path or os.environ.get("NNBPF_CATALOG") or DEFAULT_CATALOG
+    if path in _catalog_cache:
+        return _catalog_cache[path]
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise DataError("cannot read feature catalog %s: %s" % (path, e.strerror))
+    feats = [Feature(int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4)),
+                     int(m.group(5)), m.group(6)) for m in _FEATURE_RE.finditer(text)]
+    n_lines = len(re.findall(r"^\s*NNBPF_FEATURE\(", text, re.M))
+    if not feats or n_lines != len(feats):
+        raise DataError("%s: could not parse %d of %d NNBPF_FEATURE lines"
+                        % (path, n_lines - len(feats), n_lines))
+    feats.sort(key=lambda f: f.id)
+    if [f.id for f in feats] != list(range(len(feats))):
+        raise DataError("%s: feature ids are not 0..%d" % (path, len(feats) - 1))
+    _catalog_cache[path] = feats
+    return feats
+
+
+def catalog_by_name(path=None):
+    return {f.name: f for f in load_catalog(path)}
+
+
+# ---------------------------------------------------------------------------
+# CIC-IDS-2017 / CICFlowMeter column mapping: CIC name (spaces stripped) ->
+# (catalog name, multiplier to catalog units). CIC IATs are microseconds.
+
+CIC_TO_CATALOG = {
+    "Destination Port": ("dst_port", 1),
+    "Total Fwd Packets": ("fwd_pkt_count", 1),
+    "Total Length of Fwd Packets": ("fwd_bytes_total", 1),
+    "Fwd Packet Length Max": ("fwd_pkt_len_max", 1),
+    "Fwd Packet Length Min": ("fwd_pkt_len_min", 1),
+    "Fwd Packet Length Std": ("fwd_pkt_len_std", 1),
+    "Fwd Packet Length Mean": ("fwd_pkt_len_mean", 1),
+    "Fwd IAT Total": ("fwd_iat_total_ns", 1000),
+    "Fwd IAT Mean": ("fwd_iat_mean_ns", 1000),
+    "Fwd IAT Std": ("fwd_iat_std_ns", 1000),
+    "Fwd IAT Max": ("fwd_iat_max_ns", 1000),
+    "Fwd IAT Min": ("fwd_iat_min_ns", 1000),
+    "Fwd PSH Flags": ("fwd_psh_count", 1),
+    "Fwd URG Flags": ("fwd_urg_count", 1),
+    "Fwd Header Length": ("fwd_header_len", 1),
+    "Fwd Packets/s": ("fwd_pkts_per_s", 1),
+    "Avg Fwd Segment Size": ("fwd_seg_size_avg", 1),
+    "Fwd Avg Bytes/Bulk": ("fwd_bulk_bytes_avg", 1),
+    "Fwd Avg Packets/Bulk": ("fwd_bulk_pkts_avg", 1),
+    "Fwd Avg Bulk Rate": ("fwd_bulk_rate_bytes_per_s", 1),
+    "Subflow Fwd Packets": ("subflow_fwd_pkts", 1),
+    "Subflow Fwd Bytes": ("subflow_fwd_bytes", 1),
+    "act_data_pkt_fwd": ("fwd_act_data_pkts", 1),
+    "min_seg_size_forward": ("fwd_seg_size_min", 1),
+}
+
+CIC_LABEL = "Label"
+CIC_BENIGN = "BENIGN"
+REPRO_LABEL = "label"
+
+
+# ---------------------------------------------------------------------------
+# CSV loading
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _open_text(path):
+    # surrogateescape: CIC-IDS-2017 has a few non-UTF-8 bytes in its labels;
+    # newline='' keeps line endings so held-out rows are copied byte for byte.
+    try:
+        return open(path, encoding="utf-8", errors="surrogateescape", newline="")
+    except FileNotFoundError:
+        raise DataError("%s: no such file" % path)
+    except IsADirectoryError:
+        raise DataError("%s: is a directory" % path)
+    except OSError as e:
+        raise DataError("%s: %s" % (path, e.strerror))
+
+
+def _split(line):
+    line = line.rstrip("\r\n")
+    if '"' in line:
+        return next(csv.reader([line]))
+    return line.split(",")
+
+
+def detect_format(header):
+    """'cicids' or 'repro' from a header's (stripped) column names."""
+    names = set(header)
+    if CIC_LABEL in names or "Destination Port" in names or \
+            (len(names & set(CIC_TO_CATALOG)) >= 2 and REPRO_LABEL not in names):
+        return "cicids"
+    return "repro"
+
+
+class Flows:
+    """A loaded flow CSV.
+
+    columns   catalog names of the feature columns, in the file's order
+              (only the requested ones when load_flows got `features`,
+              then in the requested order)
+    X         float64 [n, len(columns)] in catalog units (NaN where a cell
+              did not parse); rows are the file's data rows, blank lines
+              skipped
+    y         int64 [n], 0 benign / 1 intrusion
+    line_no   int64 [n], 0-based physical line of each row in the file
+              (the header is line 0), for copying rows out unchanged
+    """
+
+    def __init__(self, path, fmt, columns, X, y, line_no, ignored):
+        self.path, self.format, self.columns = path, fmt, columns
+        self.X, self.y, self.line_no, self.ignored = X, y, line_no, ignored
+
+    def __len__(self):
+        return len(self.y)
+
+    def finite_mask(self):
+        return np.all(np.isfinite(self.X), axis=1)
+
+    def subset(self, mask):
+        return Flows(self.path, self.format, self.columns, self.X[mask],
+                     self.y[mask], self.line_no[mask], self.ignored)
+
+    def select(self, columns):
+        """The same rows with only the given feature columns, in that order."""
+        idx = [self.columns.index(c) for c in columns]
+        return Flows(self.path, self.format, list(columns), self.X[:, idx],
+                     self.y, self.line_no, self.ignored)
+
+
+def _parse_float(s):
+    try:
+        return float(s)
+    except ValueError:
+        return math.nan
+
+
+def load_flows(path, fmt="auto", features=None, catalog=None):
+    """Reads a flow CSV (see Flows). fmt: auto | repro | cicids.
+
+    features: optional list of catalog names to load, in that order; each
+    must be a catalog name present in the file. Raises DataError."""
+    cat = catalog_by_name(catalog)
+    with _open_text(path) as f:
+        header_line = f.readline()
+        if not header_line.strip():
+            raise DataError("%s: empty file (no header line)" % path)
+        raw_header = _split(header_line)
+        header = [h.strip() for h in raw_header]
+        if fmt == "auto":
+            fmt = detect_format(header)
+        if fmt not in ("repro", "cicids"):
+            raise DataError("unknown --format %r (auto, repro or cicids)" % fmt)
+
+        # column index -> (catalog name, multiplier)
+        mapped = []
+        ignored = []
+        seen = set()
+        if fmt == "repro":
+            label_name = REPRO_LABEL
+            for i, h in enumerate(header):
+                if h in cat and h not in seen:
+                    mapped.append((i, h, 1))
+                    seen.add(h)
+                elif h != label_name:
+                    ignored.append(h)
+        else:
+            label_name = CIC_LABEL
+            for i, h in enumerate(header):
+                m = CIC_TO_CATALOG.get(h)
+                # CIC-IDS-2017 repeats "Fwd Header Length" (".1" copy): first wins.
+                if m and m[0] not in seen:
+                    mapped.append((i, m[0], m[1]))
+                    seen.add(m[0])
+                elif h != label_name:
+                    ignored.append(h)
+        if label_name not in header:
+            raise DataError("%s: no '%s' column (format %s)" % (path, label_name, fmt))
+        label_idx = header.index(label_name)
+
+        by_name = {name: (i, mul) for i, name, mul in mapped}
+        if features is not None:
+            for name in features:
+                if name not in cat:
+                    raise DataError("unknown feature '%s' (not in the nnbpf catalog)" % name)
+                if name not in by_name:
+                    raise DataError("%s: feature '%s' is not a column of this file" % (path, name))
+            if len(set(features)) != len(features):
+                raise DataError("feature list names a feature twice")
+            cols = list(features)
+        else:
+            cols = [name for _, name, _ in mapped]
+        if not cols:
+            raise DataError("%s: no column names a catalog feature (format %s)" % (path, fmt))
+        idx = [by_name[c][0] for c in cols]
+        muls = np.array([by_name[c][1] for c in cols], dtype=np.float64)
+
+        # array.array keeps big CIC files at 8 bytes per value.
+        vals, labels, line_nos = array.array("d"), array.array("b"), array.array("q")
+        need = max(idx + [label_idx]) + 1
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            cells = _split(line)
+            if len(cells) < need:
+                raise DataError("%s:%d: %d fields, expected %d" % (path, line_no + 1,
+                                                                    len(cells), len(header)))
+            lab = cells[label_idx].strip()
+            if fmt == "repro":
+                try:
+                    v = float(lab)
+                except ValueError:
+                    v = -1.0
+                if v not in (0.0, 1.0):
+                    raise DataError("%s:%d: label %r is not 0 or 1" % (path, line_no + 1, lab))
+                labels.append(int(v))
+            else:
+                labels.append(0 if lab == CIC_BENIGN else 1)
+            vals.extend([_parse_float(cells[i]) for i in idx])
+            line_nos.append(line_no)
+    if not line_nos:
+        raise DataError("%s: no data rows" % path)
+    X = np.frombuffer(vals, dtype=np.float64).reshape(len(line_nos), len(cols)) * muls
+    return Flows(path, fmt, cols, X, np.frombuffer(labels, dtype=np.int8).astype(np.int64),
+                 np.frombuffer(line_nos, dtype=np.int64).copy(), ignored)
+
+
+def write_rows(src_path, line_nos, out_path):
+    """Copies the header and the given physical lines of src_path to out_path
+    unchanged (same bytes), in file order."""
+    want = set(int(i) for i in line_nos)
+    with _open_text(src_path) as f, \
+            open(out_path, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
+        eol = "\n"
+        for line_no, line in enumerate(f):
+            if line_no == 0:
+                eol = "\r\n" if line.endswith("\r\n") else "\n"
+            if line_no == 0 or line_no in want:
+                if not line.endswith("\n"):  # last line without a line ending
+                    line += eol
+                out.write(line)
+
+
+# ---------------------------------------------------------------------------
+# ONNX: numpy evaluator of the op set nnbpf's front end accepts
+
+ACCEPTED_OPS = ("Gemm", "MatMul", "Add", "Relu", "Sub", "Div", "Mul", "Flatten",
+                "Reshape", "Identity", "Softmax", "LogSoftmax", "ArgMax")
+
+
+def _attrs(node):
+    from onnx import helper
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+class OnnxMLP:
+    """Evaluates an ONNX MLP graph with numpy (float64 by default).
+
+    Only ACCEPTED_OPS; anything else raises DataError naming the node."""
+
+    def __init__(self, model_or_path, dtype=np.float64):
+        import onnx
+        from onnx import numpy_helper
+        if isinstance(model_or_path, (str, bytes, os.PathLike)):
+            try:
+                model = onnx.load(model_or_path)
+            except FileNotFoundError:
+                raise DataError("%s: no such file" % model_or_path)
+        else:
+            model = model_or_path
+        self.model = model
+        self.dtype = dtype
+        g = model.graph
+        self.consts = {}
+        for t in g.initializer:
+            a = numpy_helper.to_array(t)
+            self.consts[t.name] = a.astype(dtype) if a.dtype.kind == "f" else a
+        init_names = set(self.consts)
+        inputs = [i for i in g.input if i.name not in init_names]
+        if len(inputs) != 1:
+            raise DataError("model has %d graph inputs, expected 1" % len(inputs))
+        self.input_name = inputs[0].name
+        self.output_names = [o.name for o in g.output]
+        self.nodes = list(g.node)
+        for n in self.nodes:
+            if n.op_type not in ACCEPTED_OPS:
+                raise DataError("node '%s' (%s): op not in nnbpf's accepted set"
+                                % (n.name, n.op_type))
+        self.metadata = {p.key: p.value for p in model.metadata_props}
+
+    def op_types(self):
+        return [n.op_type for n in self.nodes]
+
+    def run(self, x):
+        """x: [batch, F] raw features. Returns the first graph output."""
+        env = dict(self.consts)
+        env[self.input_name] = np.asarray(x, dtype=self.dtype)
+        for n in self.nodes:
+            a = _attrs(n)
+            ins = [env[i] if i else None for i in n.input]
+            op = n.op_type
+            if op == "Gemm":
+                A, B = ins[0], ins[1]
+                if a.get("transA", 0):
+                    A = A.T
+                if a.get("transB", 0):
+                    B = B.T
+                y = a.get("alpha", 1.0) * (A @ B)
+                if len(ins) > 2 and ins[2] is not None:
+                    y = y + a.get("beta", 1.0) * ins[2]
+            elif op == "MatMul":
+                y = ins[0] @ ins[1]
+            elif op == "Add":
+                y = ins[0] + ins[1]
+            elif op == "Sub":
+                y = ins[0] - ins[1]
+            elif op == "Mul":
+                y = ins[0] * ins[1]
+            elif op == "Div":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    y = ins[0] / ins[1]
+            elif op == "Relu":
+                y = np.maximum(ins[0], 0)
+            elif op == "Identity":
+                y = ins[0]
+            elif op == "Flatten":
+                ax = a.get("axis", 1)
+                s = ins[0].shape
+                y = ins[0].reshape(int(np.prod(s[:ax])), -1)
+            elif op == "Reshape":
+                shape = [int(v) for v in ins[1]]
+                shape = [ins[0].shape[i] if v == 0 else v for i, v in enumerate(shape)]
+                y = ins[0].reshape(shape)
+            elif op in ("Softmax", "LogSoftmax"):
+                ax = a.get("axis", -1)
+                z = ins[0] - ins[0].max(axis=ax, keepdims=True)
+                lse = np.log(np.exp(z).sum(axis=ax, keepdims=True))
+                y = np.exp(z - lse) if op == "Softmax" else z - lse
+            elif op == "ArgMax":
+                y = np.argmax(ins[0], axis=a.get("axis", 0))
+                if a.get("keepdims", 1):
+                    y = np.expand_dims(y, a.get("axis", 0))
+            else:  # pragma: no cover - filtered in __init__
+                raise DataError("op %s not supported" % op)
+            env[n.output[0]] = y
+        return env[self.output_names[0]]
+
+    def predict(self, x):
+        """Verdicts: argmax of the output (lowest index on ties); an ArgMax
+        head's output is returned as is."""
+        out = self.run(x)
+        if self.nodes and self.nodes[-1].op_type == "ArgMax":
+            return out.reshape(-1).astype(np.int64)
+        return np.argmax(out, axis=1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+
+
+def binary_metrics(y_true, y_pred):
+    """accuracy, precision, recall, F1, MCC of class 1 (intrusion) and the
+    confusion matrix [[tn, fp], [fn, tp]], as a JSON-able dict."""
+    y_true = np.asarray(y_true).astype(np.int64)
+    y_pred = np.asarray(y_pred).astype(np.int64)
+    tp = int(np.sum((y_true == 1) & (y_pred == 1)))
+    tn = int(np.sum((y_true == 0) & (y_pred == 0)))
+    fp = int(np.sum((y_true == 0) & (y_pred == 1)))
+    fn = int(np.sum((y_true == 1) & (y_pred == 0)))
+    n = tp + tn + fp + fn
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    den = math.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    mcc = (tp * tn - fp * fn) / den if den else 0.0
+    return {
+        "n": n,
+        "accuracy": (tp + tn) / n if n else 0.0,
+        "precision": prec,
+        "recall": rec,
+        "f1": f1,
+        "mcc": mcc,
+        "confusion_matrix": [[tn, fp], [fn, tp]],
+    }
+
+
+def format_metrics(m):
+    return ("accuracy %.6f  precision %.6f  recall %.6f  F1 %.6f  MCC %.6f\n"
+            "confusion [[tn fp] [fn tp]] = [[%d %d] [%d %d]]"
+            % (m["accuracy"], m["precision"], m["recall"], m["f1"], m["mcc"],
+               m["confusion_matrix"][0][0], m["confusion_matrix"][0][1],
+               m["confusion_matrix"][1][0], m["confusion_matrix"][1][1]))

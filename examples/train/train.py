@@ -1,0 +1,409 @@
+#!/usr/bin/python3
+"""Train nnbpf's intrusion-detection MLP on a flow CSV and export it to ONNX.
+
+The paper's recipe (§V-B): standardization, MLP [F, 32, 32, 2] with ReLU,
+cross-entropy, Adam lr 1e-3, batch 512, 32 epochs. The exported graph holds
+the standardization (Sub, Div) followed by Gemm/Relu layers, plus the
+metadata nnbpf's compiler reads (nnbpf.features, nnbpf.input_ranges) and
+provenance (nnbpf.train.*). Held-out metrics are those of the float model,
+i.e. the exported ONNX graph evaluated in numpy.
+
+See examples/train/README.md for the command contract.
+"""
+
+import argparse
+import io
+import json
+import math
+import os
+import random
+import shlex
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnbpf_data as nd  # noqa: E402
+from nnbpf_data import DataError  # noqa: E402
+
+OPSET = 13
+
+
+def fail(msg, code=2):
+    sys.stderr.write("train.py: error: %s\n" % msg)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+
+
+def parse_hidden(s):
+    s = s.strip()
+    if s in ("", "none"):
+        return []
+    try:
+        h = [int(v) for v in s.split(",")]
+    except ValueError:
+        raise DataError("--hidden %r: expected comma-separated positive integers" % s)
+    if any(v <= 0 for v in h):
+        raise DataError("--hidden %r: layer widths must be positive" % s)
+    return h
+
+
+def parse_features(s):
+    if s is None:
+        return None
+    names = [v.strip() for v in s.split(",") if v.strip()]
+    if not names:
+        raise DataError("--features is empty")
+    return names
+
+
+def parse_test_size(v):
+    if not (0.0 < v < 1.0):
+        raise DataError("--test-size %g: expected a fraction in (0, 1)" % v)
+    return v
+
+
+def add_common_args(p):
+    """Data/split/model/training flags shared with importance.py."""
+    p.add_argument("--data", required=True, metavar="FLOWS.csv",
+                   help="flow CSV: nnbpf format (catalog columns + label) or CIC-IDS-2017")
+    p.add_argument("--format", default="auto", choices=("auto", "repro", "cicids"),
+                   help="input format (default: auto-detect from the header)")
+    p.add_argument("--seed", type=int, default=1, help="split/initialization seed (default 1)")
+    p.add_argument("--test-size", type=float, default=0.2,
+                   help="held-out fraction, stratified (default 0.2)")
+    p.add_argument("--hidden", default="32,32", help="hidden layer widths (default 32,32)")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=True,
+                   help="biases in all layers (default: --bias)")
+    p.add_argument("--batch-size", type=int, default=512, help="default 512")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train an MLP on flow features and export ONNX for nnbpf.")
+    add_common_args(p)
+    p.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
+    p.add_argument("--holdout", metavar="HOLDOUT.csv",
+                   help="write the held-out rows here, unchanged (header included)")
+    p.add_argument("--features", metavar="a,b,...",
+                   help="catalog features to use, in input order "
+                        "(default: every catalog feature in the data, in column order)")
+    p.add_argument("--epochs", type=int, default=32, help="default 32")
+    p.add_argument("--metrics-out", metavar="FILE.json",
+                   help="also write the held-out metrics (and provenance) as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+# ---------------------------------------------------------------------------
+# Data
+
+
+def load_and_select(path, fmt, features):
+    """Loads the CSV (only the needed columns) and drops rows with NaN/Inf in
+    them. Returns (flows, n_dropped)."""
+    flows = nd.load_flows(path, fmt=fmt, features=features)
+    ok = flows.finite_mask()
+    dropped = int((~ok).sum())
+    if dropped:
+        flows = flows.subset(ok)
+    if len(flows) == 0:
+        raise DataError("%s: no row left after dropping NaN/Inf" % path)
+    classes = set(np.unique(flows.y).tolist())
+    if classes != {0, 1}:
+        raise DataError("%s: needs both classes (benign 0 and intrusion 1), found %s"
+                        % (path, sorted(classes)))
+    return flows, dropped
+
+
+def split(y, test_size, seed):
+    """Stratified split of row positions: (train_idx, test_idx), each sorted."""
+    from sklearn.model_selection import train_test_split
+    idx = np.arange(len(y))
+    try:
+        tr, te = train_test_split(idx, test_size=test_size, random_state=seed,
+                                  shuffle=True, stratify=y)
+    except ValueError as e:
+        raise DataError("cannot split: %s" % e)
+    return np.sort(tr), np.sort(te)
+
+
+def standardization(X):
+    """mean and population std over rows; std 0 stays 0 (meaning: output 0)."""
+    mean = X.mean(axis=0)
+    std = X.std(axis=0)  # ddof=0: population
+    return mean, std
+
+
+def standardize(X, mean, std):
+    mul = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 0.0)
+    return (X - mean) * mul
+
+
+def input_ranges(X, features):
+    """lo:hi per feature: lo 0, hi ceil(2 * max over X) capped at the catalog hi."""
+    cat = nd.catalog_by_name()
+    out = []
+    for j, name in enumerate(features):
+        mx = float(np.max(X[:, j]))
+        hi = max(0, math.ceil(2.0 * mx))
+        hi = min(hi, cat[name].hi)
+        out.append((0, int(hi)))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Model and training
+
+
+def seed_everything(seed, threads):
+    import torch
+    torch.set_num_threads(max(1, threads))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def build_mlp(n_in, hidden, bias, n_out=2):
+    import torch.nn as nn
+    layers = []
+    prev = n_in
+    for h in hidden:
+        layers += [nn.Linear(prev, h, bias=bias), nn.ReLU()]
+        prev = h
+    layers.append(nn.Linear(prev, n_out, bias=bias))
+    return nn.Sequential(*layers)
+
+
+def progress(epoch, epochs, loss, width=30):
+    done = int(width * epoch / epochs)
+    bar = "=" * max(0, done - 1) + (">" if done < width else "=") if done else ""
+    line = "epoch %*d/%d [%-*s] loss %.4f" % (len(str(epochs)), epoch, epochs, width, bar, loss)
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line + ("\n" if epoch == epochs else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def train_mlp(Xs, y, hidden, bias, epochs, batch_size, lr, seed, verbose=True):
+    """Trains on standardized Xs (float) and labels y. Returns the module."""
+    import torch
+    import torch.nn as nn
+    if epochs < 1:
+        raise DataError("--epochs must be >= 1")
+    if batch_size < 1:
+        raise DataError("--batch-size must be >= 1")
+    torch.manual_seed(seed)
+    model = build_mlp(Xs.shape[1], hidden, bias)
+    X_t = torch.from_numpy(np.ascontiguousarray(Xs, dtype=np.float32))
+    y_t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = len(y_t)
+    model.train()
+    for epoch in range(1, epochs + 1):
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            b = perm[start:start + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(X_t[b]), y_t[b])
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(b)
+        if verbose:
+            progress(epoch, epochs, total / n)
+    model.eval()
+    return model
+
+
+class _WithStandardization:
+    """Builds the export module: (x - mean) / std, or (x - mean) * mul when
+    some std is 0 (mul 0 there, so the standardized input is 0)."""
+
+    @staticmethod
+    def make(mlp, mean, std):
+        import torch
+        import torch.nn as nn
+
+        class Exported(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.use_div = bool(np.all(std > 0))
+                self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+                if self.use_div:
+                    self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+                else:
+                    mul = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 0.0)
+                    self.register_buffer("mul", torch.tensor(mul, dtype=torch.float32))
+                self.mlp = mlp
+
+            def forward(self, features):
+                z = features - self.mean
+                z = z / self.std if self.use_div else z * self.mul
+                return self.mlp(z)
+
+        return Exported()
+
+
+def export_onnx(mlp, mean, std, features, ranges, extra_meta):
+    """Exports to an onnx.ModelProto with metadata; checks the op set."""
+    import onnx
+    import torch
+    module = _WithStandardization.make(mlp, mean, std).eval()
+    dummy = torch.zeros(1, len(features), dtype=torch.float32)
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(module, (dummy,), buf, export_params=True, opset_version=OPSET,
+                          do_constant_folding=True, input_names=["features"],
+                          output_names=["logits"],
+                          dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+    model = onnx.load_from_string(buf.getvalue())
+    bad = [(n.name, n.op_type) for n in model.graph.node if n.op_type not in nd.ACCEPTED_OPS]
+    if bad:
+        raise RuntimeError("torch exported ops nnbpf does not accept: %s"
+                           % ", ".join("%s (%s)" % b for b in bad))
+    meta = {
+        "nnbpf.features": ",".join(features),
+        "nnbpf.input_ranges": ",".join("%d:%d" % r for r in ranges),
+    }
+    meta.update(extra_meta)
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, str(v)
+    onnx.checker.check_model(model)
+    return model
+
+
+def fit_and_export(flows, tr, features_meta, hidden, bias, epochs, batch_size, lr, seed,
+                   extra_meta, verbose=True):
+    """Standardization on the training rows, training, export. Returns
+    (onnx.ModelProto, torch module, mean, std)."""
+    Xtr = flows.X[tr]
+    mean, std = standardization(Xtr)
+    mlp = train_mlp(standardize(Xtr, mean, std), flows.y[tr], hidden, bias, epochs,
+                    batch_size, lr, seed, verbose=verbose)
+    model = export_onnx(mlp, mean, std, flows.columns, input_ranges(Xtr, flows.columns),
+                        extra_meta)
+    return model, mlp, mean, std
+
+
+def evaluate(model, X, y):
+    """Held-out metrics of the float model (ONNX graph in numpy, float64)."""
+    ev = nd.OnnxMLP(model)
+    return nd.binary_metrics(y, ev.predict(X)), ev
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    t0 = time.time()
+    try:
+        hidden = parse_hidden(args.hidden)
+        features = parse_features(args.features)
+        parse_test_size(args.test_size)
+        if args.epochs < 1:
+            raise DataError("--epochs must be >= 1")
+        if args.batch_size < 1:
+            raise DataError("--batch-size must be >= 1")
+        for what, path in (("--out", args.out), ("--holdout", args.holdout),
+                           ("--metrics-out", args.metrics_out)):
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise DataError("%s %s: directory does not exist" % (what, path))
+        flows, dropped = load_and_select(args.data, args.format, features)
+    except DataError as e:
+        fail(str(e))
+    if dropped:
+        sys.stderr.write("train.py: dropped %d rows with NaN/Inf in the selected features\n"
+                         % dropped)
+
+    import torch
+    seed_everything(args.seed, args.threads)
+
+    try:
+        tr, te = split(flows.y, args.test_size, args.seed)
+    except DataError as e:
+        fail(str(e))
+    data_sha = nd.file_sha256(args.data)
+    command = shlex.join([sys.argv[0]] + list(argv))
+    meta = {
+        "nnbpf.train.seed": str(args.seed),
+        "nnbpf.train.data_sha256": data_sha,
+        "nnbpf.train.command": command,
+    }
+    n_b = int((flows.y[tr] == 0).sum())
+    sys.stderr.write("train.py: %s (%s format): %d flows, %d train (%d benign, %d intrusion), "
+                     "%d held out; features %s; MLP [%s]%s\n"
+                     % (args.data, flows.format, len(flows), len(tr), n_b, len(tr) - n_b,
+                        len(te), ",".join(flows.columns),
+                        ",".join(str(v) for v in [len(flows.columns)] + hidden + [2]),
+                        "" if args.bias else " no bias"))
+    try:
+        model, mlp, mean, std = fit_and_export(
+            flows, tr, flows.columns, hidden, args.bias, args.epochs, args.batch_size,
+            args.lr, args.seed, meta, verbose=not args.quiet)
+    except DataError as e:
+        fail(str(e))
+
+    import onnx
+    onnx.save(model, args.out)
+    onnx_sha = nd.file_sha256(args.out)
+    if args.holdout:
+        nd.write_rows(args.data, flows.line_no[te], args.holdout)
+
+    metrics, ev = evaluate(model, flows.X[te], flows.y[te])
+    # Cross-check: numpy float64 graph vs the torch module in float32.
+    with torch.no_grad():
+        xs = torch.from_numpy(standardize(flows.X[te], mean, std).astype(np.float32))
+        t_logits = mlp(xs).numpy()
+    n_logits = ev.run(flows.X[te])
+    diff = float(np.max(np.abs(t_logits - n_logits))) if len(te) else 0.0
+    agree = float(np.mean(np.argmax(t_logits, 1) == np.argmax(n_logits, 1))) if len(te) else 1.0
+
+    n_hb = int((flows.y[te] == 0).sum())
+    print("model      %s (sha256 %s)" % (args.out, onnx_sha))
+    print("ops        %s" % " ".join(ev.op_types()))
+    print("held-out   %d flows (%d benign, %d intrusion)%s; float model = ONNX in numpy"
+          % (len(te), n_hb, len(te) - n_hb,
+             ", rows in " + args.holdout if args.holdout else ""))
+    print(nd.format_metrics(metrics))
+    sys.stderr.write("train.py: torch vs numpy logits: max |diff| %.3g, verdict agreement %.6f; "
+                     "%.1f s\n" % (diff, agree, time.time() - t0))
+    if args.metrics_out:
+        doc = {
+            "model": args.out,
+            "model_sha256": onnx_sha,
+            "data": args.data,
+            "data_sha256": data_sha,
+            "command": command,
+            "seed": args.seed,
+            "features": flows.columns,
+            "hidden": hidden,
+            "bias": args.bias,
+            "epochs": args.epochs,
+            "heldout": metrics,
+            "ops": ev.op_types(),
+            "metadata": ev.metadata,
+        }
+        with open(args.metrics_out, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Kernel == reference, bit for bit: 10,000 random inputs per model (in range,
+# at the bounds and beyond them), and every row of the eBPF-Reproduction data
+# set for the bundled models; float vs kernel verdict agreement >= 99.9 % on
+# the data set for the model trained on it.
+source "$(dirname "$0")/lib.bash"
+require_root_bpf
+require_repro_data
+
+check_model() {  # name onnx
+  local name=$1 onnx=$2 dir=$WORK/$1
+  "$NNBPF" compile "$onnx" -o "$dir" > "$WORK/$name.compile.txt" || fail "$name: compile"
+  "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
+  grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
+  $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$dir/manifest.json" 10000 7 "$WORK/$name.in.csv"
+  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine kernel > "$WORK/$name.kernel.txt" 2> "$WORK/$name.kernel.err" \
+    || { cat "$WORK/$name.kernel.err"; fail "$name: kernel infer"; }
+  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine reference > "$WORK/$name.ref.txt" || fail "$name: reference infer"
+  [[ $(wc -l < "$WORK/$name.kernel.txt") -eq 10000 ]] || fail "$name: expected 10000 kernel rows"
+  cmp -s "$WORK/$name.kernel.txt" "$WORK/$name.ref.txt" || {
+    diff <(head -n 2000 "$WORK/$name.kernel.txt") <(head -n 2000 "$WORK/$name.ref.txt") | head -5
+    fail "$name: kernel and reference differ on random inputs"; }
+  # Both verdicts must occur, or the comparison proves little.
+  local ones; ones=$(cut -d, -f1 "$WORK/$name.kernel.txt" | grep -c '^1$' || true)
+  echo "$name: 10000 random rows identical (kernel == reference), $ones classified 1; $(cat "$WORK/$name.kernel.err")"
+}
+
+check_model mlp_6_32_32_2 "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2.onnx"
+check_model mlp_6_32_32_2_nobias "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2_nobias.onnx"
+check_model mlp_24_128_128_128_2 "$NNBPF_FIXTURES_DIR/mlp_24_128_128_128_2.onnx"
+check_model repro_top6 "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx"
+check_model repro_top6_nobias "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6-nobias.onnx"
+
+for name in repro_top6 repro_top6_nobias; do
+  dir=$WORK/$name
+  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine kernel > "$WORK/$name.data.kernel" 2>/dev/null || fail "$name: kernel on data"
+  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine reference > "$WORK/$name.data.ref" || fail "$name: reference on data"
+  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine float > "$WORK/$name.data.float" || fail "$name: float on data"
+  rows=$(($(wc -l < "$REPRO_DATA") - 1))
+  [[ $(wc -l < "$WORK/$name.data.kernel") -eq $rows ]] || fail "$name: expected $rows rows"
+  cmp -s "$WORK/$name.data.kernel" "$WORK/$name.data.ref" || fail "$name: kernel and reference differ on the data set"
+  agree=$(paste -d' ' <(cut -d, -f1 "$WORK/$name.data.kernel") <(cut -d, -f1 "$WORK/$name.data.float") | awk '$1==$2' | wc -l)
+  echo "$name: all $rows data-set rows identical (kernel == reference); float/kernel verdict agreement $agree/$rows"
+  [[ $((agree * 1000)) -ge $((rows * 999)) ]] || fail "$name: float/kernel agreement below 99.9 %"
+done
+echo "equivalence: PASS"
