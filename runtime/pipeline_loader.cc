@@ -56,6 +56,37 @@ std::string log_tail(const std::string& log, size_t lines) {
   return out;
 }
 
+// Verifier log (level 1) of program `which` (or of whichever fails), by
+// loading the object again. Empty if nothing could be captured.
+std::string verifier_log_of(const std::string& path, const std::string& which) {
+  bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+  if (!obj) return "";
+  constexpr size_t kSize = 16u << 20;
+  std::vector<std::vector<char>> bufs;
+  std::vector<std::string> names;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    bufs.emplace_back(kSize, 0);
+    names.push_back(bpf_program__name(prog));
+    bpf_program__set_log_buf(prog, bufs.back().data(), bufs.back().size());
+    bpf_program__set_log_level(prog, 1);
+  }
+  bool saved = g_verbose;
+  g_verbose = false;
+  bpf_object__load(obj);
+  g_verbose = saved;
+  std::string out;
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    std::string text(bufs[i].data(), strnlen(bufs[i].data(), bufs[i].size()));
+    if (names[i] == which || (which.empty() && !text.empty())) {
+      out = text;
+      if (names[i] == which) break;
+    }
+  }
+  bpf_object__close(obj);
+  return out;
+}
+
 }  // namespace
 
 bool have_bpf_privileges() {
@@ -119,11 +150,16 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
     if (std::regex_search(log, m, std::regex("prog '([^']+)': BPF program load failed"))) which = m[1];
     std::string msg = a.object_path + ": the kernel rejected " + (which.empty() ? "the object" : "program '" + which + "'") +
                       ": " + errstr(err);
-    if (err == -EPERM || err == -EACCES)
+    if ((err == -EPERM || err == -EACCES) && !have_bpf_privileges())
       msg += " (loading BPF programs needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)";
+    else if (err == -EACCES || err == -EINVAL)
+      msg = a.object_path + ": the verifier rejected " + (which.empty() ? std::string("the object") : "program '" + which + "'");
     auto e = Error::runtime(msg);
-    // The verifier's explanation, for the caller to print below the one-line error.
-    e.message += "\n" + log_tail(log, 25);
+    // The verifier's explanation, for the caller to print below the one-line
+    // error: load the object once more with log level 1 into a large
+    // (rotating) buffer and keep the tail of the failing program's log.
+    std::string vlog = verifier_log_of(a.object_path, which);
+    e.message += "\n" + log_tail(vlog.empty() ? log : vlog, 25);
     return e;
   }
 

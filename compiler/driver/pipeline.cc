@@ -232,7 +232,10 @@ Result<Artifact> load_artifact(const std::string& dir) {
   a.dir = dir;
   a.object_path = dir + "/model.bpf.o";
   a.source_onnx = dir + "/source.onnx";
-  if (!fs::is_directory(dir)) return Error::bad_input(dir + ": not a directory (expected the output of nnbpf compile)");
+  std::error_code dir_ec;
+  if (!fs::is_directory(dir, dir_ec))
+    return Error::bad_input(dir + ": " + (dir_ec ? dir_ec.message() : std::string("not a directory")) +
+                            " (expected the output of nnbpf compile)");
   NNBPF_TRY(text, read_file(dir + "/manifest.json"));
   try {
     a.manifest = json::parse(text);
