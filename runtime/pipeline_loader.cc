@@ -1,6 +1,7 @@
 #include "runtime/pipeline_loader.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
@@ -87,6 +88,39 @@ std::string verifier_log_of(const std::string& path, const std::string& which) {
   return out;
 }
 
+// Overwrite the variable nnbpf_cfg inside the object's .rodata before load
+// (its offset comes from the BTF DATASEC, as libbpf skeletons do).
+Status set_rodata_config(bpf_object* obj, const std::vector<uint8_t>& cfg, const std::string& path) {
+  bpf_map* rodata = nullptr;
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    const char* n = bpf_map__name(m);
+    if (n && std::strstr(n, ".rodata")) rodata = m;
+  }
+  btf* b = bpf_object__btf(obj);
+  if (!rodata || !b) return Error::bad_input(path + ": no .rodata/BTF to hold nnbpf_cfg");
+  int sec_id = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+  if (sec_id < 0) return Error::bad_input(path + ": no .rodata section in BTF");
+  const btf_type* sec = btf__type_by_id(b, sec_id);
+  const btf_var_secinfo* vs = btf_var_secinfos(sec);
+  for (unsigned i = 0; i < btf_vlen(sec); ++i, ++vs) {
+    const btf_type* var = btf__type_by_id(b, vs->type);
+    if (std::strcmp(btf__name_by_offset(b, var->name_off), "nnbpf_cfg") != 0) continue;
+    if (vs->size != cfg.size())
+      return Error::bad_input(path + ": nnbpf_cfg is " + std::to_string(vs->size) + " bytes, expected " +
+                              std::to_string(cfg.size()) + " (ABI mismatch)");
+    size_t sz = 0;
+    const void* init = bpf_map__initial_value(rodata, &sz);
+    if (!init || vs->offset + vs->size > sz) return Error::runtime(path + ": cannot read .rodata");
+    std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + sz);
+    std::memcpy(data.data() + vs->offset, cfg.data(), cfg.size());
+    if (bpf_map__set_initial_value(rodata, data.data(), data.size()))
+      return Error::runtime(path + ": cannot set .rodata");
+    return ok_status();
+  }
+  return Error::bad_input(path + ": no nnbpf_cfg in .rodata (object built without the XDP runtime?)");
+}
+
 }  // namespace
 
 bool have_bpf_privileges() {
@@ -118,6 +152,14 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
     int err = -errno;
     p->obj_ = nullptr;
     return Error::bad_input(a.object_path + ": libbpf cannot open the object: " + errstr(err));
+  }
+
+  if (opts.config) NNBPF_CHECK(set_rodata_config(p->obj_, *opts.config, a.object_path));
+  if (opts.max_flows) {
+    bpf_map* flows = bpf_object__find_map_by_name(p->obj_, NNBPF_MAP_FLOWS);
+    if (!flows) return Error::bad_input(a.object_path + ": no " NNBPF_MAP_FLOWS " map (object built without the XDP runtime?)");
+    if (bpf_map__set_max_entries(flows, opts.max_flows))
+      return Error::runtime(NNBPF_MAP_FLOWS ": cannot set max_entries");
   }
 
   // Per-program verifier statistics ("processed N insns", "stack depth").
@@ -205,6 +247,8 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
   for (size_t k = 0; k < a.stage_names.size(); ++k)
     NNBPF_CHECK(put_prog(NNBPF_PROG_STAGE0 + static_cast<uint32_t>(k), a.stage_names[k]));
   NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_TEST, NNBPF_PROG_TEST_FINISH_NAME));
+  if (bpf_object__find_program_by_name(p->obj_, NNBPF_PROG_FLOW_FINISH_NAME))
+    NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_FLOW, NNBPF_PROG_FLOW_FINISH_NAME));
   bpf_program* entry = bpf_object__find_program_by_name(p->obj_, NNBPF_PROG_TEST_ENTRY_NAME);
   if (!entry) return Error::bad_input(a.object_path + ": program '" NNBPF_PROG_TEST_ENTRY_NAME "' not found");
   p->test_entry_fd_ = bpf_program__fd(entry);
@@ -212,6 +256,13 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
   NNBPF_CHECK(p->write_slot(0, a.initial_params));
   NNBPF_CHECK(p->set_running_slot(0));
   return p;
+}
+
+int LoadedPipeline::map_fd(const char* name) const { return bpf_object__find_map_fd_by_name(obj_, name); }
+
+int LoadedPipeline::prog_fd(const char* name) const {
+  bpf_program* pr = bpf_object__find_program_by_name(obj_, name);
+  return pr ? bpf_program__fd(pr) : -1;
 }
 
 Status LoadedPipeline::write_slot(uint32_t slot, const std::vector<uint8_t>& bytes) const {

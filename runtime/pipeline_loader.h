@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct ProgramStats {
 struct LoadOptions {
   bool collect_stats = false;  // verifier log level "stats" per program
   bool verbose = false;        // libbpf's own log to stderr
+  // Tunables written into the object's .rodata (struct nnbpf_config) before
+  // load; absent = the object's defaults.
+  std::optional<std::vector<uint8_t>> config;  // bytes of a struct nnbpf_config
+  uint32_t max_flows = 0;                      // nnbpf_flows size; 0 = default
 };
 
 struct TestRunResult {
@@ -51,6 +56,10 @@ class LoadedPipeline {
   Status set_running_slot(uint32_t slot) const;
   Result<std::vector<uint64_t>> error_counters() const;  // summed over CPUs
   bpf_object* object() const { return obj_; }
+  int map_fd(const char* name) const;   // -1 if absent
+  int prog_fd(const char* name) const;  // -1 if absent
+  int n_inputs() const { return n_inputs_; }
+  int n_outputs() const { return n_outputs_; }
 
   static Result<std::unique_ptr<LoadedPipeline>> load(const compiler::Artifact& artifact, const LoadOptions& opts);
 

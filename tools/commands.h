@@ -9,6 +9,7 @@
 namespace nnbpf::cli {
 
 void register_compiler_commands(CLI::App& app);  // compile, check, infer
+void register_runtime_commands(CLI::App& app);   // run, update, hosts, stats, bench
 
 // Print "nnbpf <cmd>: <message>" (first line of the message on one line, any
 // detail lines after it) and record the error's exit code.

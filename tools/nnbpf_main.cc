@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "nnbpf 0.1.0");
   nnbpf::cli::register_compiler_commands(app);
+  nnbpf::cli::register_runtime_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

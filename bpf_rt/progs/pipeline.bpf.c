@@ -5,8 +5,10 @@
  * programs that run the compiled stages on a feature vector carried in the
  * test packet (struct nnbpf_test_pkt).
  *
- * The generated translation unit defines NNBPF_N_INPUTS, NNBPF_N_OUTPUTS and
- * struct nnbpf_params, then includes this file, then emits the stages.
+ * The generated translation unit defines NNBPF_N_INPUTS, NNBPF_N_OUTPUTS,
+ * struct nnbpf_params and the model's feature list (NNBPF_USE_<feature>,
+ * NNBPF_MODEL_FEATURES), then includes this file and progs/xdp.bpf.c (the
+ * XDP pipeline), then emits the stages.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -18,6 +20,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline void nnbpf_count_error(__u32 code)
 {
 	__u64 *c = bpf_map_lookup_elem(&nnbpf_errors, &code);
+
+	if (c)
+		*c += 1;
+}
+
+/* Per-CPU counter NNBPF_STAT_* of the XDP pipeline (docs/runtime-bpf.md). */
+static __always_inline void nnbpf_stat(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&nnbpf_stats, &idx);
 
 	if (c)
 		*c += 1;
@@ -54,14 +65,29 @@ static __always_inline void nnbpf_inference_end(struct nnbpf_scratch *s)
 	s->seq = (s->seq | 1) + 1;
 }
 
+/* An inference that cannot complete (the caller has counted why): end it.
+ * A test run reports XDP_ABORTED; a real packet behind a flow's inference
+ * passes, since nnbpf never drops a packet because its own machinery
+ * failed. */
+static __always_inline int nnbpf_abandon(struct nnbpf_scratch *s)
+{
+	__u32 mode = s->mode;
+
+	nnbpf_inference_end(s);
+	if (mode == NNBPF_MODE_FLOW) {
+		nnbpf_stat(NNBPF_STAT_PASSED);
+		return XDP_PASS;
+	}
+	return XDP_ABORTED;
+}
+
 /* Tail call to the next program of the chain; if it falls through, the
  * inference is abandoned and counted. */
 static __always_inline int nnbpf_next(struct xdp_md *ctx, struct nnbpf_scratch *s, __u32 slot)
 {
 	bpf_tail_call(ctx, &nnbpf_progs, slot);
 	nnbpf_count_error(NNBPF_ERR_TAILCALL);
-	nnbpf_inference_end(s);
-	return XDP_ABORTED;
+	return nnbpf_abandon(s);
 }
 
 /* After the last layer: hand the result to the finish program of whoever

@@ -1,7 +1,8 @@
 // Assembles the translation unit: model constants, the generated parameter
-// struct (every offset asserted against layout_params), the hand-written
-// runtime (bpf_rt/progs/pipeline.bpf.c), the object stamp, the initial
-// parameter slot, and one XDP program per stage.
+// struct (every offset asserted against layout_params), the model's feature
+// list, the hand-written runtime (bpf_rt/progs/pipeline.bpf.c and the XDP
+// pipeline bpf_rt/progs/xdp.bpf.c), the object stamp, the initial parameter
+// slot, and one XDP program per stage.
 #include <iomanip>
 
 #include "compiler/codegen/emit.h"
@@ -31,6 +32,20 @@ void emit_params_struct(EmitContext& ctx) {
       << ", \"params b" << l << "\");\n";
   }
   o << "\n";
+}
+
+// The model's features for the XDP runtime (bpf_rt/progs/xdp.bpf.c): one
+// NNBPF_USE_<name> per feature, which selects the flow state's accumulators
+// (bpf_rt/include/nnbpf/flow.h), and the list in input order that fills the
+// scratch at a flow's end.
+void emit_feature_list(EmitContext& ctx) {
+  auto& o = ctx.out;
+  const auto& names = ctx.model.features;
+  o << "/* Features, in input order (bpf_rt/include/nnbpf/flow.h). */\n";
+  for (const auto& n : names) o << "#define NNBPF_USE_" << n << " 1\n";
+  o << "#define NNBPF_MODEL_FEATURES(X)";
+  for (size_t i = 0; i < names.size(); ++i) o << " \\\n\tX(" << i << ", " << names[i] << ")";
+  o << "\n\n";
 }
 
 void emit_bytes(std::ostringstream& o, const std::vector<uint8_t>& bytes) {
@@ -70,7 +85,9 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
   o << "#define NNBPF_N_STAGES " << plan.stages.size() << "\n\n";
   o << "#include \"nnbpf/abi.h\"\n\n";
   emit_params_struct(ctx);
-  o << "#include \"progs/pipeline.bpf.c\"\n\n";
+  emit_feature_list(ctx);
+  o << "#include \"progs/pipeline.bpf.c\"\n";
+  o << "#include \"progs/xdp.bpf.c\"\n\n";
   o << "#define nnbpf_barrier() asm volatile(\"\" ::: \"memory\")\n";
   o << "#define nnbpf_opaque(v) asm volatile(\"\" : \"+r\"(v) :: \"memory\")\n\n";
   emit_sections(ctx, static_cast<int>(plan.stages.size()));
@@ -82,12 +99,13 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
     // line info then carries no per-line source text (LLVM's BTF string table
     // is deduplicated by linear search, quadratic in distinct lines).
     o << "#line 1 \"nnbpf-stage-" << k << ".gen\"\n";
+    // Failures end the inference; a packet behind it passes (nnbpf_abandon).
     o << "\tstruct nnbpf_scratch *s = nnbpf_scratch_get();\n"
       << "\tconst struct nnbpf_params *p;\n\t__u32 b;\n\n"
-      << "\tif (!s) {\n\t\tnnbpf_count_error(NNBPF_ERR_SCRATCH);\n\t\treturn XDP_ABORTED;\n\t}\n"
+      << "\tif (!s) {\n\t\tnnbpf_count_error(NNBPF_ERR_SCRATCH);\n\t\treturn XDP_PASS;\n\t}\n"
       << "\tp = bpf_map_lookup_elem(&nnbpf_params, &s->slot);\n"
-      << "\tif (!p) {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n\t\tnnbpf_inference_end(s);\n"
-      << "\t\treturn XDP_ABORTED;\n\t}\n"
+      << "\tif (!p) {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n"
+      << "\t\treturn nnbpf_abandon(s);\n\t}\n"
       << "\tb = p->hdr.shift;\n\n";
     if (st.standardize) emit_standardize(ctx);
     for (const auto& part : st.parts) emit_dense(ctx, part.layer, part.neuron_begin, part.neuron_end);

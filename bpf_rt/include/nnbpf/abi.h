@@ -47,6 +47,7 @@
 /* Who started an inference (nnbpf_scratch.mode). */
 #define NNBPF_MODE_TEST 1 /* nnbpf_test_entry: features from the packet */
 #define NNBPF_MODE_FLOW 2 /* flow end in the XDP pipeline */
+#define NNBPF_MODE_SWEEP 3 /* nnbpf_sweep: an idle flow, no packet to pass or drop */
 
 /* Per-CPU error counters (nnbpf_errors, index = code). Any nonzero counter
  * means an inference did not complete; the runtime reports them. */
@@ -82,6 +83,29 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_input_param) == 40, "nnbpf_input_param s
 
 /* Per-CPU scratch: activations crossing tail-call stages and the context of
  * the running inference. Never shared across CPUs. */
+/* An address: IPv6, or IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+struct nnbpf_addr {
+	__u8 a[16];
+};
+
+/* Flow key, one type for IPv4 and IPv6. Ports in host byte order. */
+struct nnbpf_flow_key {
+	struct nnbpf_addr src;
+	struct nnbpf_addr dst;
+	__u16 sport;
+	__u16 dport;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3];
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_flow_key) == 40, "nnbpf_flow_key size");
+
+/* Why a flow was classified (nnbpf_event.reason). */
+#define NNBPF_END_FIN 1     /* TCP FIN */
+#define NNBPF_END_RST 2     /* TCP RST */
+#define NNBPF_END_IDLE 3    /* idle timeout (user-space sweep) */
+#define NNBPF_END_EVERY_N 4 /* every N packets, flow kept */
+#define NNBPF_END_EVICTED 5 /* reserved */
+
 struct nnbpf_scratch {
 	__u64 seq;        /* odd while an inference runs on this CPU (grace periods) */
 	__u32 slot;       /* parameter slot read by every stage of this inference */
@@ -91,8 +115,13 @@ struct nnbpf_scratch {
 	__u64 feat[NNBPF_MAX_FEATURES];       /* raw feature values */
 	__s64 act[2][NNBPF_MAX_WIDTH];        /* ping-pong activations */
 	__s64 logits[NNBPF_MAX_OUTPUTS];
+	/* Flow context of a NNBPF_MODE_FLOW inference. */
+	struct nnbpf_flow_key key;
+	__u32 reason;     /* NNBPF_END_* */
+	__u32 pad;
+	__u64 extract_ns; /* ns spent in feature extraction for this flow's last packet */
 };
-NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_scratch) == 32 + 8 * (24 + 512 + 16), "nnbpf_scratch size");
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_scratch) == 32 + 8 * (24 + 512 + 16) + 40 + 16, "nnbpf_scratch size");
 
 /* BPF_PROG_TEST_RUN packet for nnbpf_test_entry (nnbpf infer --engine kernel,
  * nnbpf bench). Input: magic, n_features, feat[]. Output (written by
@@ -113,6 +142,116 @@ struct nnbpf_test_pkt {
 	__s64 logits[NNBPF_MAX_OUTPUTS];
 };
 NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_test_pkt) == 48 + 8 * (24 + 16), "nnbpf_test_pkt size");
+
+/* ---- runtime (XDP pipeline) ------------------------------------------- */
+
+#define NNBPF_MAP_FLOWS "nnbpf_flows"
+#define NNBPF_MAP_BLOCKED "nnbpf_blocked"
+#define NNBPF_MAP_ALLOW "nnbpf_allow"
+#define NNBPF_MAP_EVENTS "nnbpf_events"
+#define NNBPF_MAP_STATS "nnbpf_stats"
+#define NNBPF_PROG_XDP_NAME "nnbpf_xdp"              /* attached to the interface */
+#define NNBPF_PROG_FLOW_FINISH_NAME "nnbpf_flow_finish" /* NNBPF_PROG_FINISH_FLOW */
+#define NNBPF_PROG_SWEEP_NAME "nnbpf_sweep"          /* BPF_PROG_TEST_RUN: classify one idle flow */
+
+#ifndef NNBPF_MAX_FLOWS
+#define NNBPF_MAX_FLOWS 65536
+#endif
+#ifndef NNBPF_MAX_BLOCKED
+#define NNBPF_MAX_BLOCKED 65536
+#endif
+#ifndef NNBPF_MAX_ALLOW
+#define NNBPF_MAX_ALLOW 1024
+#endif
+#ifndef NNBPF_EVENTS_BYTES
+#define NNBPF_EVENTS_BYTES (1 << 20)
+#endif
+
+/* Tunables fixed at load time (in .rodata, set by nnbpf run before load). */
+struct nnbpf_config {
+	__u64 block_ttl_ns;    /* lifetime of a block; 0 = never expires */
+	__u32 every_packets;   /* 0 = off; else classify every N packets, flow kept */
+	__u32 monitor;         /* 1: detect and report, never drop or block */
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_config) == 16, "nnbpf_config size");
+
+/* Leading fields of every nnbpf_flows value (key: struct nnbpf_flow_key).
+ * The rest of the value (struct nnbpf_flow, bpf_rt/include/nnbpf/flow.h)
+ * holds only the accumulators the model's features need, so the value size
+ * is per model: read it from the map. User space reads these fields (idle
+ * sweep: now - last_ns, both CLOCK_MONOTONIC). */
+struct nnbpf_flow_hdr {
+	__u64 last_ns; /* bpf_ktime_get_ns() of the flow's last packet */
+	__u32 pkts;    /* packets so far */
+	__u32 pad;     /* not part of the prefix: per-model data may start here */
+};
+
+/* Value of nnbpf_blocked (key: struct nnbpf_addr, the source address). */
+struct nnbpf_block {
+	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline; 0 = never */
+	__u64 added_ns;
+	__u64 drops;       /* packets dropped because of this entry (approximate across CPUs) */
+	__u32 by;          /* NNBPF_BLOCK_BY_* */
+	__u32 pad;
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_block) == 32, "nnbpf_block size");
+#define NNBPF_BLOCK_BY_MODEL 1
+#define NNBPF_BLOCK_BY_USER 2
+
+/* Key of the allowlist LPM trie: prefixlen counts bits of the 128-bit
+ * address; an IPv4 /n prefix is stored as ::ffff:a.b.c.d/(96+n). */
+struct nnbpf_lpm_key {
+	__u32 prefixlen;
+	struct nnbpf_addr addr;
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_lpm_key) == 20, "nnbpf_lpm_key size");
+
+/* Per-CPU counters in nnbpf_stats, index = NNBPF_STAT_*. */
+#define NNBPF_STAT_PKTS 0          /* packets seen by nnbpf_xdp */
+#define NNBPF_STAT_PASSED 1
+#define NNBPF_STAT_DROPPED 2       /* dropped from blocked sources */
+#define NNBPF_STAT_NOT_IP 3        /* passed untouched: not IPv4/IPv6 TCP/UDP */
+#define NNBPF_STAT_FLOWS_NEW 4     /* flows created */
+#define NNBPF_STAT_FLOWS_ENDED 5   /* flows classified and freed */
+#define NNBPF_STAT_INFERENCES 6
+#define NNBPF_STAT_INTRUSIONS 7
+#define NNBPF_STAT_BLOCKS 8        /* sources blocked by the model */
+#define NNBPF_STAT_ALLOWED 9       /* intrusions from allowlisted sources (not blocked) */
+#define NNBPF_STAT_EXPIRED 10      /* block entries removed on sight after expiry */
+#define NNBPF_STAT_EVENTS_LOST 11  /* ring buffer full */
+#define NNBPF_STAT_FLOW_FULL 12    /* flow insert failed */
+#define NNBPF_STAT_MAX 16
+
+/* Ring-buffer event (nnbpf_events). */
+#define NNBPF_EV_VERDICT 1 /* a flow was classified */
+#define NNBPF_EV_BLOCK 2   /* its source was blocked */
+struct nnbpf_event {
+	__u32 type;        /* NNBPF_EV_* */
+	__u32 reason;      /* NNBPF_END_* */
+	struct nnbpf_flow_key key;
+	__u64 ts_ns;
+	__u64 extract_ns;  /* feature extraction of the ending packet */
+	__u64 infer_ns;    /* inference: entry to finish */
+	__s32 verdict;
+	__u32 slot;        /* parameter slot used */
+	__u32 n_features;
+	__u32 n_outputs;
+	__u64 feat[NNBPF_MAX_FEATURES];
+	__s64 logits[NNBPF_MAX_OUTPUTS];
+	__u64 block_expires_ns; /* NNBPF_EV_BLOCK */
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_event) == 88 + 8 * (24 + 16) + 8, "nnbpf_event size");
+
+/* BPF_PROG_TEST_RUN packet for nnbpf_sweep: classify one flow now. */
+#define NNBPF_SWEEP_MAGIC 0x4e4e5357u /* "NNSW" */
+struct nnbpf_sweep_pkt {
+	__u8 eth[14];
+	__u16 pad0;
+	__u32 magic;
+	__u32 reason;   /* NNBPF_END_IDLE */
+	struct nnbpf_flow_key key;
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_sweep_pkt) == 64, "nnbpf_sweep_pkt size");
 
 /* Object stamp, in ELF section ".nnbpf.stamp" of every compiled object. */
 struct nnbpf_stamp {

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The XDP pipeline (docs/runtime-bpf.md): the program attached to the
+ * interface, the finish program of a flow's inference, and the idle sweep.
+ *
+ *   nnbpf_xdp          parse -> host filter -> flow update -> flow end?
+ *                      -> features into the scratch -> tail call stage 0
+ *   nnbpf_stage_0..k   the compiled model (generated)
+ *   nnbpf_flow_finish  event, verdict -> allowlist / block, XDP action
+ *   nnbpf_sweep        BPF_PROG_TEST_RUN from user space: classify one idle
+ *                      flow (struct nnbpf_sweep_pkt), same chain
+ *
+ * Included by the generated translation unit after progs/pipeline.bpf.c,
+ * which has defined NNBPF_N_INPUTS, NNBPF_N_OUTPUTS, NNBPF_USE_<feature>
+ * and NNBPF_MODEL_FEATURES(X): X(i, name) for every model input i, in input
+ * order.
+ *
+ * Nothing here drops a packet because nnbpf itself failed (a missing map
+ * entry, a failed tail call): such packets pass and the failure is counted
+ * in nnbpf_errors.
+ */
+#ifndef NNBPF_MODEL_FEATURES
+#error "NNBPF_MODEL_FEATURES(X) must list the model's features (emitted by nnbpf compile)"
+#endif
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "nnbpf/abi.h"
+#include "nnbpf/maps.h"
+#include "nnbpf/parse.h"
+#include "nnbpf/flow.h"
+
+#ifndef NNBPF_DEFAULT_BLOCK_TTL_NS
+#define NNBPF_DEFAULT_BLOCK_TTL_NS (300ULL * NNBPF_NSEC_PER_SEC)
+#endif
+
+/* Tunables: .rodata, written by user space before load (nnbpf run). The
+ * verifier sees them as constants, so disabled features cost nothing. */
+const volatile struct nnbpf_config nnbpf_cfg = {
+	.block_ttl_ns = NNBPF_DEFAULT_BLOCK_TTL_NS,
+	.every_packets = 0,
+	.monitor = 0,
+};
+
+/* A flow's end: the model's features (input order), key and reason into
+ * this CPU's scratch; free the flow if asked (f is not used after that);
+ * the extraction time since t0; then run the model: tail call into stage 0,
+ * whose chain ends in nnbpf_flow_finish. Returns only when the chain could
+ * not start (counted in nnbpf_errors; no inference left running). */
+static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf_flow *f,
+					   const struct nnbpf_flow_key *k, __u32 reason, int free_flow,
+					   __u64 t0, __u32 mode)
+{
+	struct nnbpf_scratch *s = nnbpf_scratch_get();
+
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return;
+	}
+#define NNBPF_X(i, name) s->feat[i] = nnbpf_feat_##name(f, k);
+	NNBPF_MODEL_FEATURES(NNBPF_X)
+#undef NNBPF_X
+	__builtin_memcpy(&s->key, k, sizeof(*k));
+	s->reason = reason;
+	if (free_flow)
+		bpf_map_delete_elem(&nnbpf_flows, k);
+	s->extract_ns = bpf_ktime_get_ns() - t0;
+	if (nnbpf_inference_begin(s, mode))
+		return;
+	bpf_tail_call(ctx, &nnbpf_progs, NNBPF_PROG_STAGE0);
+	nnbpf_count_error(NNBPF_ERR_TAILCALL);
+	nnbpf_inference_end(s);
+}
+
+SEC("xdp")
+int nnbpf_xdp(struct xdp_md *ctx)
+{
+	struct nnbpf_pkt pkt;
+	struct nnbpf_flow first, *f;
+	struct nnbpf_block *b;
+	enum nnbpf_parse_result r;
+	__u32 reason = 0;
+	int stored = 1;
+	__u64 t0;
+
+	nnbpf_stat(NNBPF_STAT_PKTS);
+	r = nnbpf_parse(ctx, &pkt);
+	if (r == NNBPF_PARSE_OTHER)
+		goto not_flow;
+
+	/* Host filter first (paper §IV-A3): a blocked source loses every IP
+	 * packet, flow or not, before any per-flow work. */
+	b = bpf_map_lookup_elem(&nnbpf_blocked, &pkt.key.src);
+	if (b) {
+		__u64 now = bpf_ktime_get_ns();
+
+		if (b->expires_ns && b->expires_ns <= now) {
+			bpf_map_delete_elem(&nnbpf_blocked, &pkt.key.src);
+			nnbpf_stat(NNBPF_STAT_EXPIRED);
+		} else if (!nnbpf_cfg.monitor) {
+			b->drops++;
+			nnbpf_stat(NNBPF_STAT_DROPPED);
+			return XDP_DROP;
+		}
+	}
+	if (r != NNBPF_PARSE_FLOW)
+		goto not_flow;
+
+	if (pkt.tcp_flags & (NNBPF_TCP_FIN | NNBPF_TCP_RST))
+		reason = pkt.tcp_flags & NNBPF_TCP_RST ? NNBPF_END_RST : NNBPF_END_FIN;
+
+	/* Flow update. t0 is the packet's timestamp and the start of the
+	 * extraction time reported with the flow's verdict. */
+	t0 = bpf_ktime_get_ns();
+	f = bpf_map_lookup_elem(&nnbpf_flows, &pkt.key);
+	if (f) {
+		nnbpf_flow_update(f, &pkt, t0);
+	} else {
+		nnbpf_flow_first(&first, &pkt, t0);
+		f = &first;
+		/* A flow that ends with its first packet is classified without
+		 * ever being stored. */
+		if (reason) {
+			stored = 0;
+		} else if (bpf_map_update_elem(&nnbpf_flows, &pkt.key, &first, BPF_NOEXIST)) {
+			nnbpf_stat(NNBPF_STAT_FLOW_FULL);
+			goto pass;
+		}
+		nnbpf_stat(NNBPF_STAT_FLOWS_NEW);
+	}
+	if (!reason && nnbpf_cfg.every_packets && f->pkts % nnbpf_cfg.every_packets == 0)
+		reason = NNBPF_END_EVERY_N;
+	if (!reason)
+		goto pass;
+
+	/* Flow end (every-N keeps the flow); nnbpf_flow_finish decides the
+	 * packet. We get here again only if the chain could not start. */
+	nnbpf_end_flow(ctx, f, &pkt.key, reason, stored && reason != NNBPF_END_EVERY_N, t0, NNBPF_MODE_FLOW);
+	goto pass;
+
+not_flow:
+	nnbpf_stat(NNBPF_STAT_NOT_IP);
+pass:
+	nnbpf_stat(NNBPF_STAT_PASSED);
+	return XDP_PASS;
+}
+
+static __always_inline void nnbpf_event_fill(struct nnbpf_event *e, const struct nnbpf_scratch *s, __u32 type,
+					     __u64 now, __u64 block_expires_ns)
+{
+	e->type = type;
+	e->reason = s->reason;
+	__builtin_memcpy(&e->key, &s->key, sizeof(e->key));
+	e->ts_ns = now;
+	e->extract_ns = s->extract_ns;
+	e->infer_ns = now - s->t_start_ns;
+	e->verdict = s->verdict;
+	e->slot = s->slot;
+	e->n_features = NNBPF_N_INPUTS;
+	e->n_outputs = NNBPF_N_OUTPUTS;
+#pragma unroll
+	for (int i = 0; i < NNBPF_MAX_FEATURES; i++)
+		e->feat[i] = i < NNBPF_N_INPUTS ? s->feat[i] : 0;
+#pragma unroll
+	for (int i = 0; i < NNBPF_MAX_OUTPUTS; i++)
+		e->logits[i] = i < NNBPF_N_OUTPUTS ? s->logits[i] : 0;
+	e->block_expires_ns = block_expires_ns;
+}
+
+static __always_inline void nnbpf_event_send(const struct nnbpf_scratch *s, __u32 type, __u64 now,
+					     __u64 block_expires_ns)
+{
+	struct nnbpf_event *e = bpf_ringbuf_reserve(&nnbpf_events, sizeof(*e), 0);
+
+	if (!e) {
+		nnbpf_stat(NNBPF_STAT_EVENTS_LOST);
+		return;
+	}
+	nnbpf_event_fill(e, s, type, now, block_expires_ns);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Block (or re-block) a source for the configured lifetime. An existing
+ * entry is only ever extended: a user's permanent block stays permanent.
+ * Returns the entry's deadline. */
+static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *src, __u64 now)
+{
+	__u64 ttl = nnbpf_cfg.block_ttl_ns;
+	__u64 expires = ttl ? now + ttl : 0;
+	struct nnbpf_block nb = {
+		.expires_ns = expires,
+		.added_ns = now,
+		.drops = 0,
+		.by = NNBPF_BLOCK_BY_MODEL,
+		.pad = 0,
+	};
+	struct nnbpf_block *b = bpf_map_lookup_elem(&nnbpf_blocked, src);
+
+	if (b) {
+		if (b->expires_ns && (!expires || expires > b->expires_ns))
+			b->expires_ns = expires;
+		return b->expires_ns;
+	}
+	bpf_map_update_elem(&nnbpf_blocked, src, &nb, BPF_NOEXIST);
+	return expires;
+}
+
+SEC("xdp")
+int nnbpf_flow_finish(struct xdp_md *ctx)
+{
+	struct nnbpf_scratch *s = nnbpf_scratch_get();
+	__u64 now = bpf_ktime_get_ns();
+	int blocked = 0;
+
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return XDP_PASS;
+	}
+	nnbpf_event_send(s, NNBPF_EV_VERDICT, now, 0);
+	nnbpf_stat(NNBPF_STAT_INFERENCES);
+	if (s->reason != NNBPF_END_EVERY_N)
+		nnbpf_stat(NNBPF_STAT_FLOWS_ENDED);
+	if (s->verdict != 0) {
+		struct nnbpf_lpm_key lk = {.prefixlen = 128};
+
+		nnbpf_stat(NNBPF_STAT_INTRUSIONS);
+		__builtin_memcpy(&lk.addr, &s->key.src, sizeof(lk.addr));
+		if (bpf_map_lookup_elem(&nnbpf_allow, &lk)) {
+			nnbpf_stat(NNBPF_STAT_ALLOWED);
+		} else if (!nnbpf_cfg.monitor) {
+			__u64 expires = nnbpf_block_source(&lk.addr, now);
+
+			nnbpf_stat(NNBPF_STAT_BLOCKS);
+			nnbpf_event_send(s, NNBPF_EV_BLOCK, now, expires);
+			blocked = 1;
+		}
+	}
+	nnbpf_inference_end(s);
+	if (s->mode == NNBPF_MODE_SWEEP) /* no packet behind this inference */
+		return blocked ? XDP_DROP : XDP_PASS;
+	/* The packet that ended an intrusion is the blocked source's first
+	 * dropped packet. */
+	if (blocked) {
+		nnbpf_stat(NNBPF_STAT_DROPPED);
+		return XDP_DROP;
+	}
+	nnbpf_stat(NNBPF_STAT_PASSED);
+	return XDP_PASS;
+}
+
+/* BPF_PROG_TEST_RUN only (user space's idle sweep): classify the flow named
+ * by the packet (struct nnbpf_sweep_pkt) now, with the packet's reason, and
+ * free it. Returns XDP_PASS with no event if the flow is gone, XDP_ABORTED
+ * on a bad packet or if the chain could not start; otherwise the chain's
+ * finish returns (XDP_DROP: its source was blocked, else XDP_PASS). */
+SEC("xdp")
+int nnbpf_sweep(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct nnbpf_sweep_pkt *p = data;
+	struct nnbpf_flow_key key;
+	struct nnbpf_flow *f;
+	__u64 t0;
+
+	if ((void *)(p + 1) > data_end || p->magic != NNBPF_SWEEP_MAGIC) {
+		nnbpf_count_error(NNBPF_ERR_PACKET);
+		return XDP_ABORTED;
+	}
+	__builtin_memcpy(&key, &p->key, sizeof(key));
+	t0 = bpf_ktime_get_ns();
+	f = bpf_map_lookup_elem(&nnbpf_flows, &key);
+	if (!f)
+		return XDP_PASS;
+	nnbpf_end_flow(ctx, f, &key, p->reason, 1, t0, NNBPF_MODE_SWEEP);
+	return XDP_ABORTED;
+}

@@ -1,0 +1,166 @@
+#include "runtime/bench.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "compiler/driver/pipeline.h"
+#include "nnbpf/abi.h"
+#include "runtime/pins.h"
+#include "runtime/pipeline_loader.h"
+
+namespace nnbpf::runtime {
+
+namespace {
+
+uint16_t csum16(const uint8_t* p, size_t n) {
+  uint32_t s = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) s += (p[i] << 8) | p[i + 1];
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(~s);
+}
+
+Result<uint64_t> median_run(int prog_fd, const std::string& pkt, int repeat, int batches, uint32_t* retval) {
+  std::vector<uint64_t> ns;
+  std::string out(pkt.size() + 256, '\0');
+  for (int b = 0; b < batches; ++b) {
+    LIBBPF_OPTS(bpf_test_run_opts, t);
+    t.data_in = pkt.data();
+    t.data_size_in = static_cast<__u32>(pkt.size());
+    t.data_out = out.data();
+    t.data_size_out = static_cast<__u32>(out.size());
+    t.repeat = repeat;
+    if (bpf_prog_test_run_opts(prog_fd, &t)) return Error::runtime(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
+    ns.push_back(t.duration);
+    if (retval) *retval = t.retval;
+  }
+  std::sort(ns.begin(), ns.end());
+  return ns[ns.size() / 2];
+}
+
+}  // namespace
+
+std::string make_tcp4_packet(uint32_t src_be, uint32_t dst_be, uint16_t sport, uint16_t dport, uint8_t tcp_flags,
+                             size_t payload) {
+  std::string p(14 + 20 + 20 + payload, '\0');
+  auto* b = reinterpret_cast<uint8_t*>(p.data());
+  b[12] = 0x08;  // ETH_P_IP
+  uint8_t* ip = b + 14;
+  ip[0] = 0x45;
+  uint16_t tot = htons(static_cast<uint16_t>(20 + 20 + payload));
+  std::memcpy(ip + 2, &tot, 2);
+  ip[8] = 64;
+  ip[9] = 6;
+  std::memcpy(ip + 12, &src_be, 4);
+  std::memcpy(ip + 16, &dst_be, 4);
+  uint16_t c = htons(csum16(ip, 20));
+  std::memcpy(ip + 10, &c, 2);
+  uint8_t* tcp = ip + 20;
+  uint16_t sp = htons(sport), dp = htons(dport);
+  std::memcpy(tcp, &sp, 2);
+  std::memcpy(tcp + 2, &dp, 2);
+  tcp[12] = 5 << 4;
+  tcp[13] = tcp_flags;
+  tcp[14] = 0xff;
+  tcp[15] = 0xff;
+  return p;
+}
+
+Result<nlohmann::json> run_bench(const BenchOptions& o) {
+  if (!have_bpf_privileges()) return Error::runtime("nnbpf bench needs root or CAP_BPF (it loads the programs)");
+  NNBPF_TRY(art, compiler::load_artifact(o.dir));
+  nnbpf_config cfg{};
+  cfg.block_ttl_ns = 0;
+  cfg.monitor = 0;
+  LoadOptions lo;
+  lo.config = std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&cfg), reinterpret_cast<uint8_t*>(&cfg) + sizeof cfg);
+  NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
+  int xdp = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
+  if (xdp < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
+
+  // (a) An empty XDP program, loaded here so both are measured in one run.
+  struct bpf_insn empty_insns[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  int empty = bpf_prog_load(BPF_PROG_TYPE_XDP, "nnbpf_empty", "GPL", empty_insns, 2, nullptr);
+  if (empty < 0) return Error::runtime(std::string("cannot load an empty XDP program: ") + std::strerror(errno));
+
+  uint32_t src = htonl(0x0a000002), dst = htonl(0x0a000001), blocked_src = htonl(0x0a0000fe);
+  std::string mid = make_tcp4_packet(src, dst, 40000, 22, 0x10, 100);   // ACK with data
+  std::string fin = make_tcp4_packet(src, dst, 40001, 22, 0x11, 0);     // FIN|ACK: creates, ends, classifies
+  std::string blk = make_tcp4_packet(blocked_src, dst, 40002, 22, 0x10, 100);
+  nnbpf_addr ba{};
+  ba.a[10] = ba.a[11] = 0xff;
+  std::memcpy(ba.a + 12, &blocked_src, 4);
+  // The benchmark's flows come from an allowlisted source: an intrusion
+  // verdict then never blocks it, so every flow-ending run takes the same path.
+  nnbpf_lpm_key allow{};
+  allow.prefixlen = 128;
+  allow.addr.a[10] = allow.addr.a[11] = 0xff;
+  std::memcpy(allow.addr.a + 12, &src, 4);
+  uint8_t one = 1;
+  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY))
+    return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
+  nnbpf_block bv{};
+  bv.by = NNBPF_BLOCK_BY_USER;
+  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
+    return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
+
+  uint32_t rv_empty = 0, rv_mid = 0, rv_fin = 0, rv_blk = 0;
+  nlohmann::json j;
+  auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) { return median_run(fd, pkt, repeat, o.batches, rv); };
+  NNBPF_TRY(e_ns, measure(empty, mid, o.repeat, &rv_empty));
+  NNBPF_TRY(m_ns, measure(xdp, mid, o.repeat, &rv_mid));
+  NNBPF_TRY(f_ns, measure(xdp, fin, o.repeat_flow, &rv_fin));
+  NNBPF_TRY(b_ns, measure(xdp, blk, o.repeat, &rv_blk));
+  NNBPF_TRY(e2_ns, measure(empty, mid, o.repeat, nullptr));  // again: drift check
+  close(empty);
+  if (rv_blk != XDP_DROP) return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(rv_blk) + ")");
+  if (rv_mid != XDP_PASS || rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
+  auto errs = pipe->error_counters();
+  if (errs)
+    for (auto v : *errs)
+      if (v) return Error::runtime("bench: inference errors were counted; the chain is broken");
+
+  uint64_t empty_ns = std::min(e_ns, e2_ns);
+  bpf_map* flows = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS);
+  j["model"] = o.dir;
+  j["shape"] = art.manifest.at("shape");
+  j["stages"] = art.stage_names.size();
+  j["bpf_isa"] = art.mcpu;
+  j["batches"] = o.batches;
+  j["repeat"] = o.repeat;
+  j["repeat_flow_end"] = o.repeat_flow;
+  j["empty_ns"] = empty_ns;
+  j["packet_ns"] = m_ns;
+  j["flow_end_ns"] = f_ns;
+  j["blocked_ns"] = b_ns;
+  j["packet_overhead_ns"] = m_ns > empty_ns ? m_ns - empty_ns : 0;
+  j["flow_end_overhead_ns"] = f_ns > empty_ns ? f_ns - empty_ns : 0;
+  j["packet_ratio"] = empty_ns ? static_cast<double>(m_ns) / empty_ns : 0;
+  j["flow_end_ratio"] = empty_ns ? static_cast<double>(f_ns) / empty_ns : 0;
+  j["blocked_ratio"] = empty_ns ? static_cast<double>(b_ns) / empty_ns : 0;
+  j["param_bytes"] = art.manifest.at("params").at("bytes_per_slot");
+  j["param_bytes_total"] = art.manifest.at("params").at("bytes_total");
+  j["flow_state_bytes"] = flows ? bpf_map__value_size(flows) : 0;
+  j["flow_key_bytes"] = sizeof(nnbpf_flow_key);
+  nlohmann::json maps = nlohmann::json::object();
+  bpf_map* m;
+  bpf_object__for_each_map(m, pipe->object()) {
+    const char* n = bpf_map__name(m);
+    if (!n || n[0] == '.') continue;
+    maps[n] = {{"max_entries", bpf_map__max_entries(m)},
+               {"key_bytes", bpf_map__key_size(m)},
+               {"value_bytes", bpf_map__value_size(m)}};
+  }
+  j["maps"] = maps;
+  return j;
+}
+
+}  // namespace nnbpf::runtime

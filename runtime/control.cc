@@ -1,0 +1,287 @@
+#include "runtime/control.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "compiler/codegen/params_layout.h"
+#include "nnbpf/abi.h"
+#include "runtime/pins.h"
+
+namespace nnbpf::runtime {
+
+namespace {
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+std::string hex(const uint8_t* d, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += digits[d[i] >> 4];
+    s += digits[d[i] & 15];
+  }
+  return s;
+}
+
+Result<nlohmann::json> running_manifest(const std::string& iface) {
+  std::string path = state_dir(iface) + "/manifest.json";
+  std::ifstream in(path);
+  if (!in) return Error::runtime("no nnbpf pipeline on " + iface + " (" + path + " missing)");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    return Error::runtime(path + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
+  NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
+  Fd m(fd);
+  std::vector<HostEntry> out;
+  nnbpf_addr key{}, next{};
+  nnbpf_block val{};
+  uint64_t now = ktime_now_ns();
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(m.fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(m.fd, &next, &val) == 0) {
+      HostEntry e;
+      e.addr = format_addr(next.a);
+      e.expires_in_ns = val.expires_ns == 0 ? 0 : (val.expires_ns > now ? val.expires_ns - now : 1);
+      e.age_ns = now > val.added_ns ? now - val.added_ns : 0;
+      e.drops = val.drops;
+      e.by = val.by == NNBPF_BLOCK_BY_USER ? "user" : "model";
+      if (val.expires_ns == 0 || val.expires_ns > now) out.push_back(e);
+    }
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl_ns) {
+  NNBPF_TRY(a, parse_addr(addr));
+  NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
+  Fd m(fd);
+  nnbpf_addr key;
+  std::memcpy(key.a, a.data(), 16);
+  nnbpf_block val{};
+  uint64_t now = ktime_now_ns();
+  val.added_ns = now;
+  val.expires_ns = ttl_ns ? now + ttl_ns : 0;
+  val.by = NNBPF_BLOCK_BY_USER;
+  if (bpf_map_update_elem(m.fd, &key, &val, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_BLOCKED) + ": cannot add " + addr + ": " + std::strerror(errno));
+  return ok_status();
+}
+
+Status hosts_del(const std::string& iface, const std::string& addr) {
+  NNBPF_TRY(a, parse_addr(addr));
+  NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
+  Fd m(fd);
+  nnbpf_addr key;
+  std::memcpy(key.a, a.data(), 16);
+  if (bpf_map_delete_elem(m.fd, &key)) {
+    if (errno == ENOENT) return Error::bad_input(addr + " is not blocked on " + iface);
+    return Error::runtime(std::string(NNBPF_MAP_BLOCKED) + ": cannot delete " + addr + ": " + std::strerror(errno));
+  }
+  return ok_status();
+}
+
+Result<size_t> hosts_flush(const std::string& iface) {
+  NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
+  Fd m(fd);
+  size_t n = 0;
+  nnbpf_addr key{};
+  // Bounded: at most the map's capacity of deletions.
+  for (size_t i = 0; i < (1u << 22) && bpf_map_get_next_key(m.fd, nullptr, &key) == 0; ++i)
+    if (bpf_map_delete_elem(m.fd, &key) == 0) ++n;
+  return n;
+}
+
+Result<std::vector<uint64_t>> read_inference_seq(int scratch_fd) {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return Error::runtime("cannot count possible CPUs");
+  std::vector<nnbpf_scratch> vals(ncpu);
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(scratch_fd, &zero, vals.data()))
+    return Error::runtime(std::string(NNBPF_MAP_SCRATCH) + ": lookup failed: " + std::strerror(errno));
+  std::vector<uint64_t> seq(ncpu);
+  for (int i = 0; i < ncpu; ++i) seq[i] = vals[i].seq;
+  return seq;
+}
+
+Status wait_grace_period(int scratch_fd, int timeout_ms) {
+  NNBPF_TRY(start, read_inference_seq(scratch_fd));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    NNBPF_TRY(now, read_inference_seq(scratch_fd));
+    bool quiet = true;
+    for (size_t i = 0; i < start.size(); ++i)
+      if ((start[i] & 1) && now[i] == start[i]) quiet = false;
+    if (quiet) return ok_status();
+    if (std::chrono::steady_clock::now() > deadline)
+      return Error::runtime("grace period not reached in " + std::to_string(timeout_ms) +
+                            " ms: an inference did not finish (see nnbpf stats errors)");
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+Status check_compatible(const nlohmann::json& running, const compiler::Artifact& next) {
+  const auto& m = next.manifest;
+  if (running.at("features") != m.at("features"))
+    return Error::bad_input("update refused: the new model's features " + m.at("features").dump() +
+                            " differ from the running pipeline's " + running.at("features").dump());
+  if (running.at("shape") != m.at("shape"))
+    return Error::bad_input("update refused: the new model's shape " + m.at("shape").dump() +
+                            " differs from the running pipeline's " + running.at("shape").dump());
+  for (size_t l = 0; l < m.at("layers").size(); ++l) {
+    const auto& a = running.at("layers").at(l);
+    const auto& b = m.at("layers").at(l);
+    if (a.at("relu") != b.at("relu"))
+      return Error::bad_input("update refused: layer " + std::to_string(l) + " activation differs");
+  }
+  if (running.at("params").at("bytes_per_slot") != m.at("params").at("bytes_per_slot"))
+    return Error::bad_input("update refused: parameter layout differs");
+  return ok_status();
+}
+
+Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifact& next) {
+  NNBPF_TRY(running, running_manifest(iface));
+  NNBPF_CHECK(check_compatible(running, next));
+  NNBPF_TRY(pfd, open_pinned(iface, NNBPF_MAP_PARAMS));
+  Fd params(pfd);
+  NNBPF_TRY(ifd, open_pinned(iface, NNBPF_MAP_PARAM_IDX));
+  Fd idx(ifd);
+  NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_SCRATCH));
+  Fd scratch(sfd);
+
+  UpdateReport r;
+  uint32_t zero = 0, running_slot = 0;
+  if (bpf_map_lookup_elem(idx.fd, &zero, &running_slot))
+    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": " + std::strerror(errno));
+  running_slot &= 1;
+  r.old_slot = running_slot;
+  r.new_slot = running_slot ^ 1;  // formula (6)
+
+  size_t slot_bytes = running.at("params").at("bytes_per_slot").get<size_t>();
+  std::vector<uint8_t> cur(slot_bytes);
+  if (bpf_map_lookup_elem(params.fd, &running_slot, cur.data()))
+    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": " + std::strerror(errno));
+  nnbpf_params_hdr hdr;
+  std::memcpy(&hdr, cur.data(), sizeof hdr);
+  r.old_digest = hex(hdr.digest, 32);
+
+  std::vector<uint8_t> bytes = compiler::serialize_params(next.model, hdr.generation + 1);
+  if (bytes.size() != slot_bytes) return Error::bad_input("update refused: parameter slot size differs");
+  r.new_digest = next.model.digest;
+  r.generation = hdr.generation + 1;
+
+  // Grace period: the idle slot was Running before the last flip; an
+  // inference that started then may still read it. Wait for every CPU that is
+  // inside an inference to leave it before rewriting the slot.
+  auto t0 = std::chrono::steady_clock::now();
+  NNBPF_CHECK(wait_grace_period(scratch.fd, 2000));
+  r.grace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (bpf_map_update_elem(params.fd, &r.new_slot, bytes.data(), BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(r.new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  // The flip: one atomic word; new inferences read the new slot, running ones
+  // finish on the slot they pinned at their start.
+  if (bpf_map_update_elem(idx.fd, &zero, &r.new_slot, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": cannot flip: " + std::strerror(errno) +
+                          " (running model unchanged)");
+  // Record the running model for the next update and for stats.
+  std::ofstream(state_dir(iface) + "/manifest.json") << next.manifest.dump(2) << "\n";
+  return r;
+}
+
+Result<nlohmann::json> read_stats(const std::string& iface) {
+  nlohmann::json j;
+  j["iface"] = iface;
+  NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_STATS));
+  Fd stats(sfd);
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> vals(ncpu), sum(NNBPF_STAT_MAX, 0);
+  for (uint32_t k = 0; k < NNBPF_STAT_MAX; ++k) {
+    if (bpf_map_lookup_elem(stats.fd, &k, vals.data()) == 0)
+      for (auto v : vals) sum[k] += v;
+  }
+  j["packets_seen"] = sum[NNBPF_STAT_PKTS];
+  j["packets_passed"] = sum[NNBPF_STAT_PASSED];
+  j["packets_dropped"] = sum[NNBPF_STAT_DROPPED];
+  j["packets_not_ip"] = sum[NNBPF_STAT_NOT_IP];
+  j["flows_new"] = sum[NNBPF_STAT_FLOWS_NEW];
+  j["flows_ended"] = sum[NNBPF_STAT_FLOWS_ENDED];
+  j["inferences"] = sum[NNBPF_STAT_INFERENCES];
+  j["intrusions"] = sum[NNBPF_STAT_INTRUSIONS];
+  j["blocks"] = sum[NNBPF_STAT_BLOCKS];
+  j["intrusions_allowlisted"] = sum[NNBPF_STAT_ALLOWED];
+  j["blocks_expired"] = sum[NNBPF_STAT_EXPIRED];
+  j["events_lost"] = sum[NNBPF_STAT_EVENTS_LOST];
+  j["flow_insert_failures"] = sum[NNBPF_STAT_FLOW_FULL];
+
+  NNBPF_TRY(ffd, open_pinned(iface, NNBPF_MAP_FLOWS));
+  Fd flows(ffd);
+  nnbpf_flow_key key{}, next{};
+  void* prev = nullptr;
+  uint64_t tracked = 0;
+  while (tracked < (1u << 24) && bpf_map_get_next_key(flows.fd, prev, &next) == 0) {
+    ++tracked;
+    key = next;
+    prev = &key;
+  }
+  j["flows_tracked"] = tracked;
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(flows.fd, &info, &len) == 0) j["flows_capacity"] = info.max_entries;
+  j["flows_evicted"] = sum[NNBPF_STAT_FLOWS_NEW] >= sum[NNBPF_STAT_FLOWS_ENDED] + tracked
+                           ? sum[NNBPF_STAT_FLOWS_NEW] - sum[NNBPF_STAT_FLOWS_ENDED] - tracked
+                           : 0;
+
+  NNBPF_TRY(ifd, open_pinned(iface, NNBPF_MAP_PARAM_IDX));
+  Fd idx(ifd);
+  NNBPF_TRY(pfd, open_pinned(iface, NNBPF_MAP_PARAMS));
+  Fd params(pfd);
+  uint32_t zero = 0, slot = 0;
+  bpf_map_lookup_elem(idx.fd, &zero, &slot);
+  slot &= 1;
+  bpf_map_info pinfo{};
+  len = sizeof pinfo;
+  bpf_obj_get_info_by_fd(params.fd, &pinfo, &len);
+  std::vector<uint8_t> buf(pinfo.value_size);
+  if (!buf.empty() && bpf_map_lookup_elem(params.fd, &slot, buf.data()) == 0) {
+    nnbpf_params_hdr hdr;
+    std::memcpy(&hdr, buf.data(), sizeof hdr);
+    j["model_digest"] = hex(hdr.digest, 32);
+    j["param_generation"] = hdr.generation;
+  }
+  j["param_slot"] = slot;
+
+  NNBPF_TRY(efd, open_pinned(iface, NNBPF_MAP_ERRORS));
+  Fd errs(efd);
+  uint64_t err_total = 0;
+  for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k)
+    if (bpf_map_lookup_elem(errs.fd, &k, vals.data()) == 0)
+      for (auto v : vals) err_total += v;
+  j["inference_errors"] = err_total;
+  return j;
+}
+
+}  // namespace nnbpf::runtime

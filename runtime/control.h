@@ -1,0 +1,56 @@
+// Operations on a running pipeline through its pins: the intrusion host
+// record and its correction (paper §IV-A6), counters, and the lock-free hot
+// update of model parameters (paper §IV-D) with a grace period.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/driver/pipeline.h"
+
+namespace nnbpf::runtime {
+
+struct HostEntry {
+  std::string addr;
+  uint64_t expires_in_ns = 0;  // 0 = never
+  uint64_t age_ns = 0;
+  uint64_t drops = 0;
+  std::string by;              // "model" or "user"
+};
+
+Result<std::vector<HostEntry>> hosts_list(const std::string& iface);
+Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl_ns);
+Status hosts_del(const std::string& iface, const std::string& addr);
+Result<size_t> hosts_flush(const std::string& iface);
+
+// Counters summed over CPUs plus flows tracked, running slot and digest.
+Result<nlohmann::json> read_stats(const std::string& iface);
+
+// Per-CPU inference sequence numbers from the scratch map (odd = running).
+Result<std::vector<uint64_t>> read_inference_seq(int scratch_fd);
+// Waits until every CPU that was inside an inference when called has left it
+// (its sequence number moved on). Bounded by `timeout_ms`.
+Status wait_grace_period(int scratch_fd, int timeout_ms);
+
+struct UpdateReport {
+  uint32_t old_slot = 0;
+  uint32_t new_slot = 0;
+  std::string old_digest;
+  std::string new_digest;
+  uint64_t generation = 0;
+  double grace_ms = 0;
+};
+
+// Hot update: writes `model`'s parameters into the idle slot and flips the
+// index. Refuses (changing nothing) when the features or shapes differ from
+// the running pipeline's manifest.
+Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifact& next);
+
+// Parameter slot bytes for `model` that can replace the running model's:
+// checks features and layer shapes against the running manifest.
+Status check_compatible(const nlohmann::json& running_manifest, const compiler::Artifact& next);
+
+}  // namespace nnbpf::runtime

@@ -1,0 +1,357 @@
+#include "runtime/daemon.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "compiler/driver/pipeline.h"
+#include "nnbpf/abi.h"
+#include "runtime/pins.h"
+#include "runtime/pipeline_loader.h"
+
+namespace nnbpf::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+const char* reason_name(uint32_t r) {
+  switch (r) {
+    case NNBPF_END_FIN: return "fin";
+    case NNBPF_END_RST: return "rst";
+    case NNBPF_END_IDLE: return "idle";
+    case NNBPF_END_EVERY_N: return "every_n";
+    default: return "other";
+  }
+}
+
+struct EventCtx {
+  bool json = false;
+  std::vector<std::string> features;
+  uint64_t events = 0;
+};
+
+int on_event(void* ctx, void* data, size_t size) {
+  auto* ec = static_cast<EventCtx*>(ctx);
+  if (size < sizeof(nnbpf_event)) return 0;
+  const auto* e = static_cast<const nnbpf_event*>(data);
+  ec->events++;
+  std::string src = format_addr(e->key.src.a), dst = format_addr(e->key.dst.a);
+  const char* proto = e->key.proto == 6 ? "tcp" : e->key.proto == 17 ? "udp" : "ip";
+  uint32_t nf = std::min<uint32_t>(e->n_features, NNBPF_MAX_FEATURES);
+  uint32_t no = std::min<uint32_t>(e->n_outputs, NNBPF_MAX_OUTPUTS);
+  if (ec->json) {
+    nlohmann::json j;
+    j["event"] = e->type == NNBPF_EV_BLOCK ? "block" : "verdict";
+    j["src"] = src;
+    j["dst"] = dst;
+    j["sport"] = e->key.sport;
+    j["dport"] = e->key.dport;
+    j["proto"] = proto;
+    j["reason"] = reason_name(e->reason);
+    j["verdict"] = e->verdict;
+    j["slot"] = e->slot;
+    j["ns_extract"] = e->extract_ns;
+    j["ns_infer"] = e->infer_ns;
+    nlohmann::json f = nlohmann::json::object();
+    for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) f[ec->features[i]] = e->feat[i];
+    j["features"] = f;
+    j["logits"] = std::vector<int64_t>(e->logits, e->logits + no);
+    if (e->type == NNBPF_EV_BLOCK) j["block_expires_ns"] = e->block_expires_ns;
+    std::cout << j.dump() << "\n";
+  } else if (e->type == NNBPF_EV_BLOCK) {
+    std::cout << "BLOCK   " << src << " (flow " << src << ":" << e->key.sport << " -> " << dst << ":" << e->key.dport
+              << "/" << proto << ")\n";
+  } else {
+    std::cout << (e->verdict ? "INTRUSION " : "benign    ") << src << ":" << e->key.sport << " -> " << dst << ":"
+              << e->key.dport << "/" << proto << " end=" << reason_name(e->reason) << " logits=";
+    for (uint32_t i = 0; i < no; ++i) std::cout << (i ? "," : "") << e->logits[i];
+    std::cout << " slot=" << e->slot << " extract=" << e->extract_ns << "ns infer=" << e->infer_ns << "ns";
+    for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) std::cout << " " << ec->features[i] << "=" << e->feat[i];
+    std::cout << "\n";
+  }
+  std::cout.flush();
+  return 0;
+}
+
+// Idle sweep: classify every flow whose last packet is older than
+// `idle_ns`, by running nnbpf_sweep on its key (BPF_PROG_TEST_RUN): the same
+// feature extraction, inference chain and finish program as a flow end.
+size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_entries) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(flows_fd, &info, &len)) return 0;
+  std::vector<uint8_t> val(info.value_size);
+  std::vector<nnbpf_flow_key> idle;
+  nnbpf_flow_key key{}, next{};
+  void* prev = nullptr;
+  uint64_t now = ktime_now_ns();
+  for (uint32_t i = 0; i < max_entries && bpf_map_get_next_key(flows_fd, prev, &next) == 0; ++i) {
+    if (bpf_map_lookup_elem(flows_fd, &next, val.data()) == 0 && val.size() >= sizeof(nnbpf_flow_hdr)) {
+      nnbpf_flow_hdr h;
+      std::memcpy(&h, val.data(), sizeof h);
+      if (now > h.last_ns && now - h.last_ns >= idle_ns) idle.push_back(next);
+    }
+    key = next;
+    prev = &key;
+  }
+  size_t done = 0;
+  for (const auto& k : idle) {
+    nnbpf_sweep_pkt pkt{};
+    pkt.magic = NNBPF_SWEEP_MAGIC;
+    pkt.reason = NNBPF_END_IDLE;
+    pkt.key = k;
+    nnbpf_sweep_pkt out{};
+    LIBBPF_OPTS(bpf_test_run_opts, t);
+    t.data_in = &pkt;
+    t.data_size_in = sizeof pkt;
+    t.data_out = &out;
+    t.data_size_out = sizeof out;
+    t.repeat = 1;
+    if (bpf_prog_test_run_opts(sweep_fd, &t) == 0) ++done;
+  }
+  return done;
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+Status write_file(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return Error::runtime(path + ": cannot write");
+  out << data;
+  return ok_status();
+}
+
+const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM_IDX, NNBPF_MAP_SCRATCH,
+                            NNBPF_MAP_ERRORS,  NNBPF_MAP_FLOWS,  NNBPF_MAP_BLOCKED,   NNBPF_MAP_ALLOW,
+                            NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS};
+
+}  // namespace
+
+Result<uint64_t> parse_duration(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || v < 0) return Error::bad_input("'" + text + "' is not a duration (e.g. 300s, 5m, 250ms)");
+  std::string unit(end);
+  double mult = 1e9;
+  if (unit.empty() || unit == "s") mult = 1e9;
+  else if (unit == "ms") mult = 1e6;
+  else if (unit == "us") mult = 1e3;
+  else if (unit == "m") mult = 60e9;
+  else if (unit == "h") mult = 3600e9;
+  else return Error::bad_input("'" + text + "': unknown unit '" + unit + "' (ms, s, m, h)");
+  return static_cast<uint64_t>(v * mult);
+}
+
+Result<std::vector<uint8_t>> parse_cidr(const std::string& text) {
+  std::string addr = text;
+  int plen = -1;
+  auto slash = text.find('/');
+  if (slash != std::string::npos) {
+    addr = text.substr(0, slash);
+    try {
+      size_t used = 0;
+      plen = std::stoi(text.substr(slash + 1), &used);
+      if (used != text.size() - slash - 1) plen = -2;
+    } catch (...) {
+      plen = -2;
+    }
+    if (plen < 0) return Error::bad_input("'" + text + "': bad prefix length");
+  }
+  auto a = parse_addr(addr);
+  if (!a) return Error::bad_input("'" + text + "' is not a CIDR (" + a.error().message + ")");
+  bool v4 = addr.find(':') == std::string::npos;
+  int max = v4 ? 32 : 128;
+  if (plen == -1) plen = max;
+  if (plen > max) return Error::bad_input("'" + text + "': prefix length above " + std::to_string(max));
+  nnbpf_lpm_key key{};
+  key.prefixlen = static_cast<__u32>(v4 ? 96 + plen : plen);
+  std::memcpy(key.addr.a, a->data(), 16);
+  std::vector<uint8_t> out(sizeof key);
+  std::memcpy(out.data(), &key, sizeof key);
+  return out;
+}
+
+Status run_pipeline(const RunOptions& o) {
+  unsigned ifindex = if_nametoindex(o.iface.c_str());
+  if (ifindex == 0) return Error::bad_input("interface '" + o.iface + "' does not exist");
+  if (!have_bpf_privileges())
+    return Error::runtime("attaching XDP programs needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
+  std::vector<std::vector<uint8_t>> allow;
+  for (const auto& c : o.allow) {
+    NNBPF_TRY(k, parse_cidr(c));
+    allow.push_back(k);
+  }
+  uint32_t xdp_flags = 0;
+  if (o.mode == "native") xdp_flags = XDP_FLAGS_DRV_MODE;
+  else if (o.mode == "generic") xdp_flags = XDP_FLAGS_SKB_MODE;
+  else if (o.mode != "auto") return Error::bad_input("--mode must be native, generic or auto");
+
+  std::string note;
+  NNBPF_CHECK(ensure_bpffs(&note));
+  if (!note.empty()) std::cerr << "nnbpf run: " << note << "\n";
+
+  // One daemon per interface; a dead one's pipeline is taken over.
+  std::string sdir = state_dir(o.iface), pdir = pin_dir(o.iface);
+  std::error_code ec;
+  fs::create_directories(sdir, ec);
+  if (ec) return Error::runtime(sdir + ": " + ec.message());
+  pid_t old_pid = 0;
+  {
+    std::ifstream in(sdir + "/pid");
+    in >> old_pid;
+  }
+  if (old_pid && old_pid != getpid() && pid_alive(old_pid))
+    return Error::runtime("nnbpf is already running on " + o.iface + " (pid " + std::to_string(old_pid) +
+                          "); stop it first or use nnbpf update to change the model");
+  int old_link = -1;
+  if (fs::exists(pdir + "/link", ec)) {
+    old_link = bpf_obj_get((pdir + "/link").c_str());
+    std::cerr << "nnbpf run: taking over the pipeline left on " << o.iface
+              << (old_pid ? " by pid " + std::to_string(old_pid) : std::string()) << "\n";
+  }
+
+  NNBPF_TRY(art, compiler::load_artifact(o.dir));
+  nnbpf_config cfg{};
+  cfg.block_ttl_ns = o.block_ttl_ns;
+  cfg.every_packets = o.every_packets;
+  cfg.monitor = o.monitor ? 1 : 0;
+  LoadOptions lo;
+  lo.verbose = o.verbose;
+  lo.config = std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&cfg), reinterpret_cast<uint8_t*>(&cfg) + sizeof cfg);
+  lo.max_flows = o.max_flows;
+  NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
+  int xdp_fd = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
+  if (xdp_fd < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
+
+  int allow_fd = pipe->map_fd(NNBPF_MAP_ALLOW);
+  uint8_t one = 1;
+  for (size_t i = 0; i < allow.size(); ++i)
+    if (bpf_map_update_elem(allow_fd, allow[i].data(), &one, BPF_ANY))
+      return Error::runtime("allowlist: cannot add " + o.allow[i] + ": " + std::strerror(errno));
+
+  // Keep the blocks of the pipeline we take over.
+  if (old_link >= 0) {
+    int old_blocked = bpf_obj_get((pdir + "/" NNBPF_MAP_BLOCKED).c_str());
+    int new_blocked = pipe->map_fd(NNBPF_MAP_BLOCKED);
+    if (old_blocked >= 0) {
+      nnbpf_addr key{}, next{};
+      nnbpf_block val{};
+      void* prev = nullptr;
+      for (int i = 0; i < NNBPF_MAX_BLOCKED && bpf_map_get_next_key(old_blocked, prev, &next) == 0; ++i) {
+        if (bpf_map_lookup_elem(old_blocked, &next, &val) == 0) bpf_map_update_elem(new_blocked, &next, &val, BPF_ANY);
+        key = next;
+        prev = &key;
+      }
+      close(old_blocked);
+    }
+  }
+
+  // Attach: swap the program inside the surviving link (no unprotected gap),
+  // or create a new link.
+  int link_fd = -1;
+  if (old_link >= 0 && bpf_link_update(old_link, xdp_fd, nullptr) == 0) {
+    link_fd = old_link;
+  } else {
+    if (old_link >= 0) close(old_link);
+    auto attach = [&](uint32_t flags) {
+      LIBBPF_OPTS(bpf_link_create_opts, lopts);
+      lopts.flags = flags;
+      return bpf_link_create(xdp_fd, static_cast<int>(ifindex), BPF_XDP, &lopts);
+    };
+    if (o.mode == "auto") {
+      link_fd = attach(XDP_FLAGS_DRV_MODE);
+      if (link_fd < 0) link_fd = attach(XDP_FLAGS_SKB_MODE);
+    } else {
+      link_fd = attach(xdp_flags);
+    }
+    if (link_fd < 0) {
+      int err = errno;
+      std::string why = std::strerror(err);
+      if (err == EBUSY || err == EEXIST) why = "another XDP program is attached to " + o.iface;
+      return Error::runtime("cannot attach to " + o.iface + " (" + o.mode + " mode): " + why);
+    }
+  }
+
+  // Pins (replacing a taken-over pipeline's).
+  NNBPF_CHECK(unpin_all(o.iface));
+  fs::create_directories(pdir, ec);
+  for (const char* name : kMapsToPin) {
+    bpf_map* m = bpf_object__find_map_by_name(pipe->object(), name);
+    if (m && bpf_map__pin(m, (pdir + "/" + name).c_str()))
+      return Error::runtime(pdir + "/" + name + ": cannot pin: " + std::strerror(errno));
+  }
+  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+    int fd = pipe->prog_fd(prog);
+    if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
+      return Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno));
+  }
+  if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
+    return Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno));
+  NNBPF_CHECK(write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"));
+  NNBPF_CHECK(write_file(sdir + "/pid", std::to_string(getpid()) + "\n"));
+
+  std::cerr << "nnbpf run: " << o.iface << ": attached " << art.dir << " (" << art.stage_names.size()
+            << " stages, model " << art.model.digest.substr(0, 16) << ")" << (o.monitor ? " in monitor mode" : "")
+            << "; pins in " << pdir << "\n";
+
+  EventCtx ectx;
+  ectx.json = o.json;
+  ectx.features = art.model.features;
+  ring_buffer* rb = ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr);
+  if (!rb) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  auto start = std::chrono::steady_clock::now();
+  auto last_sweep = start;
+  int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
+  uint32_t flows_max = 0;
+  if (bpf_map* fm = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS)) flows_max = bpf_map__max_entries(fm);
+  // Sweep often enough that a flow is classified within ~1.25x its timeout.
+  auto sweep_every = std::chrono::milliseconds(
+      std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
+  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
+  while (!g_stop) {
+    int n = ring_buffer__poll(rb, 100);
+    if (n < 0 && n != -EINTR) break;
+    if (o.idle_timeout_ns && std::chrono::steady_clock::now() - last_sweep >= sweep_every) {
+      sweep_idle(flows_fd, sweep_fd, o.idle_timeout_ns, flows_max);
+      last_sweep = std::chrono::steady_clock::now();
+    }
+    if (o.duration_s > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= o.duration_s)
+      break;
+  }
+  ring_buffer__consume(rb);
+  ring_buffer__free(rb);
+
+  // Detach: unpin everything, then closing the last link fd detaches.
+  Status st = unpin_all(o.iface);
+  close(link_fd);
+  fs::remove(sdir + "/pid", ec);
+  fs::remove(sdir + "/manifest.json", ec);
+  fs::remove(sdir, ec);
+  std::cerr << "nnbpf run: " << o.iface << ": detached (" << ectx.events << " events)\n";
+  return st;
+}
+
+}  // namespace nnbpf::runtime

@@ -1,0 +1,39 @@
+// nnbpf run: load a compiled pipeline, attach it to an interface with a
+// pinned bpf_link, serve its ring-buffer events, sweep idle flows, and detach
+// cleanly on SIGINT/SIGTERM. A pipeline left behind by a killed daemon keeps
+// protecting the interface; the next run takes it over without a gap.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/support/result.h"
+
+namespace nnbpf::runtime {
+
+struct RunOptions {
+  std::string iface;
+  std::string dir;                  // nnbpf compile output
+  std::string mode = "auto";        // native | generic | auto
+  uint64_t block_ttl_ns = 300ull * 1000000000ull;
+  std::vector<std::string> allow;   // CIDRs never blocked
+  bool monitor = false;
+  uint64_t idle_timeout_ns = 0;     // 0 = off
+  uint32_t every_packets = 0;       // 0 = off
+  uint32_t max_flows = 0;           // 0 = object default
+  bool json = false;
+  bool verbose = false;
+  double duration_s = 0;            // 0 = until signalled
+};
+
+Status run_pipeline(const RunOptions& opts);
+
+// Parses "300s", "5m", "1h", "250ms", "42" (seconds) into ns.
+Result<uint64_t> parse_duration(const std::string& text);
+
+// Parses "10.0.0.0/8", "fd00::/64", "10.1.2.3" into an LPM key (bytes of
+// struct nnbpf_lpm_key).
+Result<std::vector<uint8_t>> parse_cidr(const std::string& text);
+
+}  // namespace nnbpf::runtime

@@ -1,0 +1,211 @@
+// nnbpf run | update | hosts | stats | bench.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "commands.h"
+#include "compiler/driver/pipeline.h"
+#include "runtime/bench.h"
+#include "runtime/control.h"
+#include "runtime/daemon.h"
+#include "runtime/pins.h"
+#include "runtime/pipeline_loader.h"
+
+namespace nnbpf::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct RunArgs {
+  runtime::RunOptions opts;
+  std::string ttl = "300s";
+  std::string idle;
+};
+
+struct UpdateArgs {
+  std::string iface;
+  std::string model;  // .onnx or a compiled directory
+  bool json = false;
+};
+
+struct HostsArgs {
+  std::string iface;
+  std::string addr;
+  std::string ttl;
+  bool json = false;
+};
+
+// A model given as ONNX is compiled to a temporary directory first.
+Result<compiler::Artifact> artifact_for(const std::string& model, std::string* tmpdir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(model, ec)) return compiler::load_artifact(model);
+  compiler::CompileOptions copts;
+  NNBPF_TRY(r, compiler::compile_model(model, copts));
+  char tmpl[] = "/tmp/nnbpf-update-XXXXXX";
+  if (!mkdtemp(tmpl)) return Error::runtime("cannot create a temporary directory");
+  *tmpdir = tmpl;
+  NNBPF_CHECK(compiler::write_artifact(*tmpdir, model, r));
+  return compiler::load_artifact(*tmpdir);
+}
+
+void do_update(const UpdateArgs& a) {
+  std::string tmp;
+  auto art = artifact_for(a.model, &tmp);
+  if (!art) return report("update", art.error());
+  auto r = runtime::hot_update(a.iface, *art);
+  if (!tmp.empty()) std::filesystem::remove_all(tmp);
+  if (!r) return report("update", r.error());
+  if (a.json) {
+    std::cout << json{{"iface", a.iface},          {"old_slot", r->old_slot},   {"new_slot", r->new_slot},
+                      {"old_digest", r->old_digest}, {"new_digest", r->new_digest}, {"generation", r->generation},
+                      {"grace_ms", r->grace_ms}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << a.iface << ": slot " << r->old_slot << " -> " << r->new_slot << ", model "
+              << r->old_digest.substr(0, 16) << " -> " << r->new_digest.substr(0, 16) << " (generation "
+              << r->generation << ", grace period " << std::fixed << std::setprecision(2) << r->grace_ms << " ms)\n";
+  }
+}
+
+}  // namespace
+
+void register_runtime_commands(CLI::App& app) {
+  auto ra = std::make_shared<RunArgs>();
+  auto* run = app.add_subcommand("run", "Attach a compiled pipeline to an interface and report detections");
+  run->add_option("dir", ra->opts.dir, "directory written by nnbpf compile")->required();
+  run->add_option("--iface", ra->opts.iface, "network interface")->required();
+  run->add_option("--mode", ra->opts.mode, "XDP mode: native, generic or auto")
+      ->check(CLI::IsMember({"native", "generic", "auto"}));
+  run->add_option("--block-ttl", ra->ttl, "how long a detected source stays blocked (e.g. 300s, 0 = forever)");
+  run->add_option("--allow", ra->opts.allow, "CIDR that is never blocked (repeatable)");
+  run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
+  run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
+  run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
+  run->add_option("--max-flows", ra->opts.max_flows, "flow table size (LRU)");
+  run->add_option("--duration", ra->opts.duration_s, "stop after this many seconds (default: run until signalled)");
+  run->add_flag("--json", ra->opts.json, "events as JSON lines");
+  run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  run->callback([ra] {
+    auto ttl = runtime::parse_duration(ra->ttl);
+    if (!ttl) return report("run", ttl.error());
+    ra->opts.block_ttl_ns = *ttl;
+    if (!ra->idle.empty()) {
+      auto idle = runtime::parse_duration(ra->idle);
+      if (!idle) return report("run", idle.error());
+      ra->opts.idle_timeout_ns = *idle;
+    }
+    auto st = runtime::run_pipeline(ra->opts);
+    if (!st) report("run", st.error());
+  });
+
+  auto ua = std::make_shared<UpdateArgs>();
+  auto* up = app.add_subcommand("update", "Hot-swap the running model's parameters (no detach, no lock)");
+  up->add_option("model", ua->model, "new model: .onnx or a directory written by nnbpf compile")->required();
+  up->add_option("--iface", ua->iface, "interface of the running pipeline")->required();
+  up->add_flag("--json", ua->json, "machine-readable output");
+  up->callback([ua] { do_update(*ua); });
+
+  auto ha = std::make_shared<HostsArgs>();
+  auto* hosts = app.add_subcommand("hosts", "The intrusion host record: list, add, del, flush");
+  hosts->require_subcommand(1);
+  auto* hl = hosts->add_subcommand("list", "Blocked sources");
+  auto* hadd = hosts->add_subcommand("add", "Block a source");
+  auto* hdel = hosts->add_subcommand("del", "Unblock a source");
+  auto* hfl = hosts->add_subcommand("flush", "Unblock every source");
+  for (auto* c : {hl, hadd, hdel, hfl}) {
+    c->add_option("--iface", ha->iface, "interface of the running pipeline")->required();
+    c->add_flag("--json", ha->json, "machine-readable output");
+  }
+  hadd->add_option("addr", ha->addr, "IPv4 or IPv6 address")->required();
+  hadd->add_option("--ttl", ha->ttl, "lifetime (e.g. 300s; default forever)");
+  hdel->add_option("addr", ha->addr, "IPv4 or IPv6 address")->required();
+  hl->callback([ha] {
+    auto r = runtime::hosts_list(ha->iface);
+    if (!r) return report("hosts list", r.error());
+    if (ha->json) {
+      json arr = json::array();
+      for (const auto& e : *r)
+        arr.push_back({{"addr", e.addr}, {"expires_in_ns", e.expires_in_ns}, {"age_ns", e.age_ns},
+                       {"drops", e.drops}, {"by", e.by}});
+      std::cout << arr.dump() << "\n";
+      return;
+    }
+    for (const auto& e : *r)
+      std::cout << std::left << std::setw(40) << e.addr << " by " << e.by << ", "
+                << (e.expires_in_ns ? std::to_string(e.expires_in_ns / 1000000000ull) + " s left" : "no expiry")
+                << ", " << e.drops << " packets dropped\n";
+  });
+  hadd->callback([ha] {
+    uint64_t ttl = 0;
+    if (!ha->ttl.empty()) {
+      auto t = runtime::parse_duration(ha->ttl);
+      if (!t) return report("hosts add", t.error());
+      ttl = *t;
+    }
+    auto st = runtime::hosts_add(ha->iface, ha->addr, ttl);
+    if (!st) return report("hosts add", st.error());
+    std::cout << "blocked " << ha->addr << " on " << ha->iface << "\n";
+  });
+  hdel->callback([ha] {
+    auto st = runtime::hosts_del(ha->iface, ha->addr);
+    if (!st) return report("hosts del", st.error());
+    std::cout << "unblocked " << ha->addr << " on " << ha->iface << "\n";
+  });
+  hfl->callback([ha] {
+    auto n = runtime::hosts_flush(ha->iface);
+    if (!n) return report("hosts flush", n.error());
+    std::cout << "unblocked " << *n << " sources on " << ha->iface << "\n";
+  });
+
+  auto sa = std::make_shared<HostsArgs>();
+  auto* stats = app.add_subcommand("stats", "Counters of the running pipeline");
+  stats->add_option("--iface", sa->iface, "interface of the running pipeline")->required();
+  stats->add_flag("--json", sa->json, "machine-readable output");
+  stats->callback([sa] {
+    auto j = runtime::read_stats(sa->iface);
+    if (!j) return report("stats", j.error());
+    if (sa->json) {
+      std::cout << j->dump() << "\n";
+      return;
+    }
+    for (auto it = j->begin(); it != j->end(); ++it)
+      std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+  });
+
+  auto ba = std::make_shared<runtime::BenchOptions>();
+  auto bjson = std::make_shared<bool>(false);
+  auto* bench = app.add_subcommand("bench", "BPF_PROG_TEST_RUN timings and memory of a compiled pipeline");
+  bench->add_option("dir", ba->dir, "directory written by nnbpf compile")->required();
+  bench->add_option("--batches", ba->batches, "batches (medians are over these)")->check(CLI::Range(1, 1000));
+  bench->add_option("--repeat", ba->repeat, "repeat per batch")->check(CLI::Range(1, 10000000));
+  bench->add_flag("--json", *bjson, "machine-readable output");
+  bench->callback([ba, bjson] {
+    ba->repeat_flow = std::max(1, ba->repeat / 4);
+    auto j = runtime::run_bench(*ba);
+    if (!j) return report("bench", j.error());
+    if (*bjson) {
+      std::cout << j->dump(2) << "\n";
+      return;
+    }
+    auto& r = *j;
+    std::cout << std::fixed << std::setprecision(2);
+    std::cout << "model " << r["shape"].dump() << ", " << r["stages"] << " stage(s), BPF ISA " << r["bpf_isa"].get<std::string>()
+              << "; medians of " << r["batches"] << " batches (BPF_PROG_TEST_RUN)\n";
+    std::cout << "  (a) empty XDP program     " << std::setw(8) << r["empty_ns"].get<uint64_t>() << " ns   1.00x\n";
+    std::cout << "  (b) mid-flow packet       " << std::setw(8) << r["packet_ns"].get<uint64_t>() << " ns   "
+              << r["packet_ratio"].get<double>() << "x\n";
+    std::cout << "  (c) flow-ending packet    " << std::setw(8) << r["flow_end_ns"].get<uint64_t>() << " ns   "
+              << r["flow_end_ratio"].get<double>() << "x  (extraction + full inference chain)\n";
+    std::cout << "  (d) packet, blocked host  " << std::setw(8) << r["blocked_ns"].get<uint64_t>() << " ns   "
+              << r["blocked_ratio"].get<double>() << "x\n";
+    std::cout << "memory: " << r["param_bytes"] << " B parameters per slot (x2), " << r["flow_state_bytes"]
+              << " B state per tracked flow (+" << r["flow_key_bytes"] << " B key)\n";
+  });
+}
+
+}  // namespace nnbpf::cli
