@@ -32,6 +32,9 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   sleep 0.3
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for ns in "$NS_C" "$NS_V"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+  done
   ip netns del "$NS_C" 2>/dev/null
   ip netns del "$NS_V" 2>/dev/null
   rm -rf "/sys/fs/bpf/nnbpf/$IF_V" "/run/nnbpf/$IF_V" "$WORK"

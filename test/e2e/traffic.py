@@ -119,6 +119,7 @@ def _csum(data):
 def syn(args):
     import struct
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    sock.bind((args.src, 0))  # the kernel writes the IP header: bind sets its source address
     src = socket.inet_aton(args.src)
     dst = socket.inet_aton(args.host)
     deadline = time.time() + 120
