@@ -154,7 +154,7 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   bpf_map* m;
   bpf_object__for_each_map(m, pipe->object()) {
     const char* n = bpf_map__name(m);
-    if (!n || n[0] == '.') continue;
+    if (!n || std::strchr(n, '.')) continue;  // internal .rodata etc.
     maps[n] = {{"max_entries", bpf_map__max_entries(m)},
                {"key_bytes", bpf_map__key_size(m)},
                {"value_bytes", bpf_map__value_size(m)}};

@@ -236,6 +236,7 @@ Result<nlohmann::json> read_stats(const std::string& iface) {
   j["blocks_expired"] = sum[NNBPF_STAT_EXPIRED];
   j["events_lost"] = sum[NNBPF_STAT_EVENTS_LOST];
   j["flow_insert_failures"] = sum[NNBPF_STAT_FLOW_FULL];
+  j["packets_after_close"] = sum[NNBPF_STAT_AFTER_CLOSE];
 
   NNBPF_TRY(ffd, open_pinned(iface, NNBPF_MAP_FLOWS));
   Fd flows(ffd);

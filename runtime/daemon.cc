@@ -140,7 +140,7 @@ Status write_file(const std::string& path, const std::string& data) {
 
 const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM_IDX, NNBPF_MAP_SCRATCH,
                             NNBPF_MAP_ERRORS,  NNBPF_MAP_FLOWS,  NNBPF_MAP_BLOCKED,   NNBPF_MAP_ALLOW,
-                            NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS};
+                            NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED};
 
 }  // namespace
 

@@ -27,20 +27,12 @@ constexpr int64_t kVerifierInsnLimit = 1000000;
 constexpr int kStackLimit = 512;
 constexpr int kTailCallLimit = 33;
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // ---------------------------------------------------------------- compile
 struct CompileArgs {
   std::string model;
   std::string out;
-  std::string features;
+  std::vector<std::string> features;
   int scale_bits = -1;
   double alpha = 0.005;
   std::string calibration;
@@ -52,7 +44,7 @@ struct CompileArgs {
 
 void do_compile(const CompileArgs& a) {
   CompileOptions opts;
-  opts.frontend.features = split_commas(a.features);
+  opts.frontend.features = a.features;
   if (a.scale_bits >= 0) opts.quant.scale_bits = a.scale_bits;
   opts.quant.alpha = a.alpha;
   if (!a.calibration.empty()) opts.calibration_csv = a.calibration;
@@ -260,7 +252,8 @@ void register_compiler_commands(CLI::App& app) {
   auto* c = app.add_subcommand("compile", "Compile an ONNX MLP into an XDP/eBPF object and a manifest");
   c->add_option("model", ca->model, "ONNX model file")->required();
   c->add_option("-o,--out", ca->out, "output directory (or file / '-' with --emit c|ir)");
-  c->add_option("--features", ca->features, "comma-separated catalog names, one per input (overrides nnbpf.features)");
+  c->add_option("--features", ca->features, "comma-separated catalog names, one per input (overrides nnbpf.features)")
+      ->delimiter(',');
   c->add_option("--scale-bits", ca->scale_bits, "force b (s = 2^b) instead of the ECDF choice")->check(CLI::Range(0, 30));
   c->add_option("--alpha", ca->alpha, "ECDF threshold alpha (default 0.005)")->check(CLI::Range(0.0, 1.0));
   c->add_option("--calibration", ca->calibration, "CSV of raw feature values whose ranges bound the inputs");

@@ -18,7 +18,7 @@ echo "== nnbpf check (loads every stage into the running kernel)"
 $NNBPF check "$OUT/model"
 echo
 # Ten held-out flows: five benign, five intrusions.
-{ head -n 1 "$SAMPLES"; awk -F, 'NR>1 && $NF==0' "$SAMPLES" | head -n 5; awk -F, 'NR>1 && $NF==1' "$SAMPLES" | head -n 5; } > "$OUT/sample.csv"
+awk -F, 'NR==1 {print; next} $NF==0 && b<5 {print; b++} $NF==1 && i<5 {print; i++}' "$SAMPLES" > "$OUT/sample.csv"
 echo "== nnbpf infer --engine kernel on 10 held-out flows (BPF_PROG_TEST_RUN)"
 $NNBPF infer "$OUT/model" --input "$OUT/sample.csv" --engine kernel > "$OUT/kernel.txt"
 $NNBPF infer "$OUT/model" --input "$OUT/sample.csv" --engine reference > "$OUT/ref.txt"

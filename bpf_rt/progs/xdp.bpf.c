@@ -64,6 +64,8 @@ static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbp
 	s->reason = reason;
 	if (free_flow)
 		bpf_map_delete_elem(&nnbpf_flows, k);
+	if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
+		bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
 	s->extract_ns = bpf_ktime_get_ns() - t0;
 	if (nnbpf_inference_begin(s, mode))
 		return;
@@ -116,6 +118,15 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	if (f) {
 		nnbpf_flow_update(f, &pkt, t0);
 	} else {
+		/* The tail of a connection that just closed is not a new flow. */
+		if (pkt.key.proto == IPPROTO_TCP && !(pkt.tcp_flags & NNBPF_TCP_SYN)) {
+			__u64 *closed = bpf_map_lookup_elem(&nnbpf_closed, &pkt.key);
+
+			if (closed && t0 - *closed < NNBPF_CLOSED_NS) {
+				nnbpf_stat(NNBPF_STAT_AFTER_CLOSE);
+				goto pass;
+			}
+		}
 		nnbpf_flow_first(&first, &pkt, t0);
 		f = &first;
 		/* A flow that ends with its first packet is classified without

@@ -80,6 +80,10 @@ out=$(in_c $PY "$TRAFFIC" connect "$IP6_V" 8000 --count 1 --src "$IP6_C" --timeo
 vnnbpf hosts del "$IP6_C" --iface "$IF_V"
 
 vnnbpf stats --iface "$IF_V"
+# Every connection has ended, and the packets after each close (last ACK)
+# did not start new flows.
+[[ $(stat_of flows_tracked) -eq 0 ]] || fail "flows left in the table after every connection closed"
+[[ $(stat_of packets_after_close) -gt 0 ]] || fail "post-close packets not recognised"
 # A second run on the same interface is refused.
 if vnnbpf run "$WORK/gate" --iface "$IF_V" --duration 1 2> "$WORK/second.err"; then fail "second run accepted"; fi
 grep -q "already running" "$WORK/second.err" || fail "unclear second-run error: $(cat "$WORK/second.err")"

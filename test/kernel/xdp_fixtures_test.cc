@@ -1298,8 +1298,12 @@ TEST_F(XdpTest, ChainBrokenAfterTheModelPassesThePacket) {
   EXPECT_FALSE(p->blocked(pk.src));
   EXPECT_EQ(p->stat(NNBPF_STAT_PASSED), 2u);
   EXPECT_EQ(p->stat(NNBPF_STAT_PKTS), 2u);
-  // The sweep reports the failure.
+  // The connection's remnants start no new flow after the close...
   EXPECT_EQ(p->run(pk), XDP_PASS);
+  EXPECT_EQ(p->stat(NNBPF_STAT_AFTER_CLOSE), 1u);
+  EXPECT_EQ(p->sweep(pk.key()), XDP_PASS);  // nothing to classify
+  // ...but a SYN on the same 5-tuple does, and the sweep reports the failure.
+  EXPECT_EQ(p->run(pk.with_flags(kSyn)), XDP_PASS);
   EXPECT_EQ(p->sweep(pk.key()), XDP_ABORTED);
   EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 2u);
 }

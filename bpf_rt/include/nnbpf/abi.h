@@ -160,6 +160,18 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_test_pkt) == 48 + 8 * (24 + 16), "nnbpf_
 #ifndef NNBPF_MAX_BLOCKED
 #define NNBPF_MAX_BLOCKED 65536
 #endif
+/* Flows ended by FIN/RST are remembered this long, so the packets that
+ * still follow a close (the last ACK, retransmitted FINs) do not start a new
+ * one-packet "flow" that an idle sweep would then classify. A SYN always
+ * starts a new flow. */
+#ifndef NNBPF_MAX_CLOSED
+#define NNBPF_MAX_CLOSED 16384
+#endif
+#ifndef NNBPF_CLOSED_NS
+#define NNBPF_CLOSED_NS (60ULL * 1000000000ULL)
+#endif
+#define NNBPF_MAP_CLOSED "nnbpf_closed"
+
 #ifndef NNBPF_MAX_ALLOW
 #define NNBPF_MAX_ALLOW 1024
 #endif
@@ -220,6 +232,7 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_lpm_key) == 20, "nnbpf_lpm_key size");
 #define NNBPF_STAT_EXPIRED 10      /* block entries removed on sight after expiry */
 #define NNBPF_STAT_EVENTS_LOST 11  /* ring buffer full */
 #define NNBPF_STAT_FLOW_FULL 12    /* flow insert failed */
+#define NNBPF_STAT_AFTER_CLOSE 13  /* TCP packets of a flow that just ended (FIN/RST): not a new flow */
 #define NNBPF_STAT_MAX 16
 
 /* Ring-buffer event (nnbpf_events). */

@@ -97,4 +97,13 @@ struct {
 	__type(value, __u64);
 } nnbpf_stats SEC(".maps");
 
+/* Recently closed TCP flows (key -> bpf_ktime_get_ns() of the close), see
+ * NNBPF_CLOSED_NS in abi.h. LRU: bounded like the flow table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NNBPF_MAX_CLOSED);
+	__type(key, struct nnbpf_flow_key);
+	__type(value, __u64);
+} nnbpf_closed SEC(".maps");
+
 #endif /* NNBPF_MAPS_H */

@@ -1,5 +1,6 @@
-// Softmax over the class axis as the last node: sets FloatModel::head
-// (the verdict is still the argmax of the logits; Softmax is monotonic).
+// Softmax and LogSoftmax over the class axis as the last node: set
+// FloatModel::head (the verdict is still the argmax of the logits; both are
+// monotonic). One class serves both: they differ only in the head recorded.
 #include "compiler/frontend/ops/op.h"
 
 namespace nnbpf::compiler::frontend {
@@ -7,6 +8,8 @@ namespace {
 
 class SoftmaxOp final : public Op {
  public:
+  explicit SoftmaxOp(Head head) : head_(head) {}
+
   Status parse_attributes(const NodeView& node) override {
     NNBPF_CHECK(check_attributes(node, {"axis"}));
     NNBPF_TRY(axis, attr_int(node, "axis", node.opset < 13 ? 1 : -1));
@@ -18,13 +21,15 @@ class SoftmaxOp final : public Op {
     return in;
   }
 
-  Status lower(const NodeView& node, LowerState& st) override {
-    return lower_head(Head::Softmax, node, st);
-  }
+  Status lower(const NodeView& node, LowerState& st) override { return lower_head(head_, node, st); }
+
+ private:
+  Head head_;
 };
 
 }  // namespace
 
-std::unique_ptr<Op> make_softmax_op() { return std::make_unique<SoftmaxOp>(); }
+std::unique_ptr<Op> make_softmax_op() { return std::make_unique<SoftmaxOp>(Head::Softmax); }
+std::unique_ptr<Op> make_log_softmax_op() { return std::make_unique<SoftmaxOp>(Head::LogSoftmax); }
 
 }  // namespace nnbpf::compiler::frontend
