@@ -21,6 +21,8 @@ struct EmitContext {
 
 // Step 1 of docs/semantics.md: feat[] -> act[0][].
 void emit_standardize(EmitContext& ctx);
+// Neurons computed together by emit_dense (sharing each activation load).
+inline constexpr int kDenseGroup = 4;
 // Step 2 for neurons [begin, end) of layer `l`.
 void emit_dense(EmitContext& ctx, int l, int begin, int end);
 // Step 3: verdict from the logits.

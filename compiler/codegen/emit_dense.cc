@@ -4,6 +4,8 @@
 // neurons keeps clang from holding a layer's inputs in registers across
 // neurons (which would spill past the 512-byte stack); within a neuron the
 // source-order scheduler (clang_compile.cc) keeps one product live at a time.
+#include <algorithm>
+
 #include "compiler/codegen/emit.h"
 
 namespace nnbpf::compiler {
@@ -24,23 +26,38 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
   const std::string y = dense_output_buffer(ctx.model, l);
   o << "\t/* layer " << l << " [" << layer.in << " -> " << layer.out << "]"
     << (layer.relu ? " relu" : "") << ", neurons " << begin << ".." << end - 1 << " */\n";
-  for (int i = begin; i < end; ++i) {
-    // Row pointer: keeps load offsets within the 16-bit field of BPF loads
-    // when the parameter slot is larger than 32 KiB.
-    o << "\t{\n\t\tconst __s32 *w = " << w << "[" << i << "];\n\t\t__s64 acc =";
-    for (int j = 0; j < layer.in; ++j)
-      o << (j == 0 ? " " : (j % 4 == 0 ? "\n\t\t\t+ " : " + ")) << "(__s64)w[" << j << "] * " << x << "[" << j
-        << "]";
-    o << ";\n";
-    o << "\t\tacc = (acc >> b) + " << bias << "[" << i << "];\n";
-    if (layer.relu) {
-      // Branch-free ReLU; nnbpf_opaque keeps clang from turning it back into
-      // a data-dependent branch (and doubles as the per-neuron barrier).
-      o << "\t\t__s64 neg = acc >> 63;\n\t\tnnbpf_opaque(neg);\n";
-      o << "\t\t" << y << "[" << i << "] = acc & ~neg;\n\t}\n";
-    } else {
-      o << "\t\t" << y << "[" << i << "] = acc;\n\t}\n\tnnbpf_barrier();\n";
+  // Neurons are computed kGroup at a time: each input activation is loaded
+  // once per group and multiplied into kGroup accumulators, so a product
+  // costs a weight load, a multiply and an add (plus 1/kGroup of a load).
+  const size_t row_bytes = 4ull * layer.in;
+  for (int i = begin; i < end;) {
+    // Grouping pays while weight loads use the 16-bit displacement of BPF
+    // loads; beyond 32 KiB into the slot every load needs its own address
+    // arithmetic and one neuron at a time measured faster
+    // (docs/PERFORMANCE.md).
+    int g = std::min(kDenseGroup, end - i);
+    if (ctx.layout.layers[l].weight_offset + row_bytes * (i + g) > 32767) g = 1;
+    o << "\t{\n";
+    for (int k = 0; k < g; ++k) o << "\t\t__s64 a" << k << " = 0;\n";
+    for (int j = 0; j < layer.in; ++j) {
+      o << "\t\t{\n\t\t\t__s64 xj = " << x << "[" << j << "];\n";
+      for (int k = 0; k < g; ++k)
+        o << "\t\t\ta" << k << " += (__s64)" << w << "[" << i + k << "][" << j << "] * xj;\n";
+      o << "\t\t}\n";
     }
+    for (int k = 0; k < g; ++k) {
+      o << "\t\ta" << k << " = (a" << k << " >> b) + " << bias << "[" << i + k << "];\n";
+      if (layer.relu) {
+        // Branch-free ReLU; nnbpf_opaque keeps clang from turning it back
+        // into a data-dependent branch.
+        o << "\t\t{\n\t\t\t__s64 neg = a" << k << " >> 63;\n\t\t\tnnbpf_opaque(neg);\n";
+        o << "\t\t\t" << y << "[" << i + k << "] = a" << k << " & ~neg;\n\t\t}\n";
+      } else {
+        o << "\t\t" << y << "[" << i + k << "] = a" << k << ";\n";
+      }
+    }
+    o << "\t}\n\tnnbpf_barrier();\n";
+    i += g;
   }
 }
 
