@@ -350,6 +350,7 @@ Status run_pipeline(const RunOptions& o) {
   fs::remove(sdir + "/pid", ec);
   fs::remove(sdir + "/manifest.json", ec);
   fs::remove(sdir, ec);
+  fs::remove(kStateRoot, ec);  // only if empty
   std::cerr << "nnbpf run: " << o.iface << ": detached (" << ectx.events << " events)\n";
   return st;
 }

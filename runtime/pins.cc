@@ -52,6 +52,7 @@ Status unpin_all(const std::string& iface) {
     if (unlink(e.path().c_str()) != 0) failed += " " + e.path().filename().string();
   }
   rmdir(dir.c_str());
+  rmdir((std::string(kBpffsRoot) + "/nnbpf").c_str());  // only if no other interface uses it
   if (!failed.empty()) return Error::runtime(dir + ": could not unpin" + failed);
   return ok_status();
 }

@@ -38,6 +38,7 @@ cleanup() {
   ip netns del "$NS_C" 2>/dev/null
   ip netns del "$NS_V" 2>/dev/null
   rm -rf "/sys/fs/bpf/nnbpf/$IF_V" "/run/nnbpf/$IF_V" "$WORK"
+  rmdir /sys/fs/bpf/nnbpf /run/nnbpf 2>/dev/null
 }
 trap cleanup EXIT
 
