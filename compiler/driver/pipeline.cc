@@ -69,6 +69,7 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
     NNBPF_TRY(rows, read_feature_csv(*opts.calibration_csv, fm.features));
     if (rows.rows.empty()) return Error::bad_input(*opts.calibration_csv + ": no data rows for --calibration");
     qopts.calibration_ranges = column_ranges(rows);
+    qopts.calibration_samples = rows.rows;
     r.ranges_source = "calibration CSV " + *opts.calibration_csv;
   }
   auto qm = quantize(fm, qopts);
@@ -113,6 +114,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"alpha", q.alpha},
                 {"ecdf_share", q.ecdf_share},
                 {"b_ecdf", q.b_ecdf},
+                {"b_inputs_formula9", q.b_inputs},
                 {"b_forced", q.b_forced},
                 {"b_lowered", q.b_lowered},
                 {"input_ranges_source", r.ranges_source},
@@ -189,6 +191,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     o << ", set by --scale-bits";
   else
     o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
+  if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
   if (q.b_lowered) o << ", lowered to avoid overflow";
   o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "

@@ -97,7 +97,8 @@ struct QuantModel {
   double ecdf_share = 0;            // share of nonzero params with |p|*2^b < 1
   bool b_forced = false;            // --scale-bits given
   bool b_lowered = false;           // lowered by the overflow analysis
-  int b_ecdf = 16;                  // what the ECDF criterion alone chose
+  int b_ecdf = 16;                  // what the ECDF criteria alone chose (max of params, inputs)
+  int b_inputs = -1;                // formula (9) on calibration samples; -1 without samples
   std::vector<QuantInput> inputs;
   std::vector<QuantLayer> layers;
   OverflowReport overflow;

@@ -250,7 +250,10 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   NNBPF_CHECK(validate(model, opts));
   NNBPF_TRY(ranges, input_ranges(model, opts));
 
-  const int b_ecdf = choose_scale_bits(model, opts.alpha);
+  const int b_params = choose_scale_bits(model, opts.alpha);
+  const int b_inputs =
+      opts.calibration_samples.empty() ? 0 : choose_input_scale_bits(model, opts.calibration_samples, opts.alpha);
+  const int b_ecdf = std::max(b_params, b_inputs);  // formulas (8) and (9)
   const int start = opts.scale_bits.value_or(b_ecdf);
   Result<QuantModel> result = build_at(model, ranges, start);
   bool lowered = false;
@@ -282,6 +285,7 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   qm.b_forced = opts.scale_bits.has_value();
   qm.b_lowered = lowered;
   qm.b_ecdf = b_ecdf;
+  qm.b_inputs = opts.calibration_samples.empty() ? -1 : b_inputs;
   qm.digest = model.digest;
   return result;
 }

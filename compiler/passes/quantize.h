@@ -17,12 +17,22 @@ struct QuantOptions {
   // --calibration CSV: per-input [min,max] of raw values; overrides the model's
   // nnbpf.input_ranges, which overrides the catalog bounds.
   std::optional<std::vector<InputRange>> calibration_ranges;
+  // --calibration CSV rows (raw values, one vector per row): also used for
+  // formula (9), the ECDF of each standardized input.
+  std::vector<std::vector<uint64_t>> calibration_samples;
 };
 
 // Share of nonzero parameters (weights and biases of all layers) with |p|*2^b < 1.
 double ecdf_share(const FloatModel& model, int b);
 // Smallest b in [0, 30] with ecdf_share(b) <= alpha (30 if none).
 int choose_scale_bits(const FloatModel& model, double alpha);
+
+// Formula (9): for input j, the share of samples whose standardized value
+// z = (x - mean) * mul is nonzero but |z| * 2^b < 1 (it would quantize to 0).
+double input_ecdf_share(const FloatModel& model, const std::vector<std::vector<uint64_t>>& samples, int j, int b);
+// Smallest b in [0, 30] with input_ecdf_share <= alpha for every input.
+int choose_input_scale_bits(const FloatModel& model, const std::vector<std::vector<uint64_t>>& samples,
+                            double alpha);
 
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts);
 

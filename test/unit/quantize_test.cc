@@ -354,5 +354,32 @@ TEST(Overflow, AccumulatorBound) {
   EXPECT_HAS(r.error().message, "does not fit int64");
 }
 
+// Formula (9): with calibration samples, b must also resolve the standardized
+// inputs the first layer reads; inputs with a zero weight column do not count.
+TEST(Quantize, InputEcdfRaisesBWithCalibrationSamples) {
+  FloatModel m = model({"dst_port", "fwd_pkt_len_max"}, {dense(2, 2, {1.0, 0.0, -1.0, 0.0})});
+  m.standardization = Standardization{{9000.0, 0.0}, {1.0 / 1000.0, 1e-9}};
+  std::vector<std::vector<uint64_t>> samples;
+  for (uint64_t i = 0; i < 1000; ++i) samples.push_back({8990 + i % 21, i * 1000});  // |z| <= 0.01
+  EXPECT_EQ(choose_scale_bits(m, 0.005), 0);  // weights of magnitude 1: formula (8) alone says b = 0
+  // dst_port: z in {0, +-0.001, ..., +-0.01}; b = 7 resolves 0.01 but not 0.001, b = 10 all of them.
+  EXPECT_GT(input_ecdf_share(m, samples, 0, 7), 0.005);
+  EXPECT_LE(input_ecdf_share(m, samples, 0, 10), 0.005);
+  // fwd_pkt_len_max has tiny z but no weight: it must not drive b.
+  EXPECT_GT(input_ecdf_share(m, samples, 1, 10), 0.5);
+  EXPECT_EQ(choose_input_scale_bits(m, samples, 0.005), 10);
+
+  QuantOptions opts;
+  opts.calibration_samples = samples;
+  opts.calibration_ranges = std::vector<InputRange>{{8990, 9010}, {0, 999000}};
+  auto q = quantize(m, opts);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->b, 10);
+  EXPECT_EQ(q->b_inputs, 10);
+  auto plain = quantize(m, QuantOptions{});
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->b_inputs, -1);
+}
+
 }  // namespace
 }  // namespace nnbpf::compiler
