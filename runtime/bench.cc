@@ -78,7 +78,7 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   cfg.block_ttl_ns = 0;
   cfg.monitor = 0;
   LoadOptions lo;
-  lo.config = std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&cfg), reinterpret_cast<uint8_t*>(&cfg) + sizeof cfg);
+  lo.config = cfg;
   NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
   int xdp = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
   if (xdp < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");

@@ -49,8 +49,8 @@ struct UpdateReport {
 // the running pipeline's manifest.
 Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifact& next);
 
-// Parameter slot bytes for `model` that can replace the running model's:
-// checks features and layer shapes against the running manifest.
+// Whether `next` may replace the running model: same features, layer shapes,
+// activations and parameter layout as the running manifest.
 Status check_compatible(const nlohmann::json& running_manifest, const compiler::Artifact& next);
 
 }  // namespace nnbpf::runtime

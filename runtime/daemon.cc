@@ -234,7 +234,7 @@ Status run_pipeline(const RunOptions& o) {
   cfg.monitor = o.monitor ? 1 : 0;
   LoadOptions lo;
   lo.verbose = o.verbose;
-  lo.config = std::vector<uint8_t>(reinterpret_cast<uint8_t*>(&cfg), reinterpret_cast<uint8_t*>(&cfg) + sizeof cfg);
+  lo.config = cfg;
   lo.max_flows = o.max_flows;
   NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
   int xdp_fd = pipe->prog_fd(NNBPF_PROG_XDP_NAME);

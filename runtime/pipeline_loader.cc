@@ -90,7 +90,7 @@ std::string verifier_log_of(const std::string& path, const std::string& which) {
 
 // Overwrite the variable nnbpf_cfg inside the object's .rodata before load
 // (its offset comes from the BTF DATASEC, as libbpf skeletons do).
-Status set_rodata_config(bpf_object* obj, const std::vector<uint8_t>& cfg, const std::string& path) {
+Status set_rodata_config(bpf_object* obj, const nnbpf_config& cfg, const std::string& path) {
   bpf_map* rodata = nullptr;
   bpf_map* m;
   bpf_object__for_each_map(m, obj) {
@@ -106,14 +106,14 @@ Status set_rodata_config(bpf_object* obj, const std::vector<uint8_t>& cfg, const
   for (unsigned i = 0; i < btf_vlen(sec); ++i, ++vs) {
     const btf_type* var = btf__type_by_id(b, vs->type);
     if (std::strcmp(btf__name_by_offset(b, var->name_off), "nnbpf_cfg") != 0) continue;
-    if (vs->size != cfg.size())
+    if (vs->size != sizeof cfg)
       return Error::bad_input(path + ": nnbpf_cfg is " + std::to_string(vs->size) + " bytes, expected " +
-                              std::to_string(cfg.size()) + " (ABI mismatch)");
+                              std::to_string(sizeof cfg) + " (ABI mismatch)");
     size_t sz = 0;
     const void* init = bpf_map__initial_value(rodata, &sz);
     if (!init || vs->offset + vs->size > sz) return Error::runtime(path + ": cannot read .rodata");
     std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + sz);
-    std::memcpy(data.data() + vs->offset, cfg.data(), cfg.size());
+    std::memcpy(data.data() + vs->offset, &cfg, sizeof cfg);
     if (bpf_map__set_initial_value(rodata, data.data(), data.size()))
       return Error::runtime(path + ": cannot set .rodata");
     return ok_status();

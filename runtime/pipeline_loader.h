@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compiler/driver/pipeline.h"
+#include "nnbpf/abi.h"
 
 struct bpf_object;
 
@@ -30,7 +31,7 @@ struct LoadOptions {
   bool verbose = false;        // libbpf's own log to stderr
   // Tunables written into the object's .rodata (struct nnbpf_config) before
   // load; absent = the object's defaults.
-  std::optional<std::vector<uint8_t>> config;  // bytes of a struct nnbpf_config
+  std::optional<nnbpf_config> config;
   uint32_t max_flows = 0;                      // nnbpf_flows size; 0 = default
 };
 

@@ -10,14 +10,16 @@
 #include <vector>
 
 #include "compiler/support/result.h"
+#include "nnbpf/abi.h"
 
 namespace nnbpf::compiler {
 
-// Limits of the generated code (docs/semantics.md#limits).
-inline constexpr int kMaxFeatures = 24;   // == catalog size
-inline constexpr int kMaxWidth = 256;     // neurons per layer
-inline constexpr int kMaxLayers = 16;     // dense layers
-inline constexpr int kMaxOutputs = 16;    // logits of the last layer
+// Limits of the generated code (docs/semantics.md#limits); the ones that
+// size shared layouts come from abi.h.
+inline constexpr int kMaxFeatures = NNBPF_MAX_FEATURES;  // == catalog size
+inline constexpr int kMaxWidth = NNBPF_MAX_WIDTH;        // neurons per layer
+inline constexpr int kMaxLayers = 16;                    // dense layers
+inline constexpr int kMaxOutputs = NNBPF_MAX_OUTPUTS;    // logits of the last layer
 
 // Per-input standardization, float form: y = (x - mean) * mul, i.e. sigma = 1/mul.
 // mul == 0 means sigma == 0 and the standardized input is 0 (formula (1)).

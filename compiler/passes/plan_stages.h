@@ -12,7 +12,7 @@
 namespace nnbpf::compiler {
 
 inline constexpr int64_t kDefaultMaxStageInsns = 150000;
-inline constexpr int kMaxStages = 28;  // NNBPF_MAX_STAGES
+inline constexpr int kMaxStages = NNBPF_MAX_STAGES;
 
 struct StagePart {
   int layer = 0;          // index into QuantModel::layers

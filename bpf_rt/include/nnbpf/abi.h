@@ -19,7 +19,7 @@
 
 #define NNBPF_ABI_VERSION 1
 
-/* Limits of the generated code (mirrored by compiler/ir/model.h). */
+/* Limits of the generated code (compiler/ir/model.h uses these). */
 #define NNBPF_MAX_FEATURES 24
 #define NNBPF_MAX_WIDTH 256
 #define NNBPF_MAX_OUTPUTS 16
