@@ -145,12 +145,25 @@ Status wait_grace_period(int scratch_fd, int timeout_ms) {
 
 Status check_compatible(const nlohmann::json& running, const compiler::Artifact& next) {
   const auto& m = next.manifest;
+  const std::string kind_running = running.value("kind", "mlp"), kind_next = m.value("kind", "mlp");
+  if (kind_running != kind_next)
+    return Error::bad_input("update refused: the new model is a" + std::string(kind_next == "mlp" ? "n " : " ") +
+                            kind_next + ", the running pipeline runs a" +
+                            std::string(kind_running == "mlp" ? "n " : " ") + kind_running);
   if (running.at("features") != m.at("features"))
     return Error::bad_input("update refused: the new model's features " + m.at("features").dump() +
                             " differ from the running pipeline's " + running.at("features").dump());
   if (running.at("shape") != m.at("shape"))
     return Error::bad_input("update refused: the new model's shape " + m.at("shape").dump() +
                             " differs from the running pipeline's " + running.at("shape").dump());
+  if (kind_next == "tree") {
+    // The tree layout: compiled code unrolls each tree's depth and masks by the capacities.
+    for (const char* key : {"trees", "depths", "node_capacity", "leaf_capacity"})
+      if (running.at("tree").at(key) != m.at("tree").at(key))
+        return Error::bad_input(std::string("update refused: the new tree's ") + key + " " +
+                                m.at("tree").at(key).dump() + " differs from the running tree's " +
+                                running.at("tree").at(key).dump() + " (recompile and restart with nnbpf run)");
+  }
   for (size_t l = 0; l < m.at("layers").size(); ++l) {
     const auto& a = running.at("layers").at(l);
     const auto& b = m.at("layers").at(l);

@@ -28,6 +28,12 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end);
 // Step 3: verdict from the logits.
 void emit_classify(EmitContext& ctx);
 
+// Tree models (emit_tree.cc): the parameter struct; the first stage's
+// feature copy into act[0] and cleared logits; tree k's unrolled levels.
+void emit_tree_params_struct(EmitContext& ctx);
+void emit_tree_inputs(EmitContext& ctx);
+void emit_tree(EmitContext& ctx, int k);
+
 // Where layer l reads its input and writes its output in the scratch map.
 std::string dense_input_buffer(int l);
 std::string dense_output_buffer(const QuantModel& model, int l);

@@ -84,7 +84,10 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
   o << "#define NNBPF_N_OUTPUTS " << model.n_outputs() << "\n";
   o << "#define NNBPF_N_STAGES " << plan.stages.size() << "\n\n";
   o << "#include \"nnbpf/abi.h\"\n\n";
-  emit_params_struct(ctx);
+  if (model.is_tree())
+    emit_tree_params_struct(ctx);  // emit_tree.cc
+  else
+    emit_params_struct(ctx);
   emit_feature_list(ctx);
   o << "#include \"progs/pipeline.bpf.c\"\n";
   o << "#include \"progs/xdp.bpf.c\"\n\n";
@@ -107,8 +110,13 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
       << "\tif (!p) {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n"
       << "\t\treturn nnbpf_abandon(s);\n\t}\n"
       << "\tb = p->hdr.shift;\n\n";
-    if (st.standardize) emit_standardize(ctx);
-    for (const auto& part : st.parts) emit_dense(ctx, part.layer, part.neuron_begin, part.neuron_end);
+    if (model.is_tree()) {
+      if (st.standardize) emit_tree_inputs(ctx);
+      for (int t = st.tree_begin; t < st.tree_end; ++t) emit_tree(ctx, t);
+    } else {
+      if (st.standardize) emit_standardize(ctx);
+      for (const auto& part : st.parts) emit_dense(ctx, part.layer, part.neuron_begin, part.neuron_end);
+    }
     if (st.last) {
       emit_classify(ctx);
       o << "\treturn nnbpf_finish(ctx, s);\n}\n\n";

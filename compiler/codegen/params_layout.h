@@ -23,6 +23,11 @@ struct ParamLayout {
     int out = 0;
   };
   std::vector<Layer> layers;
+  // Tree models (QuantModel::tree): struct nnbpf_tree_node[node_capacity],
+  // int32 leaf values [leaf_capacity][n_outputs], uint32 roots [trees].
+  size_t tree_nodes_offset = 0;
+  size_t tree_leaves_offset = 0;
+  size_t tree_roots_offset = 0;
   size_t total_bytes = 0;
 };
 
@@ -32,7 +37,9 @@ ParamLayout layout_params(const QuantModel& model);
 std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generation);
 
 // Inverse of serialize_params given the layer shapes (relu/has_bias flags and
-// feature names are not in the slot; they come from `shape`).
+// feature names are not in the slot; they come from `shape`). For a tree
+// model `shape.tree` gives n_outputs, the capacities and the per-tree depths;
+// the nodes are checked (children, leaf rows and features in range).
 Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes);
 
 // 32 raw bytes of a 64-hex-digit digest (zeros if malformed).

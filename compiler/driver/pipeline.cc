@@ -4,6 +4,7 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/SHA256.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -49,6 +50,14 @@ const char* head_name(Head h) {
 }
 
 std::string shape_string(const QuantModel& m) {
+  if (m.is_tree()) {
+    const auto& t = *m.tree;
+    int depth = 0;
+    for (int d : t.depths) depth = std::max(depth, d);
+    return std::to_string(t.depths.size()) + (t.depths.size() == 1 ? " tree" : " trees") + ", depth " +
+           std::to_string(depth) + ", " + std::to_string(t.nodes_used) + " nodes, " + std::to_string(m.n_inputs()) +
+           " features -> " + std::to_string(t.n_outputs) + " classes";
+  }
   std::string s = "[" + std::to_string(m.n_inputs());
   for (const auto& l : m.layers) s += "," + std::to_string(l.out);
   return s + "]";
@@ -104,11 +113,26 @@ nlohmann::json make_manifest(const CompileResult& r) {
   m["bpf_isa"] = r.mcpu;
   m["features"] = q.features;
   m["feature_ids"] = q.feature_ids;
+  m["kind"] = q.is_tree() ? "tree" : "mlp";
   m["shape"] = json::array();
   m["shape"].push_back(q.n_inputs());
   for (const auto& l : q.layers) m["shape"].push_back(l.out);
+  if (q.is_tree()) m["shape"].push_back(q.n_outputs());
   m["head"] = head_name(r.float_model.head);
-  m["quant"] = {{"mode", "int32"},
+  if (q.is_tree()) {
+    const QuantTreeEnsemble& t = *q.tree;
+    m["tree"] = {{"trees", t.depths.size()},
+                 {"depths", t.depths},
+                 {"n_classes", t.n_outputs},
+                 {"nodes", t.nodes_used},
+                 {"leaves", t.leaves_used},
+                 {"node_capacity", t.node_capacity},
+                 {"leaf_capacity", t.leaf_capacity},
+                 {"nodes_offset", r.layout.tree_nodes_offset},
+                 {"leaves_offset", r.layout.tree_leaves_offset},
+                 {"roots_offset", r.layout.tree_roots_offset}};
+  }
+  m["quant"] = {{"mode", q.is_tree() ? "tree" : "int32"},
                 {"b", q.b},
                 {"scale", std::ldexp(1.0, q.b)},
                 {"alpha", q.alpha},
@@ -123,8 +147,12 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
                 {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
   m["inputs"] = json::array();
-  for (int j = 0; j < q.n_inputs(); ++j)
-    m["inputs"].push_back({{"feature", q.features[j]}, {"lo", q.inputs[j].lo}, {"hi", q.inputs[j].hi}});
+  for (int j = 0; j < q.n_inputs(); ++j) {
+    if (q.is_tree())  // raw u64 features, no clamp
+      m["inputs"].push_back({{"feature", q.features[j]}, {"lo", 0}, {"hi", UINT64_MAX}});
+    else
+      m["inputs"].push_back({{"feature", q.features[j]}, {"lo", q.inputs[j].lo}, {"hi", q.inputs[j].hi}});
+  }
   m["layers"] = json::array();
   for (size_t l = 0; l < q.layers.size(); ++l)
     m["layers"].push_back({{"in", q.layers[l].in},
@@ -144,11 +172,13 @@ nlohmann::json make_manifest(const CompileResult& r) {
     json parts = json::array();
     for (const auto& p : st.parts)
       parts.push_back({{"layer", p.layer}, {"neuron_begin", p.neuron_begin}, {"neuron_end", p.neuron_end}});
-    m["stages"].push_back({{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
-                           {"standardize", st.standardize},
-                           {"last", st.last},
-                           {"parts", parts},
-                           {"est_insns", st.est_insns}});
+    json stage = {{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
+                  {"standardize", st.standardize},
+                  {"last", st.last},
+                  {"parts", parts},
+                  {"est_insns", st.est_insns}};
+    if (q.is_tree()) stage["trees"] = {st.tree_begin, st.tree_end};
+    m["stages"].push_back(stage);
   }
   m["programs"] = {{"test_entry", NNBPF_PROG_TEST_ENTRY_NAME}, {"test_finish", NNBPF_PROG_TEST_FINISH_NAME}};
   return m;
@@ -158,6 +188,29 @@ std::string describe_ir(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
   o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b << "\n";
+  if (q.is_tree()) {
+    const QuantTreeEnsemble& t = *q.tree;
+    for (int j = 0; j < q.n_inputs(); ++j) o << "input " << j << " " << q.features[j] << " raw\n";
+    for (size_t k = 0; k < t.depths.size(); ++k)
+      o << "tree " << k << " root " << t.roots[k] << " depth " << t.depths[k] << "\n";
+    for (int i = 0; i < t.nodes_used; ++i) {
+      const QuantTreeNode& n = t.nodes[static_cast<size_t>(i)];
+      if (n.true_child == i && n.false_child == i) {
+        o << "node " << i << " leaf " << n.leaf << " [";
+        for (int c = 0; c < t.n_outputs; ++c) o << (c ? "," : "") << t.leaf(n.leaf, c);
+        o << "]\n";
+      } else {
+        o << "node " << i << " x" << static_cast<int>(n.feature) << (n.op == TreeOp::Eq ? " == " : " <= ")
+          << n.threshold << " ? " << n.true_child << " : " << n.false_child << "\n";
+      }
+    }
+    for (size_t k = 0; k < r.plan.stages.size(); ++k) {
+      const Stage& st = r.plan.stages[k];
+      o << "stage " << k << (st.standardize ? " inputs" : "") << " trees[" << st.tree_begin << ":" << st.tree_end
+        << ")" << (st.last ? " classify" : "") << " est_insns=" << st.est_insns << "\n";
+    }
+    return o.str();
+  }
   for (int j = 0; j < q.n_inputs(); ++j) {
     const auto& in = q.inputs[j];
     o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] q=" << in.q
@@ -186,6 +239,18 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "features: ";
   for (int j = 0; j < q.n_inputs(); ++j) o << (j ? "," : "") << q.features[j];
   o << "\n";
+  if (q.is_tree()) {
+    o << "leaves:   class weights x 2^" << q.b << (q.b_forced ? " (set by --scale-bits)" : "")
+      << ", int32 logits; thresholds exact on the raw integer features"
+      << (r.float_model.standardization ? " (standardization folded in)" : "") << "\n";
+    o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
+    for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
+    o << "\n";
+    o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots (node capacity " << q.tree->node_capacity
+      << ", leaf capacity " << q.tree->leaf_capacity << "); BPF ISA " << r.mcpu << "\n";
+    o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
+    return o.str();
+  }
   o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
   if (q.b_forced)
     o << ", set by --scale-bits";
@@ -254,7 +319,27 @@ Result<Artifact> load_artifact(const std::string& dir) {
     shape.features = m.at("features").get<std::vector<std::string>>();
     shape.feature_ids = m.at("feature_ids").get<std::vector<int>>();
     shape.digest = m.at("model_digest").get<std::string>();
-    shape.inputs.resize(shape.features.size());
+    const std::string kind = m.value("kind", "mlp");
+    if (kind == "tree") {
+      const auto& tj = m.at("tree");
+      QuantTreeEnsemble t;
+      t.n_outputs = tj.at("n_classes").get<int>();
+      t.depths = tj.at("depths").get<std::vector<int>>();
+      t.nodes_used = tj.at("nodes").get<int>();
+      t.leaves_used = tj.at("leaves").get<int>();
+      t.node_capacity = tj.at("node_capacity").get<int>();
+      t.leaf_capacity = tj.at("leaf_capacity").get<int>();
+      auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
+      if (!pow2(t.node_capacity) || t.node_capacity > kMaxTreeNodes || !pow2(t.leaf_capacity) ||
+          t.leaf_capacity > kMaxTreeNodes || t.n_outputs < 1 || t.n_outputs > kMaxOutputs || t.depths.empty() ||
+          shape.features.empty() || static_cast<int>(shape.features.size()) > kMaxFeatures)
+        return Error::bad_input(dir + "/manifest.json: malformed tree description");
+      shape.tree = std::move(t);
+    } else if (kind != "mlp") {
+      return Error::bad_input(dir + "/manifest.json: unknown model kind '" + kind + "' (mlp or tree)");
+    } else {
+      shape.inputs.resize(shape.features.size());
+    }
     for (const auto& l : m.at("layers")) {
       QuantLayer L;
       L.in = l.at("in").get<int>();

@@ -415,11 +415,22 @@ const char* head_name(Head h) {
 Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
   NNBPF_TRY(in, data_input(gi));
   NNBPF_TRY(shape0, input_shape(*in));
+  // One graph output; or several outputs of one op that may end the chain
+  // with any of them (TreeEnsembleClassifier's label and scores).
+  std::set<std::string> outs;
+  for (const auto& o : gi.g.output()) outs.insert(o.name());
   if (gi.g.output_size() != 1) {
-    std::string names;
-    for (const auto& o : gi.g.output()) names += (names.empty() ? "" : ", ") + o.name();
-    return bad("the graph has " + std::to_string(gi.g.output_size()) + " outputs (" + names +
-               "); expected one");
+    std::set<int> producers;
+    for (const auto& o : outs)
+      if (auto it = gi.producers.find(o); it != gi.producers.end()) producers.insert(it->second);
+    const onnx::NodeProto* p = producers.size() == 1 ? &gi.g.node(*producers.begin()) : nullptr;
+    const frontend::OpEntry* pe = p ? frontend::find_op(p->domain(), p->op_type()) : nullptr;
+    if (gi.g.output_size() == 0 || !pe || !pe->make()->ends_chain_with_any_output()) {
+      std::string names;
+      for (const auto& o : gi.g.output()) names += (names.empty() ? "" : ", ") + o.name();
+      return bad("the graph has " + std::to_string(gi.g.output_size()) + " outputs (" + names +
+                 "); expected one");
+    }
   }
   const std::string out_name = gi.g.output(0).name();
 
@@ -428,7 +439,7 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
   std::vector<int> layer_node;  // node index that created each layer
   std::string cur = in->name();
   std::set<int> visited;
-  while (cur != out_name) {
+  while (!outs.count(cur)) {
     auto it = gi.consumers.find(cur);
     if (it == gi.consumers.end())
       return bad("value " + quote(cur) + " does not reach the graph output " + quote(out_name) +
@@ -481,12 +492,14 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
       return bad(ctx + "uses the value " + quote(cur) +
                  " twice; only one operand may be the input");
     if (node.output_size() < 1 || node.output(0).empty()) return bad(ctx + "has no output");
+    auto op = entry->make();
     for (int o = 1; o < node.output_size(); ++o)
-      if (!node.output(o).empty() && gi.used(node.output(o)))
+      if (!node.output(o).empty() && gi.used(node.output(o)) &&
+          !(op->ends_chain_with_any_output() && outs.count(node.output(o)) &&
+            !gi.consumers.count(node.output(o))))
         return bad(ctx + "output " + quote(node.output(o)) + " is used; only the first output of " +
                    node.op_type() + " is supported");
 
-    auto op = entry->make();
     auto attrs = op->parse_attributes(view);
     if (!attrs.ok()) return attrs.error().with_context(ctx);
     auto next = op->resolve_shape(view, shape);
@@ -498,12 +511,15 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
     if (model.layers.size() > layers_before) layer_node.push_back(n);
     shape = *next;
     cur = node.output(0);
+    if (op->ends_chain_with_any_output())
+      for (const auto& o : node.output())
+        if (outs.count(o)) cur = o;
   }
 
-  if (model.layers.empty())
+  if (model.layers.empty() && !model.tree)
     return bad("no dense layer (Gemm or MatMul) between input " + quote(in->name()) +
                " and output " + quote(out_name));
-  if (model.outputs() > kMaxOutputs)
+  if (!model.tree && model.outputs() > kMaxOutputs)
     return bad(gi.context(layer_node.back()) + std::to_string(model.outputs()) +
                " outputs exceed the limit of " + std::to_string(kMaxOutputs) +
                " logits (kMaxOutputs)");

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 
+#include "compiler/interp/tree.h"
+
 namespace nnbpf::compiler {
 
 namespace {
@@ -44,6 +46,7 @@ int verdict_of(const std::vector<int64_t>& logits) { return verdict_impl(logits)
 int verdict_of(const std::vector<double>& logits) { return verdict_impl(logits); }
 
 Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
+  if (model.is_tree()) return run_tree_reference(model, raw);
   std::vector<int64_t> x(model.inputs.size());
   for (size_t j = 0; j < model.inputs.size(); ++j)
     x[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
@@ -55,6 +58,7 @@ Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& ra
 }
 
 Inference run_float(const FloatModel& model, const std::vector<double>& raw) {
+  if (model.is_tree()) return run_tree_float(model, raw);
   const size_t n = static_cast<size_t>(model.inputs());
   std::vector<double> x(n);
   for (size_t j = 0; j < n; ++j) {

@@ -45,10 +45,43 @@ struct InputRange {
   double hi = 0;
 };
 
+// ---- decision trees (ONNX-ML TreeEnsembleClassifier) ------------------------
+
+// Node modes of the ONNX-ML tree ops; a node's predicate compares the
+// (standardized) input column `feature` with `value`.
+enum class TreeMode { Leq, Lt, Gte, Gt, Eq, Neq, Leaf };
+
+struct FloatTreeNode {
+  TreeMode mode = TreeMode::Leaf;
+  int feature = 0;
+  double value = 0;
+  int true_child = -1;  // node indices within the same tree
+  int false_child = -1;
+  std::vector<double> weights;  // leaves: one weight per class (0 where none given)
+};
+
+struct FloatTree {
+  std::vector<FloatTreeNode> nodes;
+  int root = 0;
+  int depth = 0;  // edges on the longest root-to-leaf path
+};
+
+// A classifier ensemble: logits[c] = base[c] + sum over trees of the weight
+// of class c at the leaf the input reaches (post_transform NONE).
+struct FloatTreeEnsemble {
+  int n_inputs = 0;
+  int n_classes = 0;
+  std::vector<int64_t> class_labels;
+  std::vector<FloatTree> trees;
+  std::vector<double> base_values;  // n_classes entries (zeros when absent)
+  std::string origin;               // ONNX node name, for messages
+};
+
 struct FloatModel {
   std::vector<std::string> features;           // catalog names, one per input column
   std::optional<Standardization> standardization;
   std::vector<DenseLayer> layers;
+  std::optional<FloatTreeEnsemble> tree;       // set instead of layers for a tree model
   Head head = Head::Logits;
   std::vector<InputRange> input_ranges;        // empty, or one per input (raw units)
   std::map<std::string, std::string> metadata; // ONNX metadata_props
@@ -56,8 +89,9 @@ struct FloatModel {
   int64_t opset = 0;
   std::string digest;                          // sha256 of the ONNX bytes, hex
 
-  int inputs() const { return layers.empty() ? 0 : layers.front().in; }
-  int outputs() const { return layers.empty() ? 0 : layers.back().out; }
+  bool is_tree() const { return tree.has_value(); }
+  int inputs() const { return tree ? tree->n_inputs : layers.empty() ? 0 : layers.front().in; }
+  int outputs() const { return tree ? tree->n_classes : layers.empty() ? 0 : layers.back().out; }
 };
 
 // Integer standardization of one raw feature (docs/semantics.md, step 1):
@@ -91,6 +125,37 @@ struct OverflowReport {
   double accumulator_margin_bits = 0;  // log2(2^63 / max_abs_accumulator)
 };
 
+// Integer tree ensemble (docs/semantics.md, "Decision trees"). Nodes of all
+// trees in one array of node_capacity entries (a power of two, so the kernel
+// masks indices); leaves point to themselves and carry a row of leaf_values.
+enum class TreeOp : uint8_t { Le = 0, Eq = 1 };  // true child iff x <= t / x == t
+
+struct QuantTreeNode {
+  uint64_t threshold = 0;
+  uint16_t true_child = 0;
+  uint16_t false_child = 0;
+  uint16_t leaf = 0;  // row of leaf_values (leaves only)
+  uint8_t feature = 0;
+  TreeOp op = TreeOp::Le;
+};
+
+inline constexpr int kMaxTreeNodes = 32768;  // node_capacity limit (16 B each)
+inline constexpr int kMaxTreeDepth = 64;     // levels evaluated per tree
+inline constexpr int kMaxTrees = 256;
+
+struct QuantTreeEnsemble {
+  int n_outputs = 0;
+  int node_capacity = 0;              // power of two >= nodes used
+  int leaf_capacity = 0;              // power of two >= leaves used
+  int nodes_used = 0;
+  int leaves_used = 0;
+  std::vector<QuantTreeNode> nodes;   // node_capacity entries (unused: zero)
+  std::vector<int32_t> leaf_values;   // [leaf_capacity][n_outputs], round(w * 2^b)
+  std::vector<uint32_t> roots;        // one per tree, index into nodes
+  std::vector<int> depths;            // levels evaluated per tree (its depth)
+  int32_t leaf(int row, int c) const { return leaf_values[static_cast<size_t>(row) * n_outputs + c]; }
+};
+
 struct QuantModel {
   std::vector<std::string> features;
   std::vector<int> feature_ids;     // catalog ids, parallel to features
@@ -105,9 +170,11 @@ struct QuantModel {
   std::vector<QuantLayer> layers;
   OverflowReport overflow;
   std::string digest;               // source model digest
+  std::optional<QuantTreeEnsemble> tree;  // set instead of inputs/layers for a tree model
 
-  int n_inputs() const { return static_cast<int>(inputs.size()); }
-  int n_outputs() const { return layers.empty() ? 0 : layers.back().out; }
+  bool is_tree() const { return tree.has_value(); }
+  int n_inputs() const { return tree ? static_cast<int>(features.size()) : static_cast<int>(inputs.size()); }
+  int n_outputs() const { return tree ? tree->n_outputs : layers.empty() ? 0 : layers.back().out; }
 };
 
 // Result of running a model on one input row.

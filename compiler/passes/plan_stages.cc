@@ -20,6 +20,7 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   if (max_stage_insns < 200)
     return Error::bad_input("--max-stage-insns " + std::to_string(max_stage_insns) +
                             " is below the minimum of 200");
+  if (model.is_tree()) return plan_tree_stages(model, max_stage_insns);  // plan_tree.cc
   StagePlan plan;
   plan.max_stage_insns = max_stage_insns;
 

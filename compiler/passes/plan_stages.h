@@ -24,6 +24,8 @@ struct Stage {
   bool standardize = false;     // computes step 1 (first stage only)
   std::vector<StagePart> parts;
   bool last = false;            // computes the verdict and hands over to finish
+  int tree_begin = 0;           // tree models: trees [tree_begin, tree_end) in this stage
+  int tree_end = 0;
   int64_t est_insns = 0;
 };
 
@@ -44,6 +46,11 @@ struct PlanTarget {
 int64_t estimate_standardize_insns(int n_inputs);
 int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_offset);
 int64_t estimate_stage_overhead_insns();
+
+// Tree models (plan_tree.cc): the first stage copies the features and clears
+// the logits; each tree costs its levels plus adding its leaf row.
+int64_t estimate_tree_insns(int depth, int n_outputs);
+Result<StagePlan> plan_tree_stages(const QuantModel& model, int64_t max_stage_insns);
 
 Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target);
 

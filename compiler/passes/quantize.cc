@@ -4,6 +4,7 @@
 // until the overflow analysis (overflow.cc) passes, or --scale-bits, refused
 // when it overflows.
 #include "compiler/passes/quantize.h"
+#include "compiler/passes/quantize_tree.h"
 
 #include <algorithm>
 #include <cmath>
@@ -247,6 +248,7 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
 }  // namespace
 
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
+  if (model.is_tree()) return quantize_tree(model, opts);  // compiler/passes/quantize_tree.cc
   NNBPF_CHECK(validate(model, opts));
   NNBPF_TRY(ranges, input_ranges(model, opts));
 

@@ -4,7 +4,8 @@
   table of features; nothing here copies it);
 - flow CSV loading: nnbpf's own format (catalog-named columns + `label` 0/1)
   and CICFlowMeter / CIC-IDS-2017 CSVs (mapped to catalog names and units);
-- a small numpy evaluator for the ONNX op set nnbpf's front end accepts. It
+- a small numpy evaluator for the ONNX op set nnbpf's front end accepts
+  (MLPs, and decision trees: ai.onnx.ml TreeEnsembleClassifier). It
   is "the float model" for the tools: metrics of a trained model are computed
   by running its exported ONNX graph, not the PyTorch module.
 
@@ -311,7 +312,8 @@ def write_rows(src_path, line_nos, out_path):
 # ONNX: numpy evaluator of the op set nnbpf's front end accepts
 
 ACCEPTED_OPS = ("Gemm", "MatMul", "Add", "Relu", "Sub", "Div", "Mul", "Flatten",
-                "Reshape", "Identity", "Softmax", "LogSoftmax", "ArgMax")
+                "Reshape", "Identity", "Softmax", "LogSoftmax", "ArgMax",
+                "Scaler", "TreeEnsembleClassifier")
 
 
 def _attrs(node):
@@ -319,8 +321,79 @@ def _attrs(node):
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+class _Trees:
+    """Vectorized evaluation of an ai.onnx.ml TreeEnsembleClassifier node with
+    post_transform NONE: scores[c] = base[c] + sum over trees of the class-c
+    weight of the leaf reached. Comparisons in float64 against the node
+    values as stored (float32 in nodes_values, double in
+    nodes_values_as_tensor), as nnbpf's float engine does."""
+
+    MODES = {"BRANCH_LEQ": 0, "BRANCH_LT": 1, "BRANCH_GTE": 2, "BRANCH_GT": 3,
+             "BRANCH_EQ": 4, "BRANCH_NEQ": 5, "LEAF": 6}
+
+    def __init__(self, node):
+        from onnx import numpy_helper
+        a = _attrs(node)
+
+        def floats(name):
+            if name + "_as_tensor" in a:
+                return np.asarray(numpy_helper.to_array(a[name + "_as_tensor"]),
+                                  dtype=np.float64).reshape(-1)
+            return np.asarray(a.get(name, []), dtype=np.float32).astype(np.float64)
+
+        if a.get("post_transform", b"NONE") not in (b"NONE", "NONE"):
+            raise DataError("node '%s': post_transform %r not supported (NONE only)"
+                            % (node.name, a["post_transform"]))
+        labels = list(a.get("classlabels_int64s", []))
+        if labels != list(range(len(labels))) or len(labels) < 2:
+            raise DataError("node '%s': classlabels_int64s must be 0..N-1" % node.name)
+        self.n_classes = len(labels)
+        tids = list(a["nodes_treeids"])
+        nids = list(a["nodes_nodeids"])
+        key = {(t, n): i for i, (t, n) in enumerate(zip(tids, nids))}
+        modes = [m.decode() if isinstance(m, bytes) else m for m in a["nodes_modes"]]
+        self.mode = np.array([self.MODES[m] for m in modes], dtype=np.int64)
+        self.feature = np.array(a["nodes_featureids"], dtype=np.int64)
+        self.value = floats("nodes_values")
+        n = len(tids)
+        self.true = np.arange(n)
+        self.false = np.arange(n)
+        for i in range(n):
+            if self.mode[i] != 6:
+                self.true[i] = key[(tids[i], a["nodes_truenodeids"][i])]
+                self.false[i] = key[(tids[i], a["nodes_falsenodeids"][i])]
+        self.weights = np.zeros((n, self.n_classes))
+        cw = floats("class_weights")
+        for t, nd_, c, w in zip(a["class_treeids"], a["class_nodeids"], a["class_ids"], cw):
+            self.weights[key[(t, nd_)], c] += w
+        base = floats("base_values")
+        self.base = base if len(base) else np.zeros(self.n_classes)
+        children = set(self.true[self.mode != 6]) | set(self.false[self.mode != 6])
+        self.roots = [i for i in range(n) if i not in children]
+        self.depth = n  # an upper bound on the levels; leaves loop to themselves
+
+    def scores(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        rows = np.arange(len(X))
+        out = np.tile(self.base, (len(X), 1))
+        for r in self.roots:
+            idx = np.full(len(X), r, dtype=np.int64)
+            while True:
+                m = self.mode[idx]
+                live = m != 6
+                if not live.any():
+                    break
+                z = X[rows, np.where(live, self.feature[idx], 0)]
+                v = self.value[idx]
+                go = np.select([m == 0, m == 1, m == 2, m == 3, m == 4, m == 5],
+                               [z <= v, z < v, z >= v, z > v, z == v, z != v], False)
+                idx = np.where(live, np.where(go, self.true[idx], self.false[idx]), idx)
+            out += self.weights[idx]
+        return out
+
+
 class OnnxMLP:
-    """Evaluates an ONNX MLP graph with numpy (float64 by default).
+    """Evaluates an ONNX MLP or tree-ensemble graph with numpy (float64 by default).
 
     Only ACCEPTED_OPS; anything else raises DataError naming the node."""
 
@@ -402,6 +475,17 @@ class OnnxMLP:
                 z = ins[0] - ins[0].max(axis=ax, keepdims=True)
                 lse = np.log(np.exp(z).sum(axis=ax, keepdims=True))
                 y = np.exp(z - lse) if op == "Softmax" else z - lse
+            elif op == "Scaler":
+                off = np.asarray(a.get("offset", [0.0]), dtype=np.float32).astype(self.dtype)
+                sc = np.asarray(a.get("scale", [1.0]), dtype=np.float32).astype(self.dtype)
+                y = (ins[0].astype(self.dtype) - off) * sc
+            elif op == "TreeEnsembleClassifier":
+                sc = _Trees(n).scores(ins[0])
+                env[n.output[0]] = np.argmax(sc, axis=1).astype(np.int64)
+                if len(n.output) > 1 and n.output[1]:
+                    env[n.output[1]] = sc
+                self.last_scores = sc
+                continue
             elif op == "ArgMax":
                 y = np.argmax(ins[0], axis=a.get("axis", 0))
                 if a.get("keepdims", 1):
@@ -415,6 +499,8 @@ class OnnxMLP:
         """Verdicts: argmax of the output (lowest index on ties); an ArgMax
         head's output is returned as is."""
         out = self.run(x)
+        if self.nodes and self.nodes[-1].op_type == "TreeEnsembleClassifier":
+            return np.argmax(self.last_scores, axis=1).astype(np.int64)
         if self.nodes and self.nodes[-1].op_type == "ArgMax":
             return out.reshape(-1).astype(np.int64)
         return np.argmax(out, axis=1).astype(np.int64)

@@ -81,6 +81,24 @@ struct nnbpf_input_param {
 };
 NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_input_param) == 40, "nnbpf_input_param size");
 
+/* One decision-tree node of a tree model's parameter slot (docs/semantics.md,
+ * "Decision trees"); the slot holds a power-of-two array of them, then the
+ * leaves' int32 class values and each tree's root. A node sends raw feature x
+ * = feat[feature] to true_child iff x <= threshold (NNBPF_TREE_OP_LE) or
+ * x == threshold (NNBPF_TREE_OP_EQ). Leaves point to themselves and name
+ * their row of leaf values. */
+#define NNBPF_TREE_OP_LE 0
+#define NNBPF_TREE_OP_EQ 1
+struct nnbpf_tree_node {
+	__u64 threshold;
+	__u16 true_child;
+	__u16 false_child;
+	__u16 leaf;
+	__u8 feature;
+	__u8 op;
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_tree_node) == 16, "nnbpf_tree_node size");
+
 /* Per-CPU scratch: activations crossing tail-call stages and the context of
  * the running inference. Never shared across CPUs. */
 /* An address: IPv6, or IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d). */

@@ -90,6 +90,9 @@ class Op {
   virtual Status parse_attributes(const NodeView& node) = 0;
   virtual Result<ChainShape> resolve_shape(const NodeView& node, const ChainShape& in) = 0;
   virtual Status lower(const NodeView& node, LowerState& state) = 0;
+  // A terminal op whose any output (not only the first) may be the graph
+  // output (TreeEnsembleClassifier: label or scores).
+  virtual bool ends_chain_with_any_output() const { return false; }
 };
 
 struct OpEntry {

@@ -20,6 +20,7 @@ std::unique_ptr<Op> make_reshape_op();
 std::unique_ptr<Op> make_scaler_op();
 std::unique_ptr<Op> make_softmax_op();
 std::unique_ptr<Op> make_sub_op();
+std::unique_ptr<Op> make_tree_ensemble_classifier_op();
 
 const std::vector<OpEntry>& op_registry() {
   static const std::vector<OpEntry> table = {
@@ -39,6 +40,7 @@ const std::vector<OpEntry>& op_registry() {
       {"ai.onnx.ml", "Scaler", make_scaler_op},
       {"", "Softmax", make_softmax_op},
       {"", "Sub", make_sub_op},
+      {"ai.onnx.ml", "TreeEnsembleClassifier", make_tree_ensemble_classifier_op},
   };
   return table;
 }
