@@ -160,9 +160,9 @@ Status check_compatible(const nlohmann::json& running, const compiler::Artifact&
     // The tree layout: compiled code unrolls each tree's depth and masks by the capacities.
     for (const char* key : {"trees", "depths", "node_capacity", "leaf_capacity"})
       if (running.at("tree").at(key) != m.at("tree").at(key))
-        return Error::bad_input(std::string("update refused: the new tree's ") + key + " " +
-                                m.at("tree").at(key).dump() + " differs from the running tree's " +
-                                running.at("tree").at(key).dump() + " (recompile and restart with nnbpf run)");
+        return Error::bad_input(std::string("update refused: tree layout differs: ") + key + " " +
+                                m.at("tree").at(key).dump() + " (new) vs " + running.at("tree").at(key).dump() +
+                                " (running); restart with nnbpf run to change it");
   }
   for (size_t l = 0; l < m.at("layers").size(); ++l) {
     const auto& a = running.at("layers").at(l);

@@ -2,7 +2,8 @@
 # Decision trees: kernel == reference, bit for bit, on 10,000 inputs per tree
 # (half of the cells at a node's threshold t-1, t or t+1, the rest
 # log-uniform or extreme u64 values) for trees of depth 3, 10 and 20, a tree
-# behind a Scaler and behind Sub/Div, and a 3-class ensemble; the float
+# behind a Scaler and behind Sub/Div, and a 3-class ensemble (also split into
+# one tail-call stage per tree); the float
 # engine's verdicts agree on every one of those rows. Then a depth-10 tree
 # trained on the eBPF-Reproduction data (examples/train/baselines.py): kernel
 # == reference and float == kernel verdicts on every row of the data set.
@@ -14,9 +15,9 @@ verdicts_differ() {  # a b: number of rows whose verdicts differ
   paste -d' ' <(cut -d, -f1 "$1") <(cut -d, -f1 "$2") | awk '$1 != $2' | wc -l
 }
 
-check_tree() {  # name onnx
+check_tree() {  # name onnx [compile options]
   local name=$1 onnx=$2 dir=$WORK/$1
-  "$NNBPF" compile "$onnx" -o "$dir" > "$WORK/$name.compile.txt" || fail "$name: compile"
+  "$NNBPF" compile "$onnx" -o "$dir" "${@:3}" > "$WORK/$name.compile.txt" || fail "$name: compile"
   "$NNBPF" compile "$onnx" --emit ir -o "$WORK/$name.ir" || fail "$name: --emit ir"
   "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
   grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
@@ -40,6 +41,9 @@ check_tree() {  # name onnx
 for t in tree_d3 tree_d10 tree_d20 tree_std_d10 tree_subdiv_d3 tree_ens3; do
   check_tree "$t" "$NNBPF_FIXTURES_DIR/$t.onnx"
 done
+# The ensemble split into one stage per tree.
+check_tree tree_ens3_split "$NNBPF_FIXTURES_DIR/tree_ens3.onnx" --max-stage-insns 400
+grep -q "stages:   3" "$WORK/tree_ens3_split.compile.txt" || fail "tree_ens3_split: expected 3 stages"
 
 # A depth-10 tree trained on the data set; every row.
 $PY "$NNBPF_SOURCE_DIR/examples/train/baselines.py" tree --data "$REPRO_DATA" --out "$WORK/dt10.onnx" \

@@ -16,6 +16,7 @@
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/interp/reference.h"
 #include "compiler/interp/tree.h"
+#include "compiler/passes/plan_stages.h"
 #include "compiler/passes/quantize.h"
 #include "compiler/passes/quantize_tree.h"
 
@@ -250,6 +251,30 @@ TEST(TreeQuantize, LeavesAndScale) {
   auto over = quantize(m, forced);
   ASSERT_FALSE(over.ok());
   EXPECT_NE(over.error().message.find("the largest b that fits is 29"), std::string::npos) << over.error().message;
+}
+
+TEST(TreePlan, WholeTreesPerStage) {
+  auto q = quantize(load_ok("tree_ens3.onnx"), {});
+  ASSERT_TRUE(q.ok());
+  auto one = plan_stages(*q, kDefaultMaxStageInsns, {});
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_EQ(one->stages.size(), 1u);
+  EXPECT_TRUE(one->stages[0].standardize && one->stages[0].last);
+  EXPECT_EQ(one->stages[0].tree_begin, 0);
+  EXPECT_EQ(one->stages[0].tree_end, 3);
+  auto split = plan_stages(*q, 400, {});
+  ASSERT_TRUE(split.ok()) << split.error().message;
+  ASSERT_EQ(split->stages.size(), 3u);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(split->stages[k].tree_begin, k);
+    EXPECT_EQ(split->stages[k].tree_end, k + 1);
+    EXPECT_EQ(split->stages[k].last, k == 2);
+  }
+  auto d20 = quantize(load_ok("tree_d20.onnx"), {});
+  ASSERT_TRUE(d20.ok());
+  auto too_deep = plan_stages(*d20, 300, {});
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_NE(too_deep.error().message.find("tree 0 (depth 20) needs"), std::string::npos);
 }
 
 // Reference (integers) and float engine give the same verdict on every sample,
