@@ -14,12 +14,14 @@ start_servers 8000,9999 120
 # is about the swap, and every packet must get through.
 start_nnbpf "$WORK/a" --allow "$IP_C/32"
 
-in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 400 --src "$IP_C" > "$WORK/c1.txt" &
+in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 400 --gap 0.004 --src "$IP_C" > "$WORK/c1.txt" &
 C1=$!; PIDS+=($C1)
-in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 400 --src "$IP_C" > "$WORK/c2.txt" &
+in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 400 --gap 0.004 --src "$IP_C" > "$WORK/c2.txt" &
 C2=$!; PIDS+=($C2)
+# Swap for as long as the clients run (paced to >= 1.6 s each), at most 60 times.
 swaps=0
-for i in $(seq 1 15); do
+for i in $(seq 1 30); do
+  kill -0 "$C1" 2>/dev/null || kill -0 "$C2" 2>/dev/null || break
   vnnbpf update "$WORK/b" --iface "$IF_V" > /dev/null || fail "update to b failed"
   sleep 0.05
   vnnbpf update "$WORK/a" --iface "$IF_V" > /dev/null || fail "update to a failed"
@@ -27,6 +29,7 @@ for i in $(seq 1 15); do
   swaps=$((swaps + 2))
 done
 wait "$C1" "$C2"
+[[ $swaps -ge 4 ]] || fail "traffic ended after only $swaps swaps: the test proves nothing"
 cat "$WORK/c1.txt" "$WORK/c2.txt"
 grep -qx "ok=400 fail=0" "$WORK/c1.txt" || fail "benign connections lost during swaps"
 grep -qx "ok=400 fail=0" "$WORK/c2.txt" || fail "connections lost during swaps"
