@@ -108,7 +108,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
   m["shape"].push_back(q.n_inputs());
   for (const auto& l : q.layers) m["shape"].push_back(l.out);
   m["head"] = head_name(r.float_model.head);
-  m["quant"] = {{"mode", "int32"},
+  m["quant"] = {{"mode", q.mode == QuantMode::Int8 ? "int8" : "int32"},
                 {"b", q.b},
                 {"scale", std::ldexp(1.0, q.b)},
                 {"alpha", q.alpha},
@@ -122,6 +122,21 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"max_abs_accumulator", q.overflow.max_abs_accumulator},
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
                 {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
+  if (q.mode == QuantMode::Int8) {
+    // b is the fractional bits of x1 before its rounding to int8.
+    json layers = json::array();
+    for (size_t l = 0; l < q.layers.size(); ++l)
+      layers.push_back({{"weight_scale", q.int8_scales[l].weight},
+                        {"input_scale", q.int8_scales[l].input},
+                        {"output_scale", q.int8_scales[l].output},
+                        {"requant_mult", q.layers[l].rq_mult},
+                        {"requant_shift", q.layers[l].rq_shift}});
+    m["quant"]["int8"] = {{"input_scales", q.int8_input_scales},
+                          {"activation_scales_from", r.ranges_source.rfind("calibration", 0) == 0
+                                                         ? "calibration rows through the float model"
+                                                         : "interval analysis of the float model"},
+                          {"layers", layers}};
+  }
   m["inputs"] = json::array();
   for (int j = 0; j < q.n_inputs(); ++j)
     m["inputs"].push_back({{"feature", q.features[j]}, {"lo", q.inputs[j].lo}, {"hi", q.inputs[j].hi}});
@@ -132,7 +147,8 @@ nlohmann::json make_manifest(const CompileResult& r) {
                            {"relu", q.layers[l].relu},
                            {"bias", q.layers[l].has_bias},
                            {"weight_offset", r.layout.layers[l].weight_offset},
-                           {"bias_offset", r.layout.layers[l].bias_offset}});
+                           {"bias_offset", r.layout.layers[l].bias_offset},
+                           {"weight_bytes", r.layout.layers[l].weight_bytes}});
   m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
                  {"slots", 2},
                  {"bytes_total", 2 * r.layout.total_bytes},
@@ -157,7 +173,8 @@ nlohmann::json make_manifest(const CompileResult& r) {
 std::string describe_ir(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
-  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b << "\n";
+  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b
+    << (q.mode == QuantMode::Int8 ? " quant=int8" : "") << "\n";
   for (int j = 0; j < q.n_inputs(); ++j) {
     const auto& in = q.inputs[j];
     o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] q=" << in.q
@@ -166,7 +183,10 @@ std::string describe_ir(const CompileResult& r) {
   for (size_t l = 0; l < q.layers.size(); ++l) {
     const auto& L = q.layers[l];
     o << "layer " << l << " dense " << L.in << "->" << L.out << (L.has_bias ? " bias" : " nobias")
-      << (L.relu ? " relu" : "") << "\n";
+      << (L.relu ? " relu" : "");
+    if (q.mode == QuantMode::Int8 && l + 1 < q.layers.size())
+      o << " requant=" << L.rq_mult << ">>" << L.rq_shift;
+    o << "\n";
   }
   for (size_t k = 0; k < r.plan.stages.size(); ++k) {
     const Stage& st = r.plan.stages[k];
@@ -186,14 +206,20 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "features: ";
   for (int j = 0; j < q.n_inputs(); ++j) o << (j ? "," : "") << q.features[j];
   o << "\n";
-  o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
-  if (q.b_forced)
-    o << ", set by --scale-bits";
-  else
-    o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
-  if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
-  if (q.b_lowered) o << ", lowered to avoid overflow";
-  o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+  if (q.mode == QuantMode::Int8) {
+    o << "quant:    int8 weights and activations, per-layer scales (activation scales from "
+      << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows" : "interval analysis")
+      << "); inputs rounded to int8 from " << q.b << " fractional bits\n";
+  } else {
+    o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
+    if (q.b_forced)
+      o << ", set by --scale-bits";
+    else
+      o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
+    if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
+    if (q.b_lowered) o << ", lowered to avoid overflow";
+    o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+  }
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
     << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
     << "\n";
@@ -264,6 +290,10 @@ Result<Artifact> load_artifact(const std::string& dir) {
       shape.layers.push_back(L);
     }
     const auto& qj = m.at("quant");
+    const std::string mode = qj.value("mode", "int32");
+    if (mode != "int32" && mode != "int8")
+      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' (int32 or int8)");
+    shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
     shape.alpha = qj.at("alpha").get<double>();
     shape.ecdf_share = qj.at("ecdf_share").get<double>();
     shape.b_ecdf = qj.at("b_ecdf").get<int>();

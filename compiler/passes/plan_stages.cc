@@ -15,6 +15,8 @@ int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_off
   return per_term * fan_in + 4 + (relu ? 4 : 0);
 }
 int64_t estimate_stage_overhead_insns() { return 40; }
+// Requantization (multiply, round, shift) and the two clamps of an int8 neuron.
+constexpr int64_t kInt8RequantInsns = 12;
 
 Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target) {
   if (max_stage_insns < 200)
@@ -25,7 +27,8 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
 
   Stage cur;
   cur.standardize = true;
-  cur.est_insns = estimate_stage_overhead_insns() + estimate_standardize_insns(model.n_inputs());
+  cur.est_insns = estimate_stage_overhead_insns() + estimate_standardize_insns(model.n_inputs()) +
+                  (model.mode == QuantMode::Int8 ? 8LL * model.n_inputs() : 0);
   auto flush = [&]() {
     plan.stages.push_back(cur);
     cur = Stage{};
@@ -35,8 +38,13 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   for (int l = 0; l < static_cast<int>(model.layers.size()); ++l) {
     const QuantLayer& layer = model.layers[l];
     const size_t base = l < static_cast<int>(target.weight_offsets.size()) ? target.weight_offsets[l] : 0;
+    // --quant int8: byte weights, and a requantization and clamp per hidden neuron.
+    const bool int8 = model.mode == QuantMode::Int8;
+    const size_t weight_bytes = int8 ? 1 : 4;
+    const int64_t requant = int8 && l + 1 < static_cast<int>(model.layers.size()) ? kInt8RequantInsns : 0;
     auto neuron_cost = [&](int i) {
-      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + 4ull * layer.in * (i + 1));
+      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + weight_bytes * layer.in * (i + 1)) +
+             requant;
     };
     int begin = 0;
     while (begin < layer.out) {

@@ -73,6 +73,7 @@ struct NodeView {
   std::string name;     // node name, or "#INDEX" when the node is unnamed
   int64_t opset = 0;    // default-domain opset of the model
   int chain_input = 0;  // index of the input that carries the chain
+  int chain_output = 0; // index of the output that carries the chain on (see Op::alternative_outputs)
   // One per node input: the constant, or nullopt for the chain and absent inputs.
   std::vector<std::optional<ConstTensor>> consts;
 
@@ -90,6 +91,10 @@ class Op {
   virtual Status parse_attributes(const NodeView& node) = 0;
   virtual Result<ChainShape> resolve_shape(const NodeView& node, const ChainShape& in) = 0;
   virtual Status lower(const NodeView& node, LowerState& state) = 0;
+  // True when the outputs are alternative views of one result (LinearClassifier:
+  // label Y or scores Z): the chain goes on through whichever one is used
+  // (NodeView::chain_output); otherwise only output 0 may be used.
+  virtual bool alternative_outputs() const { return false; }
 };
 
 struct OpEntry {

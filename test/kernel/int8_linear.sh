@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# --quant int8 and the linear baseline in the kernel, bit for bit:
+#  - int8 [6,32,32,2] with BPF v4 (sign-extending byte loads) and v3 (load +
+#    shifts), int8 [24,128,128,128,2], the LinearClassifier model (int32 and
+#    int8) and its one-layer Gemm form: 10,000 random inputs each (in range, at
+#    the bounds, beyond them), kernel == reference;
+#  - the bundled model on every row of the eBPF-Reproduction data set: int8
+#    kernel == int8 reference, and int8's loss against the float model next
+#    to int32's (verdict agreement with float on all rows), with and without
+#    calibration rows.
+source "$(dirname "$0")/lib.bash"
+require_root_bpf
+require_repro_data
+
+check_model() {  # name onnx compile-args...
+  local name=$1 onnx=$2 dir=$WORK/$1
+  shift 2
+  "$NNBPF" compile "$onnx" -o "$dir" "$@" > "$WORK/$name.compile.txt" || fail "$name: compile"
+  "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
+  grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
+  $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$dir/manifest.json" 10000 11 "$WORK/$name.in.csv"
+  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine kernel > "$WORK/$name.kernel.txt" 2> "$WORK/$name.kernel.err" \
+    || { cat "$WORK/$name.kernel.err"; fail "$name: kernel infer"; }
+  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine reference > "$WORK/$name.ref.txt" || fail "$name: reference infer"
+  [[ $(wc -l < "$WORK/$name.kernel.txt") -eq 10000 ]] || fail "$name: expected 10000 kernel rows"
+  cmp -s "$WORK/$name.kernel.txt" "$WORK/$name.ref.txt" || {
+    diff <(head -n 2000 "$WORK/$name.kernel.txt") <(head -n 2000 "$WORK/$name.ref.txt") | head -5
+    fail "$name: kernel and reference differ on random inputs"; }
+  local ones; ones=$(cut -d, -f1 "$WORK/$name.kernel.txt" | grep -c '^1$' || true)
+  [[ $ones -gt 0 && $ones -lt 10000 ]] || fail "$name: only one verdict occurs ($ones of 10000 are 1)"
+  echo "$name: 10000 random rows identical (kernel == reference), $ones classified 1, $(grep -o 'params: .*' "$WORK/$name.compile.txt")"
+}
+
+check_model int8_v4 "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2.onnx" --quant int8 --bpf-isa v4
+check_model int8_v3 "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2.onnx" --quant int8 --bpf-isa v3
+grep -q '"mode": "int8"' "$WORK/int8_v3/manifest.json" || fail "manifest lacks quant.mode int8"
+cmp -s "$WORK/int8_v4.ref.txt" "$WORK/int8_v3.ref.txt" || fail "int8 v3 and v4 reference outputs differ"
+check_model int8_24 "$NNBPF_FIXTURES_DIR/mlp_24_128_128_128_2.onnx" --quant int8
+check_model linear "$NNBPF_FIXTURES_DIR/linear_binary.onnx"
+check_model linear_int8 "$NNBPF_FIXTURES_DIR/linear_binary.onnx" --quant int8
+# The one-layer Gemm form is the same function: same integer model, same outputs.
+"$NNBPF" compile "$NNBPF_FIXTURES_DIR/linear_binary_gemm.onnx" -o "$WORK/gemm" > /dev/null || fail "gemm: compile"
+"$NNBPF" infer "$WORK/gemm" --input "$WORK/linear.in.csv" --engine reference > "$WORK/gemm.ref.txt"
+cmp -s "$WORK/gemm.ref.txt" "$WORK/linear.ref.txt" || fail "LinearClassifier and Gemm forms differ"
+echo "linear: LinearClassifier and one-layer Gemm give identical integer outputs"
+
+# The bundled model on the data set: int32 and int8 against the float model.
+model=$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx
+holdout=$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.holdout.csv
+rows=$(($(wc -l < "$REPRO_DATA") - 1))
+"$NNBPF" compile "$model" -o "$WORK/top6_32" > /dev/null || fail "top6 int32: compile"
+"$NNBPF" compile "$model" -o "$WORK/top6_8" --quant int8 > /dev/null || fail "top6 int8: compile"
+"$NNBPF" compile "$model" -o "$WORK/top6_8c" --quant int8 --calibration "$holdout" > /dev/null \
+  || fail "top6 int8 calibrated: compile"
+"$NNBPF" infer "$WORK/top6_32" --input "$REPRO_DATA" --engine float > "$WORK/top6.float" || fail "float on data"
+for v in top6_32 top6_8 top6_8c; do
+  "$NNBPF" infer "$WORK/$v" --input "$REPRO_DATA" --engine reference > "$WORK/$v.ref" || fail "$v: reference on data"
+  [[ $(wc -l < "$WORK/$v.ref") -eq $rows ]] || fail "$v: expected $rows rows"
+done
+for v in top6_8 top6_8c; do
+  "$NNBPF" infer "$WORK/$v" --input "$REPRO_DATA" --engine kernel > "$WORK/$v.kernel" 2>/dev/null || fail "$v: kernel on data"
+  cmp -s "$WORK/$v.kernel" "$WORK/$v.ref" || fail "$v: kernel and reference differ on the data set"
+done
+agree() { paste -d' ' <(cut -d, -f1 "$1") <(cut -d, -f1 "$WORK/top6.float") | awk '$1==$2' | wc -l; }
+a32=$(agree "$WORK/top6_32.ref"); a8=$(agree "$WORK/top6_8.ref"); a8c=$(agree "$WORK/top6_8c.ref")
+labels=$($PY -c "
+import csv, sys
+r = csv.reader(open('$REPRO_DATA')); h = next(r); i = h.index('label')
+print(' '.join(row[i] for row in r))")
+acc() { paste -d' ' <(cut -d, -f1 "$1") <(tr ' ' '\n' <<< "$labels") | awk '$1==$2' | wc -l; }
+echo "top6 on all $rows rows: verdict agreement with float: int32 $a32, int8 $a8 (interval scales)," \
+     "int8 $a8c (calibrated on the held-out rows); label accuracy: float $(acc "$WORK/top6.float")," \
+     "int32 $(acc "$WORK/top6_32.ref"), int8 $(acc "$WORK/top6_8.ref"), int8 calibrated $(acc "$WORK/top6_8c.ref")"
+echo "top6 kernel == reference on all rows for int8 and int8 calibrated"
+[[ $((a32 * 1000)) -ge $((rows * 999)) ]] || fail "int32 agreement below 99.9 %"
+[[ $((a8c * 100)) -ge $((rows * INT8_MIN_AGREEMENT_PCT)) ]] || fail "int8 (calibrated) agreement below $INT8_MIN_AGREEMENT_PCT %"
+echo "int8_linear: PASS"
