@@ -25,10 +25,8 @@ void emit_standardize(EmitContext& ctx);
 inline constexpr int kDenseGroup = 4;
 // Step 2 for neurons [begin, end) of layer `l`.
 void emit_dense(EmitContext& ctx, int l, int begin, int end);
-// --quant int8 (emit_int8.cc, docs/semantics.md#int8): x1 -> int8 input
-// activation (rounded, clamped) stored into act[0][j]; and step 2 for
-// neurons [begin, end) of layer l.
-void emit_input_int8(EmitContext& ctx, int j, const std::string& x1);
+// --quant int8 (emit_int8.cc, docs/semantics.md#int8): step 2 for neurons
+// [begin, end) of layer l.
 void emit_dense_int8(EmitContext& ctx, int l, int begin, int end);
 // Step 3: verdict from the logits.
 void emit_classify(EmitContext& ctx);

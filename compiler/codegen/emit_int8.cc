@@ -1,5 +1,4 @@
-// Emitters for --quant int8 (docs/semantics.md#int8): the rounding of a
-// standardized input to its int8 activation, and a dense layer with int8
+// Emitter for --quant int8 (docs/semantics.md#int8): a dense layer with int8
 // weights (sign-extending byte loads: ldsx on BPF v4, load + two shifts on
 // v3), an int32 bias, and the integer requantization of the accumulator to
 // the next layer's int8 activation. Clamps and ReLU are branch-free, like the
@@ -26,14 +25,6 @@ void emit_clamp_int8(std::ostringstream& o, const std::string& v, bool relu, con
 }
 
 }  // namespace
-
-void emit_input_int8(EmitContext& ctx, int j, const std::string& x1) {
-  auto& o = ctx.out;
-  // a0 = clamp(round_shift(x1, b)): round half up at 2^-b, then int8.
-  o << "\t\t__s64 a = (" << x1 << " + (__s64)((1ULL << b) >> 1)) >> b;\n";
-  emit_clamp_int8(o, "a", false, "\t\t");
-  o << "\t\ts->act[0][" << j << "] = a;\n";
-}
 
 void emit_dense_int8(EmitContext& ctx, int l, int begin, int end) {
   const QuantLayer& layer = ctx.model.layers[l];

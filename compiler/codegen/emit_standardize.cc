@@ -23,12 +23,8 @@ void emit_standardize(EmitContext& ctx) {
       << "\t\t__s64 d = (__s64)(x << " << in << ".q) - " << in << ".m;\n"
       << "\t\t__s64 sg = d >> 63;\n"
       << "\t\t__u64 u = ((__u64)((d ^ sg) - sg) << b) / " << in << ".den;\n"
-      << "\t\t__s64 x1 = ((__s64)u ^ sg) - sg;\n";
-    if (ctx.model.mode == QuantMode::Int8)
-      emit_input_int8(ctx, j, "x1");
-    else
-      o << "\t\ts->act[0][" << j << "] = x1;\n";
-    o << "\t}\n";
+      << "\t\ts->act[0][" << j << "] = ((__s64)u ^ sg) - sg;\n"
+      << "\t}\n";
   }
   // Sanity check of the slot's shift, placed here on purpose: the branch
   // gives the verifier a prune point right after the clamps, so their

@@ -131,7 +131,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                         {"output_scale", q.int8_scales[l].output},
                         {"requant_mult", q.layers[l].rq_mult},
                         {"requant_shift", q.layers[l].rq_shift}});
-    m["quant"]["int8"] = {{"input_scales", q.int8_input_scales},
+    m["quant"]["int8"] = {{"input_frac_bits", q.b},
                           {"activation_scales_from", r.ranges_source.rfind("calibration", 0) == 0
                                                          ? "calibration rows through the float model"
                                                          : "interval analysis of the float model"},
@@ -209,7 +209,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   if (q.mode == QuantMode::Int8) {
     o << "quant:    int8 weights and activations, per-layer scales (activation scales from "
       << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows" : "interval analysis")
-      << "); inputs rounded to int8 from " << q.b << " fractional bits\n";
+      << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
   } else {
     o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
     if (q.b_forced)

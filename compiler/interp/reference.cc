@@ -27,7 +27,8 @@ std::vector<int64_t> run_dense(const QuantLayer& layer, int b, const std::vector
   return y;
 }
 
-// docs/semantics.md#int8, step 2: acc = B + sum_j W[i][j] * a_j (int64),
+// docs/semantics.md#int8, step 2: acc = B + sum_j W[i][j] * a_j (int64; a is
+// x1 of step 1 for layer 0, an int8 activation after),
 // then requantize, ReLU and clamp to int8; the last layer's acc (after its
 // ReLU, if any) are the logits.
 std::vector<int64_t> run_dense_int8(const QuantLayer& layer, bool last, const std::vector<int64_t>& a) {
@@ -46,10 +47,9 @@ std::vector<int64_t> run_dense_int8(const QuantLayer& layer, bool last, const st
 }
 
 Inference run_reference_int8(const QuantModel& model, const std::vector<uint64_t>& raw) {
-  std::vector<int64_t> a(model.inputs.size());
+  std::vector<int64_t> a(model.inputs.size());  // step 1, as in the int32 mode
   for (size_t j = 0; j < model.inputs.size(); ++j)
-    a[j] = clamp_int8(round_shift(standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0), model.b),
-                      false);
+    a[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
   for (size_t l = 0; l < model.layers.size(); ++l)
     a = run_dense_int8(model.layers[l], l + 1 == model.layers.size(), a);
   Inference out;

@@ -25,13 +25,8 @@ inline int64_t standardize_input(const QuantInput& in, int b, uint64_t raw) {
 
 // --quant int8 (docs/semantics.md#int8), header-inline for the same reason.
 // Wrapping is well-defined (unsigned); the quantizer rules it out.
-//   round_shift(v, b) = (v + ((1 << b) >> 1)) >> b     (round half up; b = 0: v)
-//   requantize(acc, M, sh) = (acc * M + (1 << (sh - 1))) >> sh
+//   requantize(acc, M, sh) = (acc * M + (1 << (sh - 1))) >> sh   (half up)
 //   clamp_int8(v, relu) = min(max(v, relu ? 0 : -127), 127)
-inline int64_t round_shift(int64_t v, int b) {
-  const uint64_t half = (uint64_t{1} << b) >> 1;
-  return static_cast<int64_t>(static_cast<uint64_t>(v) + half) >> b;  // arithmetic (C++20)
-}
 inline int64_t requantize(int64_t acc, int32_t mult, int32_t shift) {
   const uint64_t prod = static_cast<uint64_t>(acc) * static_cast<uint64_t>(static_cast<int64_t>(mult));
   return static_cast<int64_t>(prod + (uint64_t{1} << (shift - 1))) >> shift;

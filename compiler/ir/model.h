@@ -111,7 +111,6 @@ struct Int8LayerScales {
 struct QuantModel {
   QuantMode mode = QuantMode::Int32;
   std::vector<Int8LayerScales> int8_scales;  // int8 mode: one per layer
-  std::vector<double> int8_input_scales;     // int8 mode: s_j, standardized units per input step
   std::vector<std::string> features;
   std::vector<int> feature_ids;     // catalog ids, parallel to features
   int b = 16;                       // s = 2^b

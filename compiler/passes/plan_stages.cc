@@ -27,8 +27,7 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
 
   Stage cur;
   cur.standardize = true;
-  cur.est_insns = estimate_stage_overhead_insns() + estimate_standardize_insns(model.n_inputs()) +
-                  (model.mode == QuantMode::Int8 ? 8LL * model.n_inputs() : 0);
+  cur.est_insns = estimate_stage_overhead_insns() + estimate_standardize_insns(model.n_inputs());
   auto flush = [&]() {
     plan.stages.push_back(cur);
     cur = Stage{};

@@ -40,15 +40,15 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts);
 // --quant int8 (docs/semantics.md#int8).
 Result<QuantModel> quantize_int8(const FloatModel& model, const QuantOptions& opts);
 
-// The integer form M / 2^sh of a requantization factor r > 0
-// (docs/semantics.md#int8): r = m * 2^e with m in [0.5, 1), M = round(m * 2^31)
-// (2^31 becomes 2^30 with e + 1), sh = 31 - e; when sh > 62, sh = 62 and
-// M = round(r * 2^62) (possibly 0). Refused when sh < 1 (r >= 2^30) or r is
-// not a positive finite number.
+// The integer form M / 2^sh of a requantization factor r > 0 with a
+// multiplier of mult_bits bits (docs/semantics.md#int8): r = m * 2^e with m in
+// [0.5, 1), M = round(m * 2^mult_bits) (2^mult_bits becomes 2^(mult_bits-1)
+// with e + 1), sh = mult_bits - e; when sh > 62, sh = 62 and M = round(r * 2^62)
+// (possibly 0). Refused when sh < 1 or r is not a positive finite number.
 struct Requant {
   int32_t mult = 0;
   int32_t shift = 1;
 };
-Result<Requant> requant_multiplier(double r);
+Result<Requant> requant_multiplier(double r, int mult_bits = 31);
 
 }  // namespace nnbpf::compiler

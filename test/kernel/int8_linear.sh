@@ -73,5 +73,7 @@ echo "top6 on all $rows rows: verdict agreement with float: int32 $a32, int8 $a8
      "int32 $(acc "$WORK/top6_32.ref"), int8 $(acc "$WORK/top6_8.ref"), int8 calibrated $(acc "$WORK/top6_8c.ref")"
 echo "top6 kernel == reference on all rows for int8 and int8 calibrated"
 [[ $((a32 * 1000)) -ge $((rows * 999)) ]] || fail "int32 agreement below 99.9 %"
-[[ $((a8c * 100)) -ge $((rows * INT8_MIN_AGREEMENT_PCT)) ]] || fail "int8 (calibrated) agreement below $INT8_MIN_AGREEMENT_PCT %"
+# int8 with calibration rows: measured 99.97 %; interval-analysis scales are
+# looser (reported above, not a target).
+[[ $((a8c * 1000)) -ge $((rows * 995)) ]] || fail "int8 (calibrated) agreement with float below 99.5 %"
 echo "int8_linear: PASS"

@@ -1,5 +1,5 @@
-// --quant int8 (docs/semantics.md#int8): the rounding, requantization and
-// clamping primitives on hand-computed edge cases, the integer form of the
+// --quant int8 (docs/semantics.md#int8): the requantization and clamping
+// primitives on hand-computed edge cases, the integer form of the
 // requantization factor, the quantizer on a hand model, and the int8
 // reference against the float model on random inputs.
 #include <gtest/gtest.h>
@@ -15,17 +15,6 @@ namespace nnbpf::compiler {
 namespace {
 
 #define EXPECT_HAS(haystack, needle) EXPECT_PRED_FORMAT2(::testing::IsSubstring, needle, haystack)
-
-TEST(Int8, RoundShiftRoundsHalfUp) {
-  EXPECT_EQ(round_shift(5, 1), 3);    // 2.5 -> 3
-  EXPECT_EQ(round_shift(-5, 1), -2);  // -2.5 -> -2 (half up, not away from zero)
-  EXPECT_EQ(round_shift(-8, 4), 0);   // -0.5 -> 0
-  EXPECT_EQ(round_shift(-9, 4), -1);  // -0.5625 -> -1
-  EXPECT_EQ(round_shift(7, 4), 0);    // 0.4375 -> 0
-  EXPECT_EQ(round_shift(8, 4), 1);    // 0.5 -> 1
-  EXPECT_EQ(round_shift(3, 0), 3);    // b = 0: identity
-  EXPECT_EQ(round_shift(-3, 0), -3);
-}
 
 TEST(Int8, RequantizeRoundsHalfUpAndNeverOverflows) {
   const int32_t half = int32_t{1} << 30;  // with shift 31: factor 0.5
@@ -83,7 +72,12 @@ TEST(Int8, RequantMultiplier) {
   rq = requant_multiplier(std::ldexp(1.0, -70));
   ASSERT_TRUE(rq.ok());
   EXPECT_EQ(rq->mult, 0);
-  // Relative error below 2^-31 over a sweep.
+  // Fewer multiplier bits (large accumulators): same factor, coarser M.
+  rq = requant_multiplier(0.75, 20);
+  ASSERT_TRUE(rq.ok());
+  EXPECT_EQ(rq->mult, 786432);
+  EXPECT_EQ(rq->shift, 20);
+  // Relative error below 2^-30 over a sweep.
   for (double r = 1e-6; r < 1e6; r *= 1.37) {
     rq = requant_multiplier(r);
     ASSERT_TRUE(rq.ok()) << r;
@@ -107,7 +101,7 @@ DenseLayer dense(int in, int out, std::vector<double> w, std::vector<double> bia
   return l;
 }
 
-// One raw input in [0, 254], no standardization: s_in = 2, so a0 = round(x / 2).
+// One raw input in [0, 254], no standardization: layer 0 reads x1 = x * 2^16.
 FloatModel hand_model() {
   FloatModel f;
   f.features = {"dst_port"};
@@ -124,26 +118,25 @@ TEST(Int8, QuantizerOnHandModel) {
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->mode, QuantMode::Int8);
   EXPECT_EQ(q->b, 16);
-  ASSERT_EQ(q->int8_input_scales.size(), 1u);
-  EXPECT_DOUBLE_EQ(q->int8_input_scales[0], 2.0);
-  // Layer 0 sees w * s_in = {2, -1}: s_w = 2/127, weights 127 and round(-63.5) = -64.
-  EXPECT_DOUBLE_EQ(q->int8_scales[0].weight, 2.0 / 127);
+  // s_w = 1/127: weights 127 and round(-63.5) = -64 (half away from zero).
+  EXPECT_DOUBLE_EQ(q->int8_scales[0].weight, 1.0 / 127);
+  EXPECT_DOUBLE_EQ(q->int8_scales[0].input, std::ldexp(1.0, -16));
   EXPECT_EQ(q->layers[0].weight, (std::vector<int32_t>{127, -64}));
-  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{6, 0}));  // round(0.1 * 127 / 2) = round(6.35)
+  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{832307, 0}));  // round(0.1 * 127 * 2^16)
   // Interval analysis: neuron 0 reaches 254.1, neuron 1 is 0 after ReLU.
   EXPECT_DOUBLE_EQ(q->int8_scales[0].output, 254.1 / 127);
-  const double r = (2.0 / 127) / (254.1 / 127);
+  const double r = std::ldexp(1.0, -16) / 254.1;
   EXPECT_NEAR(std::ldexp(q->layers[0].rq_mult, -q->layers[0].rq_shift), r, r * 1e-9);
   EXPECT_EQ(q->layers[1].rq_mult, 0);  // last layer: logits, no requantization
   EXPECT_EQ(q->layers[1].weight, (std::vector<int32_t>{127, 0, 0, 127}));
 
-  // x = 100: a0 = 50; acc0 = 127*50 + 6 = 6356, acc1 = -3200 -> 0 after ReLU.
+  // x = 100: x1 = 100 * 2^16; acc0 = 127 * x1 + 832307 -> 50.03 -> 50; acc1 < 0 -> 0.
   const Inference inf = run_reference(*q, {100});
-  const int64_t y0 = clamp_int8(requantize(6356, q->layers[0].rq_mult, q->layers[0].rq_shift), true);
-  EXPECT_EQ(y0, 50);  // 100.1 / (254.1 / 127) = 50.03
-  EXPECT_EQ(inf.logits, (std::vector<int64_t>{127 * y0, 0}));
+  const int64_t acc0 = 127 * (int64_t{100} << 16) + 832307;
+  EXPECT_EQ(clamp_int8(requantize(acc0, q->layers[0].rq_mult, q->layers[0].rq_shift), true), 50);
+  EXPECT_EQ(inf.logits, (std::vector<int64_t>{127 * 50, 0}));
   EXPECT_EQ(inf.verdict, 0);
-  // Beyond the range: clamped to 254 first, a0 = 127.
+  // Beyond the range: clamped to 254 first.
   EXPECT_EQ(run_reference(*q, {1u << 20}).logits, run_reference(*q, {254}).logits);
 }
 
@@ -154,7 +147,6 @@ TEST(Int8, CalibrationSamplesSetActivationScales) {
   opts.calibration_samples = {{0}, {50}, {100}};
   auto q = quantize(hand_model(), opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_DOUBLE_EQ(q->int8_input_scales[0], 100.0 / 127);
   EXPECT_DOUBLE_EQ(q->int8_scales[0].output, 100.1 / 127);  // max over the rows, not the box
 }
 
