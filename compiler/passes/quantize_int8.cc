@@ -1,14 +1,13 @@
 // FloatModel -> QuantModel for --quant int8 (docs/semantics.md#int8): int8
-// weights with one scale per layer, int8 activations with one scale per
-// layer (per input feature for the first), int32 biases, and integer
-// requantization between layers (Hara & Sasabe's per-layer
-// quantize/dequantize, in integers only). Activation scales come from the
-// calibration rows run through the float model, or without them from
-// interval analysis of the float model over the input ranges.
+// weights with one scale per layer, int8 hidden activations with one scale
+// per layer, int32 biases, and integer requantization between layers (Hara &
+// Sasabe's per-layer quantize/dequantize, in integers only); layer 0 reads
+// step 1's fixed-point inputs. Activation scales come from the calibration
+// rows run through the float model, or without them from interval analysis of
+// the float model over the input ranges.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <optional>
 
 #include "compiler/interp/reference.h"
