@@ -263,7 +263,7 @@ void register_compiler_commands(CLI::App& app) {
   c->add_option("--bpf-isa", ca->isa, "BPF ISA: auto (v4 on Linux >= 6.6, else v3), v3, v4")
       ->check(CLI::IsMember({"auto", "v2", "v3", "v4"}));
   c->add_option("--quant", ca->quant,
-                 "int32 (default: the paper's fixed point, s = 2^b) or int8 (int8 weights and activations, "
+                 "int32 (default: the paper's fixed point, s = 2^b) or int8 (int8 weights and hidden activations, "
                  "per-layer scales)")
       ->check(CLI::IsMember({"int32", "int8"}));
   c->add_option("--emit", ca->emit, "what to write: obj (default), c, ir")->check(CLI::IsMember({"obj", "c", "ir"}));

@@ -123,7 +123,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
                 {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
   if (q.mode == QuantMode::Int8) {
-    // b is the fractional bits of x1 before its rounding to int8.
+    // b: fractional bits of step 1's x1, which layer 0 reads as they are.
     json layers = json::array();
     for (size_t l = 0; l < q.layers.size(); ++l)
       layers.push_back({{"weight_scale", q.int8_scales[l].weight},
@@ -207,7 +207,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   for (int j = 0; j < q.n_inputs(); ++j) o << (j ? "," : "") << q.features[j];
   o << "\n";
   if (q.mode == QuantMode::Int8) {
-    o << "quant:    int8 weights and activations, per-layer scales (activation scales from "
+    o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
       << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows" : "interval analysis")
       << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
   } else {
