@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # --quant int8 and the linear baseline in the kernel, bit for bit:
+#  - the linear SVM of examples/train/baselines.py: trained, exported,
+#    compiled, kernel == reference, and its float model the same in numpy
+#    and C++;
 #  - int8 [6,32,32,2] with BPF v4 (sign-extending byte loads) and v3 (load +
 #    shifts), int8 [24,128,128,128,2], the LinearClassifier model (int32 and
 #    int8) and its one-layer Gemm form: 10,000 random inputs each (in range, at
@@ -31,6 +34,33 @@ check_model linear_int8 "$NNBPF_FIXTURES_DIR/linear_binary.onnx" --quant int8
 "$NNBPF" infer "$WORK/gemm" --input "$WORK/linear.in.csv" --engine reference > "$WORK/gemm.ref.txt"
 cmp -s "$WORK/gemm.ref.txt" "$WORK/linear.ref.txt" || fail "LinearClassifier and Gemm forms differ"
 echo "linear: LinearClassifier and one-layer Gemm give identical integer outputs"
+
+# The linear SVM baseline end to end: baselines.py trains and exports it; the
+# C++ frontend's float engine and the numpy evaluator (nnbpf_data.OnnxMLP)
+# agree on every held-out row; compiled at b = 16 it is bit-exact in the
+# kernel and agrees with float on >= 99.9 % of the held-out rows.
+$PY "$NNBPF_SOURCE_DIR/examples/train/baselines.py" linear --data "$REPRO_DATA" --out "$WORK/svm.onnx" \
+  --holdout "$WORK/svm.holdout.csv" > "$WORK/svm.txt" 2>&1 || { cat "$WORK/svm.txt"; fail "baselines.py linear"; }
+check_model svm "$WORK/svm.onnx" --calibration "$REPRO_DATA" --scale-bits 16
+"$NNBPF" infer "$WORK/svm" --input "$WORK/svm.holdout.csv" --engine float > "$WORK/svm.float" || fail "svm: float"
+"$NNBPF" infer "$WORK/svm" --input "$WORK/svm.holdout.csv" --engine kernel > "$WORK/svm.kernel" 2>/dev/null || fail "svm: kernel"
+$PY - "$WORK" "$NNBPF_SOURCE_DIR/examples/train" <<'PY' || fail "svm: numpy and C++ float models differ"
+import sys
+sys.path.insert(0, sys.argv[2])
+import nnbpf_data as nd
+work = sys.argv[1]
+model = nd.OnnxMLP(work + "/svm.onnx")
+flows = nd.load_flows(work + "/svm.holdout.csv", features=model.metadata["nnbpf.features"].split(","))
+numpy_verdicts = [int(v) for v in model.predict(flows.X)]
+cpp_verdicts = [int(l.split(",")[0]) for l in open(work + "/svm.float")]
+assert numpy_verdicts == cpp_verdicts, "verdicts differ on %d rows" % sum(
+    a != b for a, b in zip(numpy_verdicts, cpp_verdicts))
+print("svm: numpy and C++ float verdicts identical on %d held-out rows" % len(cpp_verdicts))
+PY
+n=$(wc -l < "$WORK/svm.float")
+a=$(paste -d' ' <(cut -d, -f1 "$WORK/svm.kernel") <(cut -d, -f1 "$WORK/svm.float") | awk '$1==$2' | wc -l)
+echo "svm: kernel/float verdict agreement $a/$n on the held-out rows; $(grep -E '^accuracy' "$WORK/svm.txt")"
+[[ $((a * 1000)) -ge $((n * 999)) ]] || fail "svm: kernel/float agreement below 99.9 %"
 
 # The bundled model on the data set: int32 and int8 against the float model.
 model=$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx
