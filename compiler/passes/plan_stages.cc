@@ -22,6 +22,10 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   if (max_stage_insns < 200)
     return Error::bad_input("--max-stage-insns " + std::to_string(max_stage_insns) +
                             " is below the minimum of 200");
+  // BPF v3 jumps reach +-32767 instructions; a stage's error exits jump over
+  // its whole body, so a longer v3 stage cannot be encoded (LLVM: "Branch
+  // target out of insn range"). v4 has 32-bit jumps (gotol).
+  if (!target.isa_v4) max_stage_insns = std::min(max_stage_insns, kMaxStageInsnsV3);
   StagePlan plan;
   plan.max_stage_insns = max_stage_insns;
 

@@ -3,10 +3,11 @@
 #  - the linear SVM of examples/train/baselines.py: trained, exported,
 #    compiled, kernel == reference, and its float model the same in numpy
 #    and C++;
-#  - int8 [6,32,32,2] with BPF v4 (sign-extending byte loads) and v3 (load +
-#    shifts), int8 [24,128,128,128,2], the LinearClassifier model (int32 and
-#    int8) and its one-layer Gemm form: 10,000 random inputs each (in range, at
-#    the bounds, beyond them), kernel == reference;
+#  - int8 [6,32,32,2] and [24,128,128,128,2] with BPF v4 (sign-extending
+#    byte loads) and v3 (load + shifts; 30,000-instruction stages), the
+#    LinearClassifier model (int32 and int8) and its one-layer Gemm form:
+#    10,000 random inputs each (in range, at the bounds, beyond them),
+#    kernel == reference;
 #  - the bundled model on every row of the eBPF-Reproduction data set: int8
 #    kernel == int8 reference, and int8's loss against the float model next
 #    to int32's (verdict agreement with float on all rows), with and without
@@ -27,6 +28,8 @@ check_model int8_v3 "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2.onnx" --quant int8 --bpf-
 grep -q '"mode": "int8"' "$WORK/int8_v3/manifest.json" || fail "manifest lacks quant.mode int8"
 cmp -s "$WORK/int8_v4.ref.txt" "$WORK/int8_v3.ref.txt" || fail "int8 v3 and v4 reference outputs differ"
 check_model int8_24 "$NNBPF_FIXTURES_DIR/mlp_24_128_128_128_2.onnx" --quant int8
+check_model int8_24_v3 "$NNBPF_FIXTURES_DIR/mlp_24_128_128_128_2.onnx" --quant int8 --bpf-isa v3
+cmp -s "$WORK/int8_24.ref.txt" "$WORK/int8_24_v3.ref.txt" || fail "int8 [24,...] v3 and v4 reference outputs differ"
 check_model linear "$NNBPF_FIXTURES_DIR/linear_binary.onnx"
 check_model linear_int8 "$NNBPF_FIXTURES_DIR/linear_binary.onnx" --quant int8
 # The one-layer Gemm form is the same function: same integer model, same outputs.
