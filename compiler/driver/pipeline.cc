@@ -208,7 +208,8 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "\n";
   if (q.mode == QuantMode::Int8) {
     o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
-      << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows" : "interval analysis")
+      << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows"
+                                                       : "interval analysis; --calibration gives tighter ones")
       << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
   } else {
     o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
