@@ -150,6 +150,13 @@ Status check_compatible(const nlohmann::json& running, const compiler::Artifact&
     return Error::bad_input("update refused: the new model is a" + std::string(kind_next == "mlp" ? "n " : " ") +
                             kind_next + ", the running pipeline runs a" +
                             std::string(kind_running == "mlp" ? "n " : " ") + kind_running);
+  // int8 and int32 slots have different layouts and code: never mix them.
+  const std::string running_quant = running.at("quant").value("mode", "int32");
+  const std::string next_quant = m.at("quant").value("mode", "int32");
+  if (running_quant != next_quant)
+    return Error::bad_input("update refused: the new model is quantized " + next_quant +
+                            ", the running pipeline " + running_quant + " (recompile it with --quant " +
+                            running_quant + ")");
   if (running.at("features") != m.at("features"))
     return Error::bad_input("update refused: the new model's features " + m.at("features").dump() +
                             " differ from the running pipeline's " + running.at("features").dump());

@@ -38,6 +38,7 @@ struct CompileArgs {
   std::string calibration;
   int64_t max_stage_insns = compiler::kDefaultMaxStageInsns;
   std::string isa = "auto";
+  std::string quant = "int32";
   std::string emit = "obj";
   bool json = false;
 };
@@ -47,6 +48,7 @@ void do_compile(const CompileArgs& a) {
   opts.frontend.features = a.features;
   if (a.scale_bits >= 0) opts.quant.scale_bits = a.scale_bits;
   opts.quant.alpha = a.alpha;
+  opts.quant.mode = a.quant == "int8" ? compiler::QuantMode::Int8 : compiler::QuantMode::Int32;
   if (!a.calibration.empty()) opts.calibration_csv = a.calibration;
   opts.max_stage_insns = a.max_stage_insns;
   opts.mcpu = a.isa;
@@ -260,6 +262,10 @@ void register_compiler_commands(CLI::App& app) {
   c->add_option("--max-stage-insns", ca->max_stage_insns, "instruction budget per tail-call stage");
   c->add_option("--bpf-isa", ca->isa, "BPF ISA: auto (v4 on Linux >= 6.6, else v3), v3, v4")
       ->check(CLI::IsMember({"auto", "v2", "v3", "v4"}));
+  c->add_option("--quant", ca->quant,
+                 "int32 (default: the paper's fixed point, s = 2^b) or int8 (int8 weights and hidden activations, "
+                 "per-layer scales)")
+      ->check(CLI::IsMember({"int32", "int8"}));
   c->add_option("--emit", ca->emit, "what to write: obj (default), c, ir")->check(CLI::IsMember({"obj", "c", "ir"}));
   c->add_flag("--json", ca->json, "print the manifest as JSON");
   c->callback([ca] { do_compile(*ca); });

@@ -25,6 +25,9 @@ void emit_standardize(EmitContext& ctx);
 inline constexpr int kDenseGroup = 4;
 // Step 2 for neurons [begin, end) of layer `l`.
 void emit_dense(EmitContext& ctx, int l, int begin, int end);
+// --quant int8 (emit_int8.cc, docs/semantics.md#int8): step 2 for neurons
+// [begin, end) of layer l.
+void emit_dense_int8(EmitContext& ctx, int l, int begin, int end);
 // Step 3: verdict from the logits.
 void emit_classify(EmitContext& ctx);
 

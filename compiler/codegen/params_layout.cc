@@ -39,15 +39,22 @@ ParamLayout layout_params(const QuantModel& model) {
   }
   l.inputs_offset = off;
   off += sizeof(nnbpf_input_param) * model.inputs.size();
+  const bool int8 = model.mode == QuantMode::Int8;
   for (const auto& layer : model.layers) {
     ParamLayout::Layer pl;
     pl.in = layer.in;
     pl.out = layer.out;
+    pl.weight_bytes = int8 ? 1 : 4;
     off = align_up(off, 4);
     pl.weight_offset = off;
-    off += 4ull * layer.in * layer.out;
+    off += static_cast<size_t>(pl.weight_bytes) * layer.in * layer.out;
+    off = align_up(off, 4);
     pl.bias_offset = off;
     off += 4ull * layer.out;
+    if (int8) {
+      pl.requant_offset = off;
+      off += 8;
+    }
     l.layers.push_back(pl);
   }
   l.total_bytes = align_up(off, 8);
@@ -106,10 +113,18 @@ std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generati
   }
   for (size_t k = 0; k < model.layers.size(); ++k) {
     const QuantLayer& layer = model.layers[k];
-    for (size_t i = 0; i < layer.weight.size(); ++i)
-      put<int32_t>(buf, l.layers[k].weight_offset + 4 * i, layer.weight[i]);
+    for (size_t i = 0; i < layer.weight.size(); ++i) {
+      if (l.layers[k].weight_bytes == 1)
+        put<int8_t>(buf, l.layers[k].weight_offset + i, static_cast<int8_t>(layer.weight[i]));
+      else
+        put<int32_t>(buf, l.layers[k].weight_offset + 4 * i, layer.weight[i]);
+    }
     for (int i = 0; i < layer.out; ++i)
       put<int32_t>(buf, l.layers[k].bias_offset + 4 * i, layer.has_bias ? layer.bias[i] : 0);
+    if (l.layers[k].requant_offset) {
+      put<int32_t>(buf, l.layers[k].requant_offset, layer.rq_mult);
+      put<uint32_t>(buf, l.layers[k].requant_offset + 4, static_cast<uint32_t>(layer.rq_shift));
+    }
   }
   return buf;
 }
@@ -162,8 +177,19 @@ Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector
     layer.weight.resize(static_cast<size_t>(layer.in) * layer.out);
     layer.bias.resize(layer.out);
     for (size_t i = 0; i < layer.weight.size(); ++i)
-      layer.weight[i] = get<int32_t>(bytes, l.layers[k].weight_offset + 4 * i);
+      layer.weight[i] = l.layers[k].weight_bytes == 1 ? get<int8_t>(bytes, l.layers[k].weight_offset + i)
+                                                      : get<int32_t>(bytes, l.layers[k].weight_offset + 4 * i);
     for (int i = 0; i < layer.out; ++i) layer.bias[i] = get<int32_t>(bytes, l.layers[k].bias_offset + 4 * i);
+    if (l.layers[k].requant_offset) {
+      layer.rq_mult = get<int32_t>(bytes, l.layers[k].requant_offset);
+      const uint32_t sh = get<uint32_t>(bytes, l.layers[k].requant_offset + 4);
+      const bool last = k + 1 == m.layers.size();
+      if (!last && (sh < 1 || sh > 62 || layer.rq_mult < 0))
+        return Error::bad_input("parameter blob: layer " + std::to_string(k) + " requantization " +
+                                std::to_string(layer.rq_mult) + " >> " + std::to_string(sh) +
+                                " is out of range (shift 1..62, multiplier >= 0)");
+      layer.rq_shift = static_cast<int32_t>(sh);
+    }
   }
   return m;
 }

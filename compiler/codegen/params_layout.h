@@ -1,6 +1,8 @@
 // Byte layout of one parameter slot (value of the nnbpf_params map): struct
 // nnbpf_params_hdr, then one struct nnbpf_input_param per input, then per
 // layer the int32 weights [out][in] and int32 bias [out] (natural alignment).
+// --quant int8: per layer int8 weights [out][in], int32 bias [out] (4-aligned)
+// and the requantization pair {int32 mult, uint32 shift}.
 // The emitted C struct asserts every offset computed here, and the runtime
 // serializes slots with serialize_params, so the two can never drift.
 #pragma once
@@ -19,6 +21,8 @@ struct ParamLayout {
   struct Layer {
     size_t weight_offset = 0;
     size_t bias_offset = 0;
+    size_t requant_offset = 0;  // int8 mode: {__s32 mult; __u32 shift}; 0 otherwise
+    int weight_bytes = 4;       // bytes per weight: 4 (int32) or 1 (int8)
     int in = 0;
     int out = 0;
   };

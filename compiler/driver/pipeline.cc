@@ -132,7 +132,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                  {"leaves_offset", r.layout.tree_leaves_offset},
                  {"roots_offset", r.layout.tree_roots_offset}};
   }
-  m["quant"] = {{"mode", q.is_tree() ? "tree" : "int32"},
+  m["quant"] = {{"mode", q.is_tree() ? "tree" : q.mode == QuantMode::Int8 ? "int8" : "int32"},
                 {"b", q.b},
                 {"scale", std::ldexp(1.0, q.b)},
                 {"alpha", q.alpha},
@@ -146,6 +146,21 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"max_abs_accumulator", q.overflow.max_abs_accumulator},
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
                 {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
+  if (q.mode == QuantMode::Int8) {
+    // b: fractional bits of step 1's x1, which layer 0 reads as they are.
+    json layers = json::array();
+    for (size_t l = 0; l < q.layers.size(); ++l)
+      layers.push_back({{"weight_scale", q.int8_scales[l].weight},
+                        {"input_scale", q.int8_scales[l].input},
+                        {"output_scale", q.int8_scales[l].output},
+                        {"requant_mult", q.layers[l].rq_mult},
+                        {"requant_shift", q.layers[l].rq_shift}});
+    m["quant"]["int8"] = {{"input_frac_bits", q.b},
+                          {"activation_scales_from", r.ranges_source.rfind("calibration", 0) == 0
+                                                         ? "calibration rows through the float model"
+                                                         : "interval analysis of the float model"},
+                          {"layers", layers}};
+  }
   m["inputs"] = json::array();
   for (int j = 0; j < q.n_inputs(); ++j) {
     if (q.is_tree())  // raw u64 features, no clamp
@@ -160,7 +175,8 @@ nlohmann::json make_manifest(const CompileResult& r) {
                            {"relu", q.layers[l].relu},
                            {"bias", q.layers[l].has_bias},
                            {"weight_offset", r.layout.layers[l].weight_offset},
-                           {"bias_offset", r.layout.layers[l].bias_offset}});
+                           {"bias_offset", r.layout.layers[l].bias_offset},
+                           {"weight_bytes", r.layout.layers[l].weight_bytes}});
   m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
                  {"slots", 2},
                  {"bytes_total", 2 * r.layout.total_bytes},
@@ -187,7 +203,8 @@ nlohmann::json make_manifest(const CompileResult& r) {
 std::string describe_ir(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
-  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b << "\n";
+  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b
+    << (q.mode == QuantMode::Int8 ? " quant=int8" : "") << "\n";
   if (q.is_tree()) {
     const QuantTreeEnsemble& t = *q.tree;
     for (int j = 0; j < q.n_inputs(); ++j) o << "input " << j << " " << q.features[j] << " raw\n";
@@ -219,7 +236,10 @@ std::string describe_ir(const CompileResult& r) {
   for (size_t l = 0; l < q.layers.size(); ++l) {
     const auto& L = q.layers[l];
     o << "layer " << l << " dense " << L.in << "->" << L.out << (L.has_bias ? " bias" : " nobias")
-      << (L.relu ? " relu" : "") << "\n";
+      << (L.relu ? " relu" : "");
+    if (q.mode == QuantMode::Int8 && l + 1 < q.layers.size())
+      o << " requant=" << L.rq_mult << ">>" << L.rq_shift;
+    o << "\n";
   }
   for (size_t k = 0; k < r.plan.stages.size(); ++k) {
     const Stage& st = r.plan.stages[k];
@@ -251,14 +271,21 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
     return o.str();
   }
-  o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
-  if (q.b_forced)
-    o << ", set by --scale-bits";
-  else
-    o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
-  if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
-  if (q.b_lowered) o << ", lowered to avoid overflow";
-  o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+  if (q.mode == QuantMode::Int8) {
+    o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
+      << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows"
+                                                       : "interval analysis; --calibration gives tighter ones")
+      << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
+  } else {
+    o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
+    if (q.b_forced)
+      o << ", set by --scale-bits";
+    else
+      o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
+    if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
+    if (q.b_lowered) o << ", lowered to avoid overflow";
+    o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+  }
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
     << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
     << "\n";
@@ -349,6 +376,10 @@ Result<Artifact> load_artifact(const std::string& dir) {
       shape.layers.push_back(L);
     }
     const auto& qj = m.at("quant");
+    const std::string mode = qj.value("mode", "int32");
+    if (mode != "int32" && mode != "int8")
+      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' (int32 or int8)");
+    shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
     shape.alpha = qj.at("alpha").get<double>();
     shape.ecdf_share = qj.at("ecdf_share").get<double>();
     shape.b_ecdf = qj.at("b_ecdf").get<int>();

@@ -491,14 +491,27 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
     if (chain_uses > 1)
       return bad(ctx + "uses the value " + quote(cur) +
                  " twice; only one operand may be the input");
-    if (node.output_size() < 1 || node.output(0).empty()) return bad(ctx + "has no output");
     auto op = entry->make();
-    for (int o = 1; o < node.output_size(); ++o)
-      if (!node.output(o).empty() && gi.used(node.output(o)) &&
-          !(op->ends_chain_with_any_output() && outs.count(node.output(o)) &&
-            !gi.consumers.count(node.output(o))))
-        return bad(ctx + "output " + quote(node.output(o)) + " is used; only the first output of " +
-                   node.op_type() + " is supported");
+    if (op->alternative_outputs()) {
+      int used = -1;
+      for (int o = 0; o < node.output_size(); ++o) {
+        if (node.output(o).empty() || !gi.used(node.output(o))) continue;
+        if (used >= 0)
+          return bad(ctx + "outputs " + quote(node.output(used)) + " and " + quote(node.output(o)) +
+                     " are both used; only one of them may be");
+        used = o;
+      }
+      if (used < 0) return bad(ctx + "has no used output");
+      view.chain_output = used;
+    } else {
+      if (node.output_size() < 1 || node.output(0).empty()) return bad(ctx + "has no output");
+      for (int o = 1; o < node.output_size(); ++o)
+        if (!node.output(o).empty() && gi.used(node.output(o)) &&
+            !(op->ends_chain_with_any_output() && outs.count(node.output(o)) &&
+              !gi.consumers.count(node.output(o))))
+          return bad(ctx + "output " + quote(node.output(o)) + " is used; only the first output of " +
+                     node.op_type() + " is supported");
+    }
 
     auto attrs = op->parse_attributes(view);
     if (!attrs.ok()) return attrs.error().with_context(ctx);
@@ -510,7 +523,7 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
     if (!low.ok()) return low.error().with_context(ctx);
     if (model.layers.size() > layers_before) layer_node.push_back(n);
     shape = *next;
-    cur = node.output(0);
+    cur = node.output(view.chain_output);
     if (op->ends_chain_with_any_output())
       for (const auto& o : node.output())
         if (outs.count(o)) cur = o;

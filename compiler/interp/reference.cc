@@ -29,6 +29,37 @@ std::vector<int64_t> run_dense(const QuantLayer& layer, int b, const std::vector
   return y;
 }
 
+// docs/semantics.md#int8, step 2: acc = B + sum_j W[i][j] * a_j (int64; a is
+// x1 of step 1 for layer 0, an int8 activation after),
+// then requantize, ReLU and clamp to int8; the last layer's acc (after its
+// ReLU, if any) are the logits.
+std::vector<int64_t> run_dense_int8(const QuantLayer& layer, bool last, const std::vector<int64_t>& a) {
+  std::vector<int64_t> y(static_cast<size_t>(layer.out));
+  for (int i = 0; i < layer.out; ++i) {
+    uint64_t acc = static_cast<uint64_t>(static_cast<int64_t>(layer.bias.empty() ? 0 : layer.bias[i]));
+    for (int j = 0; j < layer.in; ++j)
+      acc += static_cast<uint64_t>(static_cast<int64_t>(layer.w(i, j))) * static_cast<uint64_t>(a[j]);
+    const int64_t v = static_cast<int64_t>(acc);
+    if (last)
+      y[i] = layer.relu && v < 0 ? 0 : v;
+    else
+      y[i] = clamp_int8(requantize(v, layer.rq_mult, layer.rq_shift), layer.relu);
+  }
+  return y;
+}
+
+Inference run_reference_int8(const QuantModel& model, const std::vector<uint64_t>& raw) {
+  std::vector<int64_t> a(model.inputs.size());  // step 1, as in the int32 mode
+  for (size_t j = 0; j < model.inputs.size(); ++j)
+    a[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
+  for (size_t l = 0; l < model.layers.size(); ++l)
+    a = run_dense_int8(model.layers[l], l + 1 == model.layers.size(), a);
+  Inference out;
+  out.verdict = verdict_of(a);
+  out.logits = std::move(a);
+  return out;
+}
+
 template <typename T>
 int verdict_impl(const std::vector<T>& logits) {
   if (logits.empty()) return 0;
@@ -47,6 +78,7 @@ int verdict_of(const std::vector<double>& logits) { return verdict_impl(logits);
 
 Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
   if (model.is_tree()) return run_tree_reference(model, raw);
+  if (model.mode == QuantMode::Int8) return run_reference_int8(model, raw);
   std::vector<int64_t> x(model.inputs.size());
   for (size_t j = 0; j < model.inputs.size(); ++j)
     x[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);

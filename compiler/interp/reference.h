@@ -23,6 +23,19 @@ inline int64_t standardize_input(const QuantInput& in, int b, uint64_t raw) {
   return d < 0 ? static_cast<int64_t>(uint64_t{0} - u) : static_cast<int64_t>(u);
 }
 
+// --quant int8 (docs/semantics.md#int8), header-inline for the same reason.
+// Wrapping is well-defined (unsigned); the quantizer rules it out.
+//   requantize(acc, M, sh) = (acc * M + (1 << (sh - 1))) >> sh   (half up)
+//   clamp_int8(v, relu) = min(max(v, relu ? 0 : -127), 127)
+inline int64_t requantize(int64_t acc, int32_t mult, int32_t shift) {
+  const uint64_t prod = static_cast<uint64_t>(acc) * static_cast<uint64_t>(static_cast<int64_t>(mult));
+  return static_cast<int64_t>(prod + (uint64_t{1} << (shift - 1))) >> shift;
+}
+inline int64_t clamp_int8(int64_t v, bool relu) {
+  const int64_t lo = relu ? 0 : -127;
+  return v < lo ? lo : (v > 127 ? 127 : v);
+}
+
 // Integer engine. raw.size() == model.n_inputs().
 Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw);
 // Float engine (double precision), on the unquantized model.

@@ -110,10 +110,15 @@ struct QuantInput {
 struct QuantLayer {
   int in = 0;
   int out = 0;
-  std::vector<int32_t> weight;  // row-major [out][in], round(w * 2^b)
+  std::vector<int32_t> weight;  // row-major [out][in], round(w * 2^b); int8 mode: in [-127, 127]
   std::vector<int32_t> bias;    // [out] round(bias * 2^b); all zero if none
   bool has_bias = false;
   bool relu = false;
+  // --quant int8 only (docs/semantics.md#int8): the accumulator is
+  // requantized to the next layer's int8 activations with
+  // (acc * rq_mult + 2^(rq_shift-1)) >> rq_shift; 0 in the last layer.
+  int32_t rq_mult = 0;
+  int32_t rq_shift = 0;
   int32_t w(int i, int j) const { return weight[static_cast<size_t>(i) * in + j]; }
 };
 
@@ -156,7 +161,21 @@ struct QuantTreeEnsemble {
   int32_t leaf(int row, int c) const { return leaf_values[static_cast<size_t>(row) * n_outputs + c]; }
 };
 
+// How a QuantModel computes (compile --quant): the paper's int32 fixed point
+// with s = 2^b, or int8 weights and activations with per-layer scales.
+enum class QuantMode { Int32, Int8 };
+
+// Real-valued scales behind an int8 layer (reported in the manifest; the
+// kernel only sees the integers they produce).
+struct Int8LayerScales {
+  double weight = 1;  // s_w: real weight = int8 weight * s_w
+  double input = 1;   // s_in: real input = int8 activation * s_in (1 for layer 0)
+  double output = 0;  // s_out: next layer's activation scale; 0 in the last layer
+};
+
 struct QuantModel {
+  QuantMode mode = QuantMode::Int32;
+  std::vector<Int8LayerScales> int8_scales;  // int8 mode: one per layer
   std::vector<std::string> features;
   std::vector<int> feature_ids;     // catalog ids, parallel to features
   int b = 16;                       // s = 2^b

@@ -15,11 +15,17 @@ int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_off
   return per_term * fan_in + 4 + (relu ? 4 : 0);
 }
 int64_t estimate_stage_overhead_insns() { return 40; }
+// Requantization (multiply, round, shift) and the two clamps of an int8 neuron.
+constexpr int64_t kInt8RequantInsns = 12;
 
 Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target) {
   if (max_stage_insns < 200)
     return Error::bad_input("--max-stage-insns " + std::to_string(max_stage_insns) +
                             " is below the minimum of 200");
+  // BPF v3 jumps reach +-32767 instructions; a stage's error exits jump over
+  // its whole body, so a longer v3 stage cannot be encoded (LLVM: "Branch
+  // target out of insn range"). v4 has 32-bit jumps (gotol).
+  if (!target.isa_v4) max_stage_insns = std::min(max_stage_insns, kMaxStageInsnsV3);
   if (model.is_tree()) return plan_tree_stages(model, max_stage_insns);  // plan_tree.cc
   StagePlan plan;
   plan.max_stage_insns = max_stage_insns;
@@ -36,8 +42,13 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   for (int l = 0; l < static_cast<int>(model.layers.size()); ++l) {
     const QuantLayer& layer = model.layers[l];
     const size_t base = l < static_cast<int>(target.weight_offsets.size()) ? target.weight_offsets[l] : 0;
+    // --quant int8: byte weights, and a requantization and clamp per hidden neuron.
+    const bool int8 = model.mode == QuantMode::Int8;
+    const size_t weight_bytes = int8 ? 1 : 4;
+    const int64_t requant = int8 && l + 1 < static_cast<int>(model.layers.size()) ? kInt8RequantInsns : 0;
     auto neuron_cost = [&](int i) {
-      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + 4ull * layer.in * (i + 1));
+      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + weight_bytes * layer.in * (i + 1)) +
+             requant;
     };
     int begin = 0;
     while (begin < layer.out) {

@@ -12,6 +12,8 @@
 namespace nnbpf::compiler {
 
 inline constexpr int64_t kDefaultMaxStageInsns = 150000;
+// Budget cap with BPF v3, whose jump offsets are 16-bit (plan_stages.cc).
+inline constexpr int64_t kMaxStageInsnsV3 = 30000;
 inline constexpr int kMaxStages = NNBPF_MAX_STAGES;
 
 struct StagePart {

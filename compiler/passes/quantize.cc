@@ -14,10 +14,11 @@
 
 #include "compiler/ir/catalog.h"
 #include "compiler/passes/overflow.h"
+#include "compiler/passes/quantize_detail.h"
 
 namespace nnbpf::compiler {
 
-namespace {
+namespace quant_detail {
 
 using i128 = __int128;
 
@@ -107,11 +108,6 @@ Status validate(const FloatModel& model, const QuantOptions& opts) {
   return ok_status();
 }
 
-struct RawRange {
-  uint64_t lo = 0;
-  uint64_t hi = 0;
-};
-
 uint64_t to_u64_clamped(double v) {
   if (v <= 0) return 0;
   if (v >= 18446744073709551616.0) return std::numeric_limits<uint64_t>::max();
@@ -190,6 +186,12 @@ Result<QuantInput> quantize_input(const FloatModel& model, size_t j, RawRange r,
                           std::to_string(b) + " do not fit int64");
 }
 
+}  // namespace quant_detail
+
+namespace {
+
+using namespace quant_detail;
+
 Result<int32_t> enlarge(double p, int b, const std::string& where) {
   const double v = std::round(std::ldexp(p, b));  // half away from zero, as std::llround
   if (v < -2147483648.0 || v > 2147483647.0)
@@ -249,6 +251,7 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
 
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   if (model.is_tree()) return quantize_tree(model, opts);  // compiler/passes/quantize_tree.cc
+  if (opts.mode == QuantMode::Int8) return quantize_int8(model, opts);
   NNBPF_CHECK(validate(model, opts));
   NNBPF_TRY(ranges, input_ranges(model, opts));
 

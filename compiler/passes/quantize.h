@@ -12,6 +12,7 @@
 namespace nnbpf::compiler {
 
 struct QuantOptions {
+  QuantMode mode = QuantMode::Int32;  // --quant int32|int8
   std::optional<int> scale_bits;  // --scale-bits B: use this b (still refused if it overflows)
   double alpha = 0.005;           // --alpha A
   // --calibration CSV: per-input [min,max] of raw values; overrides the model's
@@ -34,6 +35,20 @@ double input_ecdf_share(const FloatModel& model, const std::vector<std::vector<u
 int choose_input_scale_bits(const FloatModel& model, const std::vector<std::vector<uint64_t>>& samples,
                             double alpha);
 
+// Dispatches on opts.mode: int32 (below) or int8 (quantize_int8.cc).
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts);
+// --quant int8 (docs/semantics.md#int8).
+Result<QuantModel> quantize_int8(const FloatModel& model, const QuantOptions& opts);
+
+// The integer form M / 2^sh of a requantization factor r > 0 with a
+// multiplier of mult_bits bits (docs/semantics.md#int8): r = m * 2^e with m in
+// [0.5, 1), M = round(m * 2^mult_bits) (2^mult_bits becomes 2^(mult_bits-1)
+// with e + 1), sh = mult_bits - e; when sh > 62, sh = 62 and M = round(r * 2^62)
+// (possibly 0). Refused when sh < 1 or r is not a positive finite number.
+struct Requant {
+  int32_t mult = 0;
+  int32_t shift = 1;
+};
+Result<Requant> requant_multiplier(double r, int mult_bits = 31);
 
 }  // namespace nnbpf::compiler

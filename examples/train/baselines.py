@@ -4,8 +4,10 @@
 
 Subcommands (one function per model kind, so other baselines plug in the
 same way):
-  tree   decision tree (the Bachl et al. approach): scikit-learn
-         DecisionTreeClassifier -> ai.onnx.ml TreeEnsembleClassifier
+  tree     decision tree (the Bachl et al. approach): scikit-learn
+           DecisionTreeClassifier -> ai.onnx.ml TreeEnsembleClassifier
+  linear   linear SVM (scikit-learn LinearSVC) on standardized features ->
+           Sub/Div (standardization) + ai.onnx.ml LinearClassifier
 
 Data loading, the stratified split (by --seed) and the held-out file are
 exactly those of train.py (nnbpf_data.py + train.split), so a baseline and an
@@ -31,6 +33,7 @@ from nnbpf_data import DataError  # noqa: E402
 
 OPSET = 13
 ML_OPSET = 3  # nodes_values_as_tensor: thresholds in double precision
+LINEAR_ML_OPSET = 1
 
 
 def fail(msg, code=2):
@@ -119,6 +122,46 @@ def export_tree(clf, features, path, input_ranges, extra_meta=None):
     onnx.checker.check_model(model)
     if path is not None:
         onnx.save(model, path)
+    return model
+
+
+def export_linear(coef, intercept, mean, std, features, ranges, extra_meta):
+    """A linear classifier as ONNX: (x - mean) / std (or * mul when some std is
+    0, as train.py), then ai.onnx.ml LinearClassifier with classlabels 0, 1
+    and post_transform NONE. coef: [1, F] (binary: scores [-z, z]) or [2, F];
+    intercept: [rows]. The graph's output is the scores [batch, 2]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    coef = np.asarray(coef, dtype=np.float64).reshape(-1, len(features))
+    intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
+    f32 = np.float32
+    inits = [numpy_helper.from_array(np.asarray(mean, f32), "std.mean")]
+    nodes = [helper.make_node("Sub", ["features", "std.mean"], ["centered"], name="std_sub")]
+    if np.all(std > 0):
+        inits.append(numpy_helper.from_array(np.asarray(std, f32), "std.sigma"))
+        nodes.append(helper.make_node("Div", ["centered", "std.sigma"], ["standardized"],
+                                      name="std_div"))
+    else:
+        mul = np.where(std > 0, 1.0 / np.where(std > 0, std, 1.0), 0.0)
+        inits.append(numpy_helper.from_array(np.asarray(mul, f32), "std.mul"))
+        nodes.append(helper.make_node("Mul", ["centered", "std.mul"], ["standardized"],
+                                      name="std_mul"))
+    nodes.append(helper.make_node(
+        "LinearClassifier", ["standardized"], ["label", "scores"], name="linear_svm",
+        domain="ai.onnx.ml", coefficients=[float(v) for v in coef.flatten()],
+        intercepts=[float(v) for v in intercept], classlabels_ints=[0, 1],
+        post_transform="NONE"))
+    graph = helper.make_graph(
+        nodes, "nnbpf_linear",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", len(features)])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 2])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET),
+                                                    helper.make_opsetid("ai.onnx.ml", LINEAR_ML_OPSET)],
+                              producer_name="nnbpf-baselines", producer_version="1")
+    model.ir_version = 7
+    _metadata(model, features, ranges, extra_meta)
+    onnx.checker.check_model(model)
     return model
 
 
@@ -219,6 +262,30 @@ def cmd_tree(args, argv):
             "sklearn_agreement": agree}, t0)
 
 
+def cmd_linear(args, argv):
+    from sklearn.svm import LinearSVC
+    if not args.C > 0:
+        raise DataError("--C %g: must be positive" % args.C)
+    t0 = time.time()
+    flows, tr_idx, te, meta = prepare(args, argv, "linear")
+    meta["nnbpf.train.model"] = "LinearSVC C=%g" % args.C
+    Xtr = flows.X[tr_idx]
+    mean, std = tr.standardization(Xtr)
+    svm = LinearSVC(C=args.C, dual=False, max_iter=args.max_iter, random_state=args.seed)
+    svm.fit(tr.standardize(Xtr, mean, std), flows.y[tr_idx])
+    model = export_linear(svm.coef_, svm.intercept_, mean, std, flows.columns,
+                          tr.input_ranges(Xtr, flows.columns), meta)
+    import onnx
+    onnx.save(model, args.out)
+    # Cross-check: the exported graph against scikit-learn's own decision.
+    skl = svm.predict(tr.standardize(flows.X[te], mean, std))
+    agree = float(np.mean(skl == nd.OnnxMLP(model).predict(flows.X[te]))) if len(te) else 1.0
+    sys.stderr.write("baselines.py: linear SVM on %d features, %d train rows; scikit-learn vs "
+                     "ONNX verdict agreement %.6f\n" % (len(flows.columns), len(tr_idx), agree))
+    finish(args, model, flows, te, meta,
+           {"kind": "linear_svm", "C": args.C, "sklearn_agreement": agree}, t0)
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog="baselines.py",
@@ -229,6 +296,12 @@ def build_parser():
     add_data_args(t)
     t.add_argument("--depth", type=int, default=10, help="maximum depth (default 10)")
     t.set_defaults(run=cmd_tree)
+    lin = sub.add_parser("linear", help="linear SVM (LinearSVC) -> ai.onnx.ml LinearClassifier",
+                         description="Linear SVM (scikit-learn LinearSVC) on standardized features.")
+    add_data_args(lin)
+    lin.add_argument("--C", type=float, default=1.0, help="regularization C (default 1.0)")
+    lin.add_argument("--max-iter", type=int, default=5000, help="solver iterations (default 5000)")
+    lin.set_defaults(run=cmd_linear)
     return p
 
 

@@ -313,7 +313,26 @@ def write_rows(src_path, line_nos, out_path):
 
 ACCEPTED_OPS = ("Gemm", "MatMul", "Add", "Relu", "Sub", "Div", "Mul", "Flatten",
                 "Reshape", "Identity", "Softmax", "LogSoftmax", "ArgMax",
-                "Scaler", "TreeEnsembleClassifier")
+                "Scaler", "TreeEnsembleClassifier", "LinearClassifier")
+
+
+def linear_classifier(x, attrs):
+    """ai.onnx.ml LinearClassifier with post_transform NONE: (labels, scores).
+    scores = x @ coefficients^T + intercepts; a binary model with a single
+    coefficient row scores [-z, z] (as the ONNX reference implementation);
+    labels = classlabels_ints[argmax(scores)], lowest index on ties."""
+    if attrs.get("post_transform", b"NONE") not in (b"NONE", "NONE"):
+        raise DataError("LinearClassifier: only post_transform NONE is supported")
+    labels = list(attrs.get("classlabels_ints", []))
+    coef = np.asarray(attrs["coefficients"], dtype=x.dtype).reshape(-1, x.shape[1])
+    z = x @ coef.T
+    if "intercepts" in attrs:
+        z = z + np.asarray(attrs["intercepts"], dtype=x.dtype)
+    if coef.shape[0] == 1 and len(labels) == 2:
+        z = np.concatenate([-z, z], axis=1)
+    idx = np.argmax(z, axis=1)
+    lab = np.asarray(labels, dtype=np.int64)[idx] if labels else idx.astype(np.int64)
+    return lab, z
 
 
 def _attrs(node):
@@ -490,6 +509,10 @@ class OnnxMLP:
                 y = np.argmax(ins[0], axis=a.get("axis", 0))
                 if a.get("keepdims", 1):
                     y = np.expand_dims(y, a.get("axis", 0))
+            elif op == "LinearClassifier":
+                y, scores = linear_classifier(ins[0], a)
+                if len(n.output) > 1 and n.output[1]:
+                    env[n.output[1]] = scores
             else:  # pragma: no cover - filtered in __init__
                 raise DataError("op %s not supported" % op)
             env[n.output[0]] = y
@@ -501,7 +524,9 @@ class OnnxMLP:
         out = self.run(x)
         if self.nodes and self.nodes[-1].op_type == "TreeEnsembleClassifier":
             return np.argmax(self.last_scores, axis=1).astype(np.int64)
-        if self.nodes and self.nodes[-1].op_type == "ArgMax":
+        last = self.nodes[-1] if self.nodes else None
+        if last is not None and (last.op_type == "ArgMax" or (
+                last.op_type == "LinearClassifier" and last.output[0] == self.output_names[0])):
             return out.reshape(-1).astype(np.int64)
         return np.argmax(out, axis=1).astype(np.int64)
 

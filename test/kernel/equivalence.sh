@@ -8,21 +8,10 @@ require_root_bpf
 require_repro_data
 
 check_model() {  # name onnx
-  local name=$1 onnx=$2 dir=$WORK/$1
-  "$NNBPF" compile "$onnx" -o "$dir" > "$WORK/$name.compile.txt" || fail "$name: compile"
-  "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
-  grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
-  $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$dir/manifest.json" 10000 7 "$WORK/$name.in.csv"
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine kernel > "$WORK/$name.kernel.txt" 2> "$WORK/$name.kernel.err" \
-    || { cat "$WORK/$name.kernel.err"; fail "$name: kernel infer"; }
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine reference > "$WORK/$name.ref.txt" || fail "$name: reference infer"
-  [[ $(wc -l < "$WORK/$name.kernel.txt") -eq 10000 ]] || fail "$name: expected 10000 kernel rows"
-  cmp -s "$WORK/$name.kernel.txt" "$WORK/$name.ref.txt" || {
-    diff <(head -n 2000 "$WORK/$name.kernel.txt") <(head -n 2000 "$WORK/$name.ref.txt") | head -5
-    fail "$name: kernel and reference differ on random inputs"; }
+  check_kernel_equals_reference "$1" "$2"
   # Both verdicts must occur, or the comparison proves little.
-  local ones; ones=$(cut -d, -f1 "$WORK/$name.kernel.txt" | grep -c '^1$' || true)
-  echo "$name: 10000 random rows identical (kernel == reference), $ones classified 1; $(cat "$WORK/$name.kernel.err")"
+  local ones; ones=$(cut -d, -f1 "$WORK/$1.kernel.txt" | grep -c '^1$' || true)
+  echo "$1: 10000 random rows identical (kernel == reference), $ones classified 1; $(cat "$WORK/$1.kernel.err")"
 }
 
 check_model mlp_6_32_32_2 "$NNBPF_FIXTURES_DIR/mlp_6_32_32_2.onnx"

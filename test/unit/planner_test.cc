@@ -84,6 +84,22 @@ TEST(Planner, V3CostsMoreThanV4) {
   EXPECT_GT(b->stages.size(), a->stages.size());
 }
 
+// v3 jump offsets are 16-bit: its stages are capped at kMaxStageInsnsV3
+// whatever the budget (a longer stage is "Branch target out of insn range").
+TEST(Planner, V3StagesFitShortJumps) {
+  auto m = make_model({24, 128, 128, 128, 2});
+  PlanTarget v3;
+  v3.isa_v4 = false;
+  auto plan = plan_stages(m, kDefaultMaxStageInsns, v3);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->max_stage_insns, kMaxStageInsnsV3);
+  for (const auto& st : plan->stages) EXPECT_LE(st.est_insns, kMaxStageInsnsV3);
+  expect_covers(m, *plan);
+  auto v4 = plan_stages(m, kDefaultMaxStageInsns, PlanTarget{});
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->max_stage_insns, kDefaultMaxStageInsns);
+}
+
 TEST(Planner, LargeSlotOffsetsCostMore) {
   auto m = make_model({24, 128, 128, 128, 2});
   PlanTarget near, far;

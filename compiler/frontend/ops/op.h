@@ -73,6 +73,7 @@ struct NodeView {
   std::string name;     // node name, or "#INDEX" when the node is unnamed
   int64_t opset = 0;    // default-domain opset of the model
   int chain_input = 0;  // index of the input that carries the chain
+  int chain_output = 0; // index of the output that carries the chain on (see Op::alternative_outputs)
   // One per node input: the constant, or nullopt for the chain and absent inputs.
   std::vector<std::optional<ConstTensor>> consts;
 
@@ -93,6 +94,10 @@ class Op {
   // A terminal op whose any output (not only the first) may be the graph
   // output (TreeEnsembleClassifier: label or scores).
   virtual bool ends_chain_with_any_output() const { return false; }
+  // True when the outputs are alternative views of one result (LinearClassifier:
+  // label Y or scores Z): the chain goes on through whichever one is used
+  // (NodeView::chain_output); otherwise only output 0 may be used.
+  virtual bool alternative_outputs() const { return false; }
 };
 
 struct OpEntry {

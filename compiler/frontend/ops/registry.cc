@@ -12,6 +12,7 @@ std::unique_ptr<Op> make_dropout_op();
 std::unique_ptr<Op> make_flatten_op();
 std::unique_ptr<Op> make_gemm_op();
 std::unique_ptr<Op> make_identity_op();
+std::unique_ptr<Op> make_linear_classifier_op();
 std::unique_ptr<Op> make_log_softmax_op();
 std::unique_ptr<Op> make_matmul_op();
 std::unique_ptr<Op> make_mul_op();
@@ -32,6 +33,7 @@ const std::vector<OpEntry>& op_registry() {
       {"", "Flatten", make_flatten_op},
       {"", "Gemm", make_gemm_op},
       {"", "Identity", make_identity_op},
+      {"ai.onnx.ml", "LinearClassifier", make_linear_classifier_op},
       {"", "LogSoftmax", make_log_softmax_op},
       {"", "MatMul", make_matmul_op},
       {"", "Mul", make_mul_op},

@@ -1,0 +1,123 @@
+// ai.onnx.ml LinearClassifier (test/fixtures/make_linear_models.py): the
+// loaded dense layer computes the scores the ONNX reference implementation
+// defines (binary single row: [-z, z]), the label output ends the chain with
+// an ArgMax head, the one-layer Gemm form is the same function, and every
+// malformed node gives a one-line error naming the node and the problem.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "compiler/frontend/onnx_loader.h"
+
+namespace nnbpf::compiler {
+namespace {
+
+std::string fixture(const std::string& name) { return std::string(NNBPF_FIXTURES_DIR) + "/" + name; }
+
+FloatModel load_ok(const std::string& name) {
+  auto r = load_onnx_file(fixture(name), {});
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? std::move(r).value() : FloatModel{};
+}
+
+std::vector<double> eval(const FloatModel& m, std::vector<double> x) {
+  if (m.standardization)
+    for (size_t j = 0; j < x.size(); ++j) x[j] = (x[j] - m.standardization->mean[j]) * m.standardization->mul[j];
+  for (const auto& l : m.layers) {
+    std::vector<double> y(static_cast<size_t>(l.out));
+    for (int i = 0; i < l.out; ++i) {
+      double acc = l.bias.empty() ? 0.0 : l.bias[i];
+      for (int j = 0; j < l.in; ++j) acc += l.w(i, j) * x[j];
+      y[i] = l.relu && acc < 0 ? 0.0 : acc;
+    }
+    x = std::move(y);
+  }
+  return x;
+}
+
+void expect_function(const FloatModel& m, const std::string& expected) {
+  std::ifstream f(fixture(expected));
+  int nf = 0, nout = 0;
+  f >> nf >> nout;
+  int rows = 0;
+  while (true) {
+    std::vector<double> x(nf), y(nout);
+    for (auto& v : x) f >> v;
+    for (auto& v : y) f >> v;
+    if (!f) break;
+    ++rows;
+    const auto got = eval(m, x);
+    ASSERT_EQ(got.size(), y.size());
+    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(got[i], y[i], 1e-5 * (1 + std::fabs(y[i])));
+  }
+  EXPECT_GT(rows, 10);
+}
+
+TEST(LinearClassifier, BinarySingleRowScoresMinusZAndZ) {
+  const FloatModel m = load_ok("linear_binary.onnx");
+  ASSERT_EQ(m.layers.size(), 1u);
+  EXPECT_EQ(m.layers[0].in, 6);
+  EXPECT_EQ(m.layers[0].out, 2);
+  EXPECT_FALSE(m.layers[0].relu);
+  EXPECT_EQ(m.head, Head::Logits);
+  ASSERT_TRUE(m.standardization.has_value());
+  for (int j = 0; j < 6; ++j) EXPECT_EQ(m.layers[0].w(0, j), -m.layers[0].w(1, j));
+  EXPECT_EQ(m.layers[0].bias[0], -m.layers[0].bias[1]);
+  expect_function(m, "linear_binary.expected.txt");
+}
+
+TEST(LinearClassifier, LabelOutputIsArgMaxHead) {
+  const FloatModel m = load_ok("linear_binary_label.onnx");
+  EXPECT_EQ(m.head, Head::ArgMax);
+  expect_function(m, "linear_binary.expected.txt");
+}
+
+TEST(LinearClassifier, GemmFormIsTheSameFunction) {
+  const FloatModel m = load_ok("linear_binary_gemm.onnx");
+  ASSERT_EQ(m.layers.size(), 1u);
+  expect_function(m, "linear_binary.expected.txt");
+}
+
+TEST(LinearClassifier, MultiClassAndNoIntercepts) {
+  const FloatModel m = load_ok("linear_multi3.onnx");
+  EXPECT_EQ(m.layers[0].out, 3);
+  expect_function(m, "linear_multi3.expected.txt");
+  const FloatModel n = load_ok("linear_binary_nointercept.onnx");
+  EXPECT_TRUE(n.layers[0].bias.empty());
+}
+
+struct BadCase {
+  const char* file;
+  std::vector<std::string> words;
+};
+
+class LinearBad : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(LinearBad, OneLineError) {
+  const BadCase& c = GetParam();
+  auto r = load_onnx_file(fixture(c.file), {});
+  ASSERT_FALSE(r.ok()) << c.file << " loaded";
+  const std::string& msg = r.error().message;
+  EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_NE(msg.find("node 'linear' (LinearClassifier)"), std::string::npos) << msg;
+  for (const auto& w : c.words) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, LinearBad,
+    ::testing::Values(BadCase{"bad_linear_labels.onnx", {"classlabels_ints", "0, 1, ..., N-1", "label 0 is 1"}},
+                      BadCase{"bad_linear_coef_count.onnx", {"7 values", "multiple of the 6"}},
+                      BadCase{"bad_linear_rows.onnx", {"2 rows", "3 class labels"}},
+                      BadCase{"bad_linear_post_transform.onnx", {"post_transform 'LOGISTIC'", "NONE"}},
+                      BadCase{"bad_linear_intercepts.onnx", {"'intercepts' has 2 values", "1 coefficient rows"}}),
+    [](const auto& info) {
+      std::string s = info.param.file;
+      return s.substr(11, s.size() - 16);  // bad_linear_X.onnx -> X
+    });
+
+}  // namespace
+}  // namespace nnbpf::compiler
