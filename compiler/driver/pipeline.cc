@@ -376,9 +376,10 @@ Result<Artifact> load_artifact(const std::string& dir) {
       shape.layers.push_back(L);
     }
     const auto& qj = m.at("quant");
-    const std::string mode = qj.value("mode", "int32");
-    if (mode != "int32" && mode != "int8")
-      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' (int32 or int8)");
+    const std::string mode = qj.value("mode", kind == "tree" ? "tree" : "int32");
+    if (kind == "tree" ? mode != "tree" : mode != "int32" && mode != "int8")
+      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' for kind " + kind + " (" +
+                              (kind == "tree" ? "tree" : "int32 or int8") + ")");
     shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
     shape.alpha = qj.at("alpha").get<double>();
     shape.ecdf_share = qj.at("ecdf_share").get<double>();

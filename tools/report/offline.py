@@ -428,11 +428,13 @@ def md_report(res, files):
         w("")
         w("![confusion matrices](%s)" % files["confusion"])
     w("")
-    w("How each model was made:")
+    w("How each model was made (`train.csv` = the training rows, used as `--calibration`: "
+      "formula 9 and the int8 activation scales):")
     w("")
     for m in res["models"]:
         w("- %s: %s; `nnbpf compile %s%s` → b = %s, %s, %d stage(s)."
-          % (m["name"], m["how"], m["onnx"], "".join(" " + a for a in m["compile_args"]),
+          % (m["name"], m["how"], m["onnx"],
+             "".join(" " + ("train.csv" if a.endswith("train.csv") else a) for a in m["compile_args"]),
              m["b"], m["quant_mode"], m["stages"]))
     w("")
     w("## Choice of s = 2^b (paper §IV-B, Fig. 6)")
@@ -544,6 +546,9 @@ def run(args, data, work):
             if i > n_timing:
                 break
             g.write(line)
+    # Calibration rows = the training rows (formula 9 and int8 activation scales).
+    calib = os.path.join(work, "train.csv")
+    nd.write_rows(data, flows.line_no[tr], calib)
     y = flows.y[te]
     log("%s: %d flows, %d train, %d held out" % (data, len(flows), len(tr), len(te)))
     common = ["--data", data, "--seed", str(args.seed), "--test-size", str(args.test_size)]
@@ -576,22 +581,29 @@ def run(args, data, work):
     mlp = train_mlp(flows, tr, [32, 32], args.epochs, args.seed, os.path.join(work, "mlp.onnx"))
     how_mlp = "PyTorch, `examples/train/train.py` recipe (hidden 32,32, %d epochs, seed %d)" % (
         args.epochs, args.seed)
+    cal = ["--calibration", calib]
+    how_svm = ("scikit-learn LinearSVC (C = 1) on standardized features, "
+               "`examples/train/baselines.py linear`")
     mains = [
         ("NN-int32 (paper)", mlp, [], "mlp", how_mlp),
-        ("NN-int8", mlp, ["--quant", "int8"], "mlp-int8", "the same float MLP"),
-        ("DT depth 10", None, [], "tree", "sklearn DecisionTreeClassifier(max_depth=10), "
+        ("NN-int8", mlp, ["--quant", "int8"] + cal, "mlp-int8",
+         "the same float MLP; int8 activation scales from the training rows"),
+        ("DT depth 10", None, [], "tree", "scikit-learn DecisionTreeClassifier(max_depth=10), "
          "`examples/train/baselines.py tree --depth 10`"),
-        ("Linear SVM", None, [], "linear", "sklearn LinearSVC on standardized features, "
-         "`examples/train/baselines.py linear`"),
+        ("Linear SVM", None, cal, "linear", how_svm + "; b by formulas 8 and 9 on the training rows"),
+        ("Linear SVM b=16", None, ["--scale-bits", "16"], "linear", how_svm + "; b forced to 16"),
     ]
+    svm_path = None
     for name, path, extra, fam, how in mains:
         log("model %s" % name)
         if fam == "tree":
             path = attempt(name, lambda: run_baselines(
                 "tree", common + ["--depth", "10"], os.path.join(work, "dt10.onnx"), name))
         elif fam == "linear":
-            path = attempt(name, lambda: run_baselines(
-                "linear", common, os.path.join(work, "svm.onnx"), name))
+            if svm_path is None:
+                svm_path = attempt(name, lambda: run_baselines(
+                    "linear", common, os.path.join(work, "svm.onnx"), name))
+            path = svm_path
         if path is None:
             continue
         m = attempt(name, lambda: evaluate_model(nn, name, path, extra, holdout, y, timing, fam))
