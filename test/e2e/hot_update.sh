@@ -47,34 +47,6 @@ stop_nnbpf
 
 # Never a mix: each event's logits are model a's or model b's, recomputed by
 # the reference interpreter from the event's own features.
-$PY - "$WORK" <<'PY'
-import csv, json, sys
-work = sys.argv[1]
-feats = ["fwd_pkt_len_max", "fwd_iat_max_ns", "fwd_pkt_len_min", "dst_port", "fwd_header_len", "fwd_pkt_count"]
-ev = [json.loads(l) for l in open(f"{work}/events.jsonl")]
-ev = [e for e in ev if e["event"] == "verdict"]
-with open(f"{work}/ev.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(feats)
-    for e in ev: w.writerow([e["features"][k] for k in feats])
-json.dump([[e["verdict"]] + e["logits"] for e in ev], open(f"{work}/ev.json", "w"))
-print(len(ev), "verdict events")
-PY
-"$NNBPF" infer "$WORK/a" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_a.txt"
-"$NNBPF" infer "$WORK/b" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_b.txt"
-$PY - "$WORK" <<'PY'
-import json, sys
-work = sys.argv[1]
-ev = json.load(open(f"{work}/ev.json"))
-ra = [list(map(int, l.split(","))) for l in open(f"{work}/ref_a.txt")]
-rb = [list(map(int, l.split(","))) for l in open(f"{work}/ref_b.txt")]
-na = nb = bad = 0
-for e, a, b in zip(ev, ra, rb):
-    if e == a: na += 1
-    elif e == b: nb += 1
-    else: bad += 1; print("MIX:", e, a, b)
-print(f"events: {len(ev)}, model a: {na}, model b: {nb}, neither: {bad}")
-assert len(ev) >= 800, "expected >= 800 verdict events"
-assert bad == 0, "an event matches neither model"
-assert na > 0 and nb > 0, "both models must have classified flows"
-PY
+$PY "$NNBPF_SOURCE_DIR/test/e2e/events_vs_models.py" "$WORK/events.jsonl" "$WORK/a" "$WORK/b" --min 800 \
+  || fail "events vs models"
 echo "hot_update: PASS ($swaps swaps)"

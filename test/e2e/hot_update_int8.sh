@@ -33,31 +33,6 @@ grep -q "update refused: the new model is quantized int32, the running pipeline 
 sleep 0.5
 stop_nnbpf
 
-$PY - "$WORK" <<'PY'
-import csv, json, sys
-work = sys.argv[1]
-feats = json.load(open(f"{work}/a/manifest.json"))["features"]
-ev = [json.loads(l) for l in open(f"{work}/events.jsonl")]
-ev = [e for e in ev if e["event"] == "verdict"]
-with open(f"{work}/ev.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(feats)
-    for e in ev: w.writerow([e["features"][k] for k in feats])
-json.dump([[e["verdict"]] + e["logits"] for e in ev], open(f"{work}/ev.json", "w"))
-PY
-"$NNBPF" infer "$WORK/a" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_a.txt"
-"$NNBPF" infer "$WORK/b" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_b.txt"
-$PY - "$WORK" <<'PY'
-import json, sys
-work = sys.argv[1]
-ev = json.load(open(f"{work}/ev.json"))
-ra = [list(map(int, l.split(","))) for l in open(f"{work}/ref_a.txt")]
-rb = [list(map(int, l.split(","))) for l in open(f"{work}/ref_b.txt")]
-na = sum(e == a for e, a in zip(ev, ra))
-nb = sum(e == b and e != a for e, a, b in zip(ev, ra, rb))
-bad = len(ev) - na - nb
-print(f"int8 events: {len(ev)}, model a: {na}, model b: {nb}, neither: {bad}")
-assert len(ev) >= 100, "expected >= 100 verdict events"
-assert bad == 0, "an event matches neither int8 model"
-assert na > 0 and nb > 0, "both int8 models must have classified flows"
-PY
+$PY "$NNBPF_SOURCE_DIR/test/e2e/events_vs_models.py" "$WORK/events.jsonl" "$WORK/a" "$WORK/b" --min 100 \
+    --what "int8 model" || fail "events vs int8 models"
 echo "hot_update_int8: PASS"

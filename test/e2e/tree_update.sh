@@ -30,31 +30,6 @@ done
 [[ $(stat_of param_generation) == "$gen0" ]] || fail "a refused update changed the running parameters"
 stop_nnbpf
 
-$PY - "$WORK" <<'PY'
-import csv, json, sys
-work = sys.argv[1]
-feats = json.load(open(f"{work}/a/manifest.json"))["features"]
-ev = [json.loads(l) for l in open(f"{work}/events.jsonl")]
-ev = [e for e in ev if e["event"] == "verdict"]
-with open(f"{work}/ev.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(feats)
-    for e in ev: w.writerow([e["features"][k] for k in feats])
-json.dump([[e["verdict"]] + e["logits"] for e in ev], open(f"{work}/ev.json", "w"))
-PY
-"$NNBPF" infer "$WORK/a" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_a.txt"
-"$NNBPF" infer "$WORK/b" --input "$WORK/ev.csv" --engine reference > "$WORK/ref_b.txt"
-$PY - "$WORK" <<'PY'
-import json, sys
-work = sys.argv[1]
-ev = json.load(open(f"{work}/ev.json"))
-ra = [list(map(int, l.split(","))) for l in open(f"{work}/ref_a.txt")]
-rb = [list(map(int, l.split(","))) for l in open(f"{work}/ref_b.txt")]
-na = sum(e == a for e, a in zip(ev, ra))
-nb = sum(e == b and e != a for e, a, b in zip(ev, ra, rb))
-bad = [(e, a, b) for e, a, b in zip(ev, ra, rb) if e != a and e != b]
-print(f"events: {len(ev)}, tree a: {na}, tree b only: {nb}, neither: {len(bad)}")
-assert len(ev) >= 100, "expected >= 100 verdict events"
-assert not bad, "an event matches neither tree: %s" % (bad[:3],)
-assert na > 0 and nb > 0, "both trees must have classified flows"
-PY
+$PY "$NNBPF_SOURCE_DIR/test/e2e/events_vs_models.py" "$WORK/events.jsonl" "$WORK/a" "$WORK/b" --min 100 \
+    --what tree || fail "events vs trees"
 echo "tree_update: PASS"
