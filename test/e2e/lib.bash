@@ -73,6 +73,9 @@ start_servers() {  # ports seconds
 
 start_nnbpf() {  # dir args...
   local dir=$1; shift
+  # A previous daemon's log must not satisfy the wait below before the new
+  # process has truncated it (that race made takeover.sh flaky).
+  rm -f "$WORK/run.err"
   nsenter --net="/var/run/netns/$NS_V" "$NNBPF" run "$dir" --iface "$IF_V" --json "$@" > "$WORK/events.jsonl" 2> "$WORK/run.err" &
   NNBPF_PID=$!
   PIDS+=($NNBPF_PID)
