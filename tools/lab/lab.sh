@@ -7,6 +7,7 @@
 #   lab.sh [--name NAME] run [--seed S] [--scale PCT] [--shuffle] [--concurrent]
 #                            [--gap S] [--out DIR] SCENARIO|benign|intrusions|all ...
 #   lab.sh list                                the scenario catalog
+#   lab.sh [--name NAME] labels SCENARIO ...   `CIDR LABEL CLASS` lines for those scenarios' hosts
 #   lab.sh [--name NAME] status | env          what is up; shell variables for scripts
 #   lab.sh [--name NAME] victim CMD ...        CMD in the victim's network namespace
 #                                              (e.g. victim build/bin/nnbpf run DIR --iface IF)
@@ -57,7 +58,7 @@ scn_field() {  # name field(1..4)
   awk -v n="$1" -v f="$2" '$1==n {print $(f+1); found=1} END {exit !found}' <<< "$CATALOG"
 }
 scn_names() { awk 'NF {print $1}' <<< "$CATALOG"; }
-scn_class() { [[ $(scn_field "$1" 2) == 0 ]] && echo benign || echo "$1"; }
+scn_class() { [[ $(scn_field "$1" 2) == 0 ]] && echo "benign-$1" || echo "$1"; }
 
 PKGS=(openssh-server openssh-client vsftpd nmap hydra slowhttptest httperf iperf3 curl lftp sshpass
       iproute2 util-linux procps openssl)
@@ -249,7 +250,7 @@ pause() { sleep "$(awk -v a="$1" -v b="$2" -v r="$RANDOM" 'BEGIN {printf "%.3f",
 scn_ssh() {
   local n i cmds=("uname -a; uptime" "ls -la; df -h" "ps aux | head -n 20" "cat /etc/os-release; id"
     "free -m; ls /usr/bin | wc -l" "echo hello > note.txt; cat note.txt; rm note.txt" "du -sh /usr/share/doc 2>/dev/null | tail -n 1")
-  n=$(scaled $((4 + RANDOM % 3)))
+  n=$(scaled $((8 + RANDOM % 5)))
   for ((i = 0; i < n; i++)); do
     sshpass -p "$LAB_PASSWORD" ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
       -o LogLevel=ERROR -o ConnectTimeout=5 -o PubkeyAuthentication=no "$LAB_USER@$VICTIM_IP" \
@@ -261,7 +262,7 @@ scn_ssh() {
 scn_web() {
   local n i u base=http://$VICTIM_IP
   local words=(kernel ebpf firewall "network monitoring" xdp "flow table" linux)
-  n=$(scaled $((30 + RANDOM % 15)))
+  n=$(scaled $((80 + RANDOM % 40)))
   for ((i = 0; i < n; i++)); do
     case $((RANDOM % 10)) in
       0) u=$base/ ;;
@@ -272,13 +273,13 @@ scn_web() {
     esac
     [[ -n ${u:-} ]] && curl -s -o /dev/null --max-time 5 "$u"
     u=
-    pause 0.05 0.5
+    pause 0.02 0.3
   done
   echo "$n requests"
 }
 scn_httperf() {
   local n
-  n=$(scaled 60 5)
+  n=$(scaled 150 5)
   httperf --server "$VICTIM_IP" --port 80 --uri "/page/$((1 + RANDOM % 16))" --num-conns "$n" --rate 15 --timeout 5 \
     2>&1 | awk '/^Total:/ {print $2, $3, $4, $5}'
 }
@@ -289,7 +290,7 @@ scn_iperf() {
 }
 scn_ftp() {
   local n i kb
-  n=$(scaled $((2 + RANDOM % 3)))
+  n=$(scaled $((5 + RANDOM % 4)))
   for ((i = 0; i < n; i++)); do
     kb=$((64 + RANDOM % 960))
     head -c "${kb}K" /dev/urandom > "$SCRATCH/up$i.bin"
@@ -297,7 +298,7 @@ scn_ftp() {
       put $SCRATCH/up$i.bin -o up$i.bin; get up$i.bin -o $SCRATCH/down$i.bin; ls > /dev/null; rm up$i.bin; bye" \
       "ftp://$VICTIM_IP" > /dev/null
     cmp -s "$SCRATCH/up$i.bin" "$SCRATCH/down$i.bin" || { echo "transfer $i corrupted" >&2; return 1; }
-    pause 0.3 1.5
+    pause 0.2 0.8
   done
   echo "$n uploads + downloads"
 }
@@ -312,12 +313,12 @@ scn_scan-null() { nmap_scan -sN -p 1-1000; }
 scn_scan-udp() { nmap -n -Pn -sU -p 1-100 --max-retries 0 -T5 --host-timeout 30s "$VICTIM_IP" 2>&1 | awk '/^Nmap done/'; }
 hydra_run() {  # service args...
   local wl
-  wl=$(wordlist "$(scaled 40 4)")
+  wl=$(wordlist "$(scaled "${WORDS:-40}" 4)")
   (cd "$SCRATCH" && hydra -I -q -l "$LAB_USER" -P "$wl" -t 4 -w 5 "$@" 2>&1) |
     awk '/successfully completed|valid password|login:/ {print}' | tail -n 1
   echo "$(wc -l < "$wl") passwords"
 }
-scn_ssh-brute() { hydra_run "ssh://$VICTIM_IP"; }
+scn_ssh-brute() { WORDS=80 hydra_run "ssh://$VICTIM_IP"; }
 scn_ftp-brute() { hydra_run "ftp://$VICTIM_IP"; }
 scn_web-brute() { hydra_run -s 80 "$VICTIM_IP" http-post-form "/login:user=^USER^&pass=^PASS^:F=invalid login"; }
 scn_xss() {
@@ -416,7 +417,7 @@ cmd_run() {
   [[ -d $out ]] || die "run: --out '$out' is not a directory"
   : > "$out/scenarios.tsv"
   local s i=0
-  for s in $list; do printf '%s/32 %s %s\n' "$(host_ip "$s")" "$(scn_field "$s" 2)" "$(scn_class "$s")"; done > "$out/labels"
+  "$SELF" --name "$NAME" labels $list > "$out/labels"
   note "run seed=$seed scale=$scale: $(echo $list) -> $out"
   local pids=()
   for s in $list; do
@@ -458,7 +459,7 @@ main() {
       *) break ;;
     esac
   done
-  (($#)) || die "missing command (up|down|run|list|status|env|victim|host); lab.sh --help"
+  (($#)) || die "missing command (up|down|run|list|labels|status|env|victim|host); lab.sh --help"
   local cmd=$1; shift
   set_names
   [[ -f $STATE/lab.env ]] && source "$STATE/lab.env"
@@ -467,13 +468,15 @@ main() {
     down) need_root; cmd_down; note "down: '$NAME' removed" ;;
     run) cmd_run "$@" ;;
     list) cmd_list ;;
+    labels) (($#)) || die "labels: no scenario given"; for s in $(expand_scenarios "$@"); do
+              printf '%s/32 %s %s\n' "$(host_ip "$s")" "$(scn_field "$s" 2)" "$(scn_class "$s")"; done ;;
     status) cmd_status ;;
     env) cmd_env ;;
     victim) need_up; (($#)) || die "victim: missing command"; exec nsenter --net="/var/run/netns/$NS_V" "$@" ;;
     host) need_up; (($# >= 2)) || die "host: expected SCENARIO CMD ..."; scn_field "$1" 1 > /dev/null || die "unknown scenario '$1'"
           local ns; ns=$(host_ns "$1"); shift; exec ip netns exec "$ns" "$@" ;;
     _scenario) cmd__scenario "$@" ;;
-    *) die "unknown command '$cmd' (up|down|run|list|status|env|victim|host)" ;;
+    *) die "unknown command '$cmd' (up|down|run|list|labels|status|env|victim|host)" ;;
   esac
 }
 main "$@"
