@@ -11,8 +11,10 @@
       start_ns, end_ns, rc, summary). Prints per-class accuracy, MTTF, F1, and
       per source whether and how fast it was blocked.
   evaluate.py balance --in DAY1.csv --out TRAIN.csv [--cap 300] [--seed 1]
-      at most CAP rows per class (a seeded sample): scans make a thousand flows
-      each, a brute force a few dozen; the training set should not be all scans.
+      at most CAP rows per benign class and max(20, benign rows / intrusion
+      classes) per intrusion class (a seeded sample): scans make a thousand
+      flows each, a brute force a few dozen; the training set should be
+      neither all scans nor mostly intrusions.
   evaluate.py report --dataset DIR --online DIR --out REPORT.md
       Writes the markdown report with PNG plots next to it (matplotlib).
 
@@ -105,7 +107,9 @@ def offline(a):
 
 
 def balance(a):
-    """Caps every class at --cap rows (a seeded sample, file order kept)."""
+    """Caps every class at --cap rows, and each intrusion class at
+    max(20, benign rows kept / number of intrusion classes), so intrusions do
+    not outnumber benign flows (a seeded sample, file order kept)."""
     import random
     with open(a.input) as f:
         r = csv.reader(f)
@@ -115,16 +119,23 @@ def balance(a):
     by = {}
     for i, row in enumerate(rows):
         by.setdefault(row[ci], []).append(i)
+    li = header.index("label")
     rnd = random.Random(a.seed)
-    keep = set()
+    benign = sum(min(len(idx), a.cap) for idx in by.values() if rows[idx[0]][li] == "0")
+    n_intr = sum(1 for idx in by.values() if rows[idx[0]][li] == "1")
+    icap = min(a.cap, max(20, benign // max(n_intr, 1)))
+    keep, kept = set(), {}
     for cls, idx in sorted(by.items()):
-        keep.update(idx if len(idx) <= a.cap else rnd.sample(idx, a.cap))
+        cap = a.cap if rows[idx[0]][li] == "0" else icap
+        chosen = idx if len(idx) <= cap else rnd.sample(idx, cap)
+        keep.update(chosen)
+        kept[cls] = len(chosen)
     with open(a.out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(row for i, row in enumerate(rows) if i in keep)
-    print("%d of %d flows, at most %d per class: %s" % (len(keep), len(rows), a.cap,
-          ", ".join("%s %d" % (c, min(len(i), a.cap)) for c, i in sorted(by.items()))))
+    print("%d of %d flows (benign classes at most %d, intrusion classes at most %d): %s" % (
+        len(keep), len(rows), a.cap, icap, ", ".join("%s %d" % kv for kv in sorted(kept.items()))))
 
 
 # --- online ----------------------------------------------------------------------------
@@ -273,7 +284,7 @@ def report(a):
     off_classes = per_class(off_rows)
     try:
         with open(os.path.join(ds, "day1-holdout.json")) as f:
-            hold = json.load(f)
+            hold = json.load(f).get("heldout")
     except (OSError, json.JSONDecodeError):
         hold = None
     meta = {}

@@ -36,23 +36,23 @@ now_ns() { date +%s%N; }
 # name  host-octet  label  limit-seconds  description
 CATALOG="
 ssh           11 0 60  benign: SSH sessions running common commands (sshpass + ssh)
-web           12 0 60  benign: browsing pages, a correct login, searches (curl, one connection per request)
-httperf       13 0 30  benign: a paced HTTP page load (httperf, 15 conn/s)
+web           12 0 60  benign: browsing visits: keep-alive connections with pages, searches, a login (curl)
+httperf       13 0 30  benign: a paced HTTP load, 5 requests per keep-alive connection (httperf, 8 conn/s)
 iperf         14 0 30  benign: iperf3 TCP transfers (2 streams)
 ftp           15 0 60  benign: FTP uploads and downloads of 64 KiB-1 MiB files (lftp, passive)
-scan-syn      51 1 60  intrusion: nmap SYN scan of ports 1-1000
-scan-connect  52 1 60  intrusion: nmap connect() scan of ports 1-1000
-scan-fin      53 1 60  intrusion: nmap FIN scan of ports 1-1000
-scan-xmas     54 1 60  intrusion: nmap Xmas scan of ports 1-1000
-scan-null     55 1 60  intrusion: nmap NULL scan of ports 1-1000
-scan-udp      56 1 45  intrusion: nmap UDP scan of ports 1-100
-ssh-brute     57 1 90  intrusion: SSH password brute force (hydra, 4 tasks)
-ftp-brute     58 1 90  intrusion: FTP password brute force (hydra, 4 tasks)
-web-brute     59 1 60  intrusion: web login brute force (hydra http-post-form)
-xss           60 1 60  intrusion: reflected XSS attempts against /search and /login (curl)
-slowloris     61 1 45  intrusion: slow HTTP headers DoS (slowhttptest -H)
-slowpost      62 1 45  intrusion: slow HTTP body DoS (slowhttptest -B)
-http-flood    63 1 30  intrusion: HTTP GET flood (httperf, 400 conn/s)
+scan-syn      51 1 30  intrusion: nmap SYN scan of ports 1-1000
+scan-connect  52 1 30  intrusion: nmap connect() scan of ports 1-1000
+scan-fin      53 1 30  intrusion: nmap FIN scan of ports 1-1000
+scan-xmas     54 1 30  intrusion: nmap Xmas scan of ports 1-1000
+scan-null     55 1 30  intrusion: nmap NULL scan of ports 1-1000
+scan-udp      56 1 30  intrusion: nmap UDP scan of ports 1-100
+ssh-brute     57 1 45  intrusion: SSH password brute force (hydra, 4 tasks)
+ftp-brute     58 1 50  intrusion: FTP password brute force (hydra, 4 tasks)
+web-brute     59 1 30  intrusion: web login brute force (hydra http-post-form)
+xss           60 1 30  intrusion: reflected XSS attempts against /search and /login (curl)
+slowloris     61 1 30  intrusion: slow HTTP headers DoS (slowhttptest -H)
+slowpost      62 1 30  intrusion: slow HTTP body DoS (slowhttptest -B)
+http-flood    63 1 20  intrusion: HTTP GET flood (httperf, 400 conn/s)
 "
 scn_field() {  # name field(1..4)
   awk -v n="$1" -v f="$2" '$1==n {print $(f+1); found=1} END {exit !found}' <<< "$CATALOG"
@@ -250,7 +250,7 @@ pause() { sleep "$(awk -v a="$1" -v b="$2" -v r="$RANDOM" 'BEGIN {printf "%.3f",
 scn_ssh() {
   local n i cmds=("uname -a; uptime" "ls -la; df -h" "ps aux | head -n 20" "cat /etc/os-release; id"
     "free -m; ls /usr/bin | wc -l" "echo hello > note.txt; cat note.txt; rm note.txt" "du -sh /usr/share/doc 2>/dev/null | tail -n 1")
-  n=$(scaled $((8 + RANDOM % 5)))
+  n=$(scaled $((12 + RANDOM % 7)))
   for ((i = 0; i < n; i++)); do
     sshpass -p "$LAB_PASSWORD" ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
       -o LogLevel=ERROR -o ConnectTimeout=5 -o PubkeyAuthentication=no "$LAB_USER@$VICTIM_IP" \
@@ -260,27 +260,28 @@ scn_ssh() {
   echo "$n sessions"
 }
 scn_web() {
-  local n i u base=http://$VICTIM_IP
+  # Visits like a browser's: one keep-alive connection per visit carrying the
+  # index and a few pages, sometimes a search or a correct login, then a pause.
+  local n i k args base=http://$VICTIM_IP
   local words=(kernel ebpf firewall "network monitoring" xdp "flow table" linux)
-  n=$(scaled $((80 + RANDOM % 40)))
+  n=$(scaled $((60 + RANDOM % 20)))
   for ((i = 0; i < n; i++)); do
-    case $((RANDOM % 10)) in
-      0) u=$base/ ;;
-      1) u=$base/login ;;
-      2) curl -s -o /dev/null --max-time 5 -G --data-urlencode "q=${words[RANDOM % ${#words[@]}]}" "$base/search" ;;
-      3) curl -s -o /dev/null --max-time 5 -d "user=$LAB_USER&pass=$LAB_PASSWORD" "$base/login" ;;
-      *) u=$base/page/$((1 + RANDOM % 16)) ;;
+    args=("$base/")
+    for ((k = 0; k < 1 + RANDOM % 5; k++)); do args+=("$base/page/$((1 + RANDOM % 16))"); done
+    case $((RANDOM % 6)) in
+      0) args+=(--next -G --data-urlencode "q=${words[RANDOM % ${#words[@]}]}" "$base/search") ;;
+      1) args+=("$base/login" --next -d "user=$LAB_USER&pass=$LAB_PASSWORD" "$base/login") ;;
     esac
-    [[ -n ${u:-} ]] && curl -s -o /dev/null --max-time 5 "$u"
-    u=
-    pause 0.02 0.3
+    curl -s --max-time 10 "${args[@]}" > /dev/null
+    pause 0.05 0.5
   done
-  echo "$n requests"
+  echo "$n visits"
 }
 scn_httperf() {
   local n
-  n=$(scaled 150 5)
-  httperf --server "$VICTIM_IP" --port 80 --uri "/page/$((1 + RANDOM % 16))" --num-conns "$n" --rate 15 --timeout 5 \
+  n=$(scaled 80 3)
+  httperf --server "$VICTIM_IP" --port 80 --uri "/page/$((1 + RANDOM % 16))" --num-conns "$n" --num-calls 5 \
+    --rate 8 --timeout 5 \
     2>&1 | awk '/^Total:/ {print $2, $3, $4, $5}'
 }
 scn_iperf() {
@@ -290,7 +291,7 @@ scn_iperf() {
 }
 scn_ftp() {
   local n i kb
-  n=$(scaled $((5 + RANDOM % 4)))
+  n=$(scaled $((6 + RANDOM % 5)))
   for ((i = 0; i < n; i++)); do
     kb=$((64 + RANDOM % 960))
     head -c "${kb}K" /dev/urandom > "$SCRATCH/up$i.bin"
@@ -330,9 +331,9 @@ scn_xss() {
   for ((i = 0; i < n; i++)); do
     p=${payloads[RANDOM % ${#payloads[@]}]}
     if ((RANDOM % 3)); then
-      curl -s -o /dev/null --max-time 5 -G --data-urlencode "q=$p" "http://$VICTIM_IP/search"
+      curl -s -o /dev/null --max-time 2 -G --data-urlencode "q=$p" "http://$VICTIM_IP/search"
     else
-      curl -s -o /dev/null --max-time 5 --data-urlencode "user=$p" --data-urlencode "pass=$p" "http://$VICTIM_IP/login"
+      curl -s -o /dev/null --max-time 2 --data-urlencode "user=$p" --data-urlencode "pass=$p" "http://$VICTIM_IP/login"
     fi
     pause 0.02 0.3
   done

@@ -11,8 +11,9 @@ Routes:
                     web brute-force target)
   GET  /search?q=Q  reflects Q into the page unescaped on purpose (the XSS target)
 
-One thread per connection (ThreadingHTTPServer), HTTP/1.0 (one request per
-connection), 30 s socket timeout so slow clients end. Lives until killed by
+One thread per connection (ThreadingHTTPServer), HTTP/1.1 with keep-alive
+(a browser's connection carries several requests; a flood opens one per
+request), 30 s socket timeout so slow and idle clients end. Lives until killed by
 tools/lab/lab.sh down.
 """
 import argparse
@@ -40,6 +41,7 @@ LOREM = ("nnbpf classifies every flow in the kernel. " * 24)[:1023] + "\n"
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "nnbpf-lab/1"
+    protocol_version = "HTTP/1.1"
     timeout = 30
 
     def log_message(self, fmt, *args):
