@@ -304,7 +304,7 @@ scn_ftp() {
   echo "$n uploads + downloads"
 }
 nmap_scan() {  # flags...
-  nmap -n -Pn "$@" --max-retries 1 -T4 "$VICTIM_IP" 2>&1 | awk '/^Nmap done|open/ {printf "%s; ", $0} END {print ""}'
+  nmap -n -Pn "$@" --max-retries 1 -T4 --host-timeout 20s "$VICTIM_IP" 2>&1 | awk '/^Nmap done|open/ {printf "%s; ", $0} END {print ""}'
 }
 scn_scan-syn() { nmap_scan -sS -p 1-1000; }
 scn_scan-connect() { nmap_scan -sT -p 1-1000; }

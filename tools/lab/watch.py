@@ -4,7 +4,8 @@
   watch.py follow --events EVENTS.jsonl --labels LABELS [--per-source 3]
       follows the stamped event file (events.py stamp) as it grows and prints a
       line per event: verdicts (the first --per-source of each source and
-      verdict, then one line per 250 more) and every block. Stops on SIGTERM/SIGINT.
+      verdict, then one line per 250 more) and the first block of each source.
+      Stops on SIGTERM/SIGINT.
   watch.py summary --events EVENTS.jsonl --labels LABELS --scenarios SCENARIOS.tsv [--model-note TEXT]
       flows seen, intrusions detected, sources blocked, benign sources untouched.
 """
@@ -31,7 +32,7 @@ def follow(a):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    seen, t0 = {}, None
+    seen, t0, blocked = {}, None, set()
     while not os.path.exists(a.events) and not stop:
         time.sleep(0.1)
     with open(a.events) as f:
@@ -59,6 +60,9 @@ def follow(a):
             who = "%s (%s)" % (lab[1], "intrusion" if lab[0] else "benign") if lab[0] is not None else lab[1]
             stamp = "%+7.1fs" % ((t - t0) / 1e9)
             if e.get("event") == "block":
+                if e["src"] in blocked:  # several flows of a source can end in the same instant
+                    continue
+                blocked.add(e["src"])
                 print(paint("%s  BLOCKED    %-15s %s: its later packets are dropped in XDP" % (stamp, e["src"], who), BOLD))
                 sys.stdout.flush()
                 continue
