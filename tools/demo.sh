@@ -8,7 +8,8 @@
 #   sudo tools/demo.sh [--train] [--model MODEL.onnx] [--scale PCT]
 #
 # --train first captures a short day of lab traffic and trains a lab model on
-# it (examples/train/train.py), then deploys that instead of the bundled one.
+# it (examples/train/train.py, all 24 features), then deploys that instead of
+# the bundled one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -74,7 +75,7 @@ if ((TRAIN)); then
   capture_stop "$OUT/cap" "$OUT/day0.csv" 2> /dev/null
   /usr/bin/python3 tools/lab/evaluate.py balance --in "$OUT/day0.csv" --out "$OUT/train.csv" --cap 300 > /dev/null
   /usr/bin/python3 examples/train/train.py --data "$OUT/train.csv" --out "$OUT/lab-model.onnx" --quiet \
-    --features fwd_pkt_len_max,fwd_iat_max_ns,fwd_pkt_len_min,dst_port,fwd_header_len,fwd_pkt_count 2> /dev/null |
+    --batch-size 32 --epochs 200 2> /dev/null |
     grep -E '^(held-out|accuracy)' | sed 's/^/   /'
   $NNBPF compile "$OUT/lab-model.onnx" -o "$OUT/model" > /dev/null
   MODEL="$OUT/lab-model.onnx (trained on the lab just now)"

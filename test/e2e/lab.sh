@@ -68,7 +68,7 @@ done
 # --- train on the capture, deploy, replay ----------------------------------------------
 grep -v ",controlled," "$WORK/day1.csv" > "$WORK/train-all.csv"
 "$PY" "$NNBPF_SOURCE_DIR/tools/lab/evaluate.py" balance --in "$WORK/train-all.csv" --out "$WORK/train.csv" --cap 200
-"$PY" "$NNBPF_SOURCE_DIR/examples/train/train.py" --data "$WORK/train.csv" --out "$WORK/lab.onnx" --quiet \
+"$PY" "$NNBPF_SOURCE_DIR/examples/train/train.py" --data "$WORK/train.csv" --out "$WORK/lab.onnx" --quiet --batch-size 16 --epochs 64 \
   --features fwd_pkt_len_max,fwd_iat_max_ns,fwd_pkt_len_min,dst_port,fwd_header_len,fwd_pkt_count > /dev/null
 "$NNBPF" compile "$WORK/lab.onnx" -o "$WORK/lab" > /dev/null
 nnbpf_start "$WORK/lab" "$WORK/events.jsonl" "$WORK/run.err" --block-ttl 300s --idle-timeout 2s
