@@ -49,7 +49,7 @@ ATTACKS=(scan-syn scan-fin ssh-brute web-brute xss slowloris http-flood)
 echo "== nnbpf compile $MODEL"
 $NNBPF compile "$MODEL" -o "$OUT/model" | grep -E '^(model|features|scale|stages|time):'
 echo "== nnbpf check (loads every stage into the running kernel)"
-$NNBPF check "$OUT/model" | tail -n 3
+$NNBPF check "$OUT/model"
 awk -F, 'NR==1 {print; next} $NF==0 && b<5 {print; b++} $NF==1 && i<5 {print; i++}' "$SAMPLES" > "$OUT/sample.csv"
 $NNBPF infer "$OUT/model" --input "$OUT/sample.csv" --engine kernel > "$OUT/kernel.txt" 2> /dev/null
 $NNBPF infer "$OUT/model" --input "$OUT/sample.csv" --engine reference > "$OUT/ref.txt" 2> /dev/null
