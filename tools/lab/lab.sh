@@ -124,7 +124,7 @@ cmd_down() {
 
 write_configs() {  # WORK
   local W=$1 hash
-  mkdir -p "$W/etc" "$W/log" "$W/home" "$W/ftp-empty" "$W/wordlists"
+  mkdir -p "$W/etc" "$W/log" "$W/home" "$W/ftp-empty"
   hash=$(openssl passwd -6 -salt nnbpflab "$LAB_PASSWORD")
   cp /etc/passwd /etc/shadow /etc/group "$W/etc/"
   echo "$LAB_USER:x:$LAB_UID:$LAB_UID:nnbpf lab user:$W/home:/bin/bash" >> "$W/etc/passwd"
@@ -360,7 +360,9 @@ cmd__scenario() {  # internal: NAME SEED SCALE (inside the host namespace)
   SEED=$2 SCALE=$3
   RANDOM=$SEED
   set +e  # tools fail when the source gets blocked; the scenario goes on until its bounds
-  SCRATCH=$(mktemp -d /tmp/nnbpf-lab-scn.XXXXXX)
+  # In the lab's temp dir: a scenario killed at its time limit leaves its
+  # scratch dir for `down` to remove.
+  SCRATCH=$(mktemp -d "$WORK/scratch.XXXXXX")
   trap 'rm -rf "$SCRATCH"' EXIT
   "scn_$s"
 }
