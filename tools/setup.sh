@@ -11,7 +11,10 @@ PKGS=(cmake ninja-build g++ pkg-config
       libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev linux-libc-dev
       libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest
       python3-onnx python3-torch python3-sklearn python3-numpy python3-matplotlib
-      iproute2)
+      iproute2
+      # the live lab (tools/lab/): real servers and tools inside network namespaces
+      openssh-server openssh-client sshpass vsftpd lftp curl nmap hydra slowhttptest httperf iperf3
+      openssl util-linux procps)
 
 missing=()
 for p in "${PKGS[@]}"; do
