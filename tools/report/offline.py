@@ -635,7 +635,8 @@ def run(args, data, work):
             if b == b_chosen:
                 row["note"] = "ECDF choice"
         except ReportError as e:
-            row["note"] = "refused by the compiler: " + str(e).split(": ", 2)[-1][:90]
+            why = re.sub(r"^.*?nnbpf compile: \S+: ", "", str(e))
+            row["note"] = "refused by the compiler: " + why
         res["b_sweep"].append(row)
         log("b = %d: %s" % (b, row.get("f1", row.get("note"))))
 
