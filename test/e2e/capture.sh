@@ -10,7 +10,8 @@
 # - nnbpf stats --programs reads the kernel's accounting while it runs;
 # - the CSV loads with examples/train/nnbpf_data.py, features by name;
 # - bad labels files and interfaces: one-line errors, no output file;
-# - SIGINT detaches and removes the pins.
+# - a second capture on the interface is refused; SIGINT, SIGTERM and
+#   --duration stop cleanly: detached, pins removed, live flows flushed.
 source "$(dirname "$0")/lib.bash"
 setup_net
 
@@ -55,6 +56,15 @@ for _ in $(seq 1 100); do
 done
 grep -q attached "$WORK/capture.err" || { cat "$WORK/capture.err"; fail "nnbpf capture did not attach"; }
 ip -n "$NS_V" link show "$IF_V" | grep -q xdp || fail "no XDP program on $IF_V"
+
+# A second capture (or run) on the same interface is refused, nothing written.
+set +e
+vnnbpf capture --iface "$IF_V" --out "$WORK/second.csv" 2> "$WORK/second.err"
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "second capture: exit $rc, expected 1"
+grep -q "nnbpf is already running on $IF_V" "$WORK/second.err" || fail "second capture: $(cat "$WORK/second.err")"
+[[ ! -e $WORK/second.csv ]] || fail "second capture wrote a file"
 
 GAP=0.02
 # name src dport sport kind spec  (kind: tcp | udp)
@@ -209,4 +219,20 @@ assert sorted(fl.y.tolist()) == sorted(LABELS[f[0]][0] for f in flows)
 print("capture: %d flows, every feature as sent" % len(rows))
 EOF
 grep -q "flows written to $WORK/flows.csv" "$WORK/capture.err" || fail "no capture summary"
+
+# --duration stops by itself, cleanly; SIGTERM too.
+vnnbpf capture --iface "$IF_V" --out "$WORK/short.csv" --duration 1 2> "$WORK/short.err" ||
+  fail "capture --duration: $(cat "$WORK/short.err")"
+grep -q "0 flows written" "$WORK/short.err" || fail "capture --duration: $(cat "$WORK/short.err")"
+[[ $(cat "$WORK/short.csv") == "$(head -1 "$WORK/flows.csv")" ]] || fail "capture --duration: not just the header"
+nsenter --net="/var/run/netns/$NS_V" "$NNBPF" capture --iface "$IF_V" --out "$WORK/term.csv" 2> "$WORK/term.err" &
+TERM_PID=$!
+PIDS+=($TERM_PID)
+for _ in $(seq 1 100); do grep -q attached "$WORK/term.err" 2>/dev/null && break; sleep 0.1; done
+send "$IP_C" 7000 40008 udp 10
+kill -TERM "$TERM_PID"
+wait "$TERM_PID" || fail "capture after SIGTERM: $(cat "$WORK/term.err")"
+[[ $(grep -c ",exit," "$WORK/term.csv") -eq 1 ]] || fail "SIGTERM: the live flow was not flushed: $(cat "$WORK/term.csv")"
+[[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGTERM"
+ip -n "$NS_V" link show "$IF_V" | grep -q xdp && fail "XDP still attached after SIGTERM"
 echo "PASS"
