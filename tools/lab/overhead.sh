@@ -51,7 +51,7 @@ while (($#)); do
     --mb) MB=$2; shift 2 ;;
     --mode) MODE=$2; shift 2 ;;
     --quick) REPS=1; FLOWS="1 8 64"; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "overhead.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -152,7 +152,8 @@ transfer() {  # n
 
 RUNS=$WORK/overhead_runs.csv
 echo "n_flows,rep,cond,seconds,bytes,flows_classified,flows_flagged" > "$RUNS"
-echo "overhead.sh: $REPS repetition(s) of N = $FLOWS, $MB MB per flow, $MODE XDP on $IF_V; load $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "overhead.sh: $REPS repetition(s) of N = $FLOWS, $MB MB per flow, $MODE XDP on $IF_V; load $LOAD0"
 for ((rep = 0; rep < REPS; rep++)); do
   for n in $FLOWS; do
     case $((rep % 3)) in
@@ -186,14 +187,16 @@ done
 # ring buffer's per-flow timings (ns_infer, ns_extract) and verdicts from the
 # same run. The iperf3 server resets the streams whose tail is still in
 # flight when the test ends (no FIN from the client), so this run also has
-# an idle sweep (0.5 s) and waits for it: every flow is classified once.
+# an idle sweep (3 s: longer than any stall of a stream during the transfer,
+# which would split it in two) and waits for it: every flow is classified
+# once.
 ACCT=$WORK/overhead_bpf.csv
 echo "n_flows,seconds,packets,ns_per_packet,fepp_ns,ipf_ns,inferences,bpf_run_time_ns,cpus,infer_ns_median,extract_ns_median,flows_classified,flows_flagged" > "$ACCT"
 for n in $FLOWS; do
   for try in 1 2; do
-    start_nnbpf --bpf-stats --idle-timeout 500ms
+    start_nnbpf --bpf-stats --idle-timeout 3s
     xfer=$(transfer "$n"); read -r secs _ <<< "$xfer"
-    sleep 1.5
+    sleep 4
     nnbpf_v stats --iface "$IF_V" --programs --json > "$WORK/progs.json"
     stop_nnbpf
     row=$($PY "$ROOT/tools/lab/overhead_report.py" --accounting "$WORK/progs.json" "$WORK/events.jsonl" "$n" "$secs")
@@ -207,5 +210,6 @@ done
 mkdir -p "$OUT"
 cp "$RUNS" "$ACCT" "$OUT/"
 $PY "$ROOT/tools/lab/overhead_report.py" --runs "$OUT/overhead_runs.csv" --bpf "$OUT/overhead_bpf.csv" \
-  --out "$OUT" --mb "$MB" --mode "$MODE" --command "tools/lab/overhead.sh${ARGS:+ $ARGS}"
+  --out "$OUT" --mb "$MB" --mode "$MODE" --command "tools/lab/overhead.sh${ARGS:+ $ARGS}" \
+  --load "$LOAD0 -> $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "overhead.sh: wrote $OUT/overhead.csv, overhead.md, overhead.png (and the raw overhead_runs.csv, overhead_bpf.csv)"
