@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--mb", type=int, default=10)
     ap.add_argument("--mode", default="native")
     ap.add_argument("--command", default="tools/lab/overhead.sh")
+    ap.add_argument("--load", default="", help="load averages at start and end, for the note")
     a = ap.parse_args()
 
     runs = read_csv(a.runs)
@@ -122,8 +123,9 @@ def main():
             "[6,32,32,2] model. FEPP, IPF (mean over the inferences packets started) and BPF CPU share "
             "(of all %s CPUs) from one extra W run per N with bpf_stats on (nnbpf stats --programs); "
             "infer ns = median ns_infer of that run's verdict events (idle-swept flows included); flagged / "
-            "classified = that run's intrusion verdicts / verdicts. Command: `%s`."
-            % (a.mb, a.mb, a.mode, reps, rows[0].get("cpus", "?"), a.command))
+            "classified = that run's intrusion verdicts / verdicts. Command: `%s`.%s"
+            % (a.mb, a.mb, a.mode, reps, rows[0].get("cpus", "?"), a.command,
+               " Load average (1, 5, 15 min) at start and end: %s." % a.load if a.load else ""))
     with open(os.path.join(a.out, "overhead.md"), "w") as f:
         f.write("\n".join(md) + "\n\n" + note + "\n")
 
