@@ -305,4 +305,138 @@ Result<nlohmann::json> read_stats(const std::string& iface) {
   return j;
 }
 
+namespace {
+
+struct ProgCounters {
+  std::string name;
+  uint32_t id = 0;
+  int64_t slot = -1;  // tail-call slot, -1 for the pinned entry programs
+  uint64_t run_cnt = 0;
+  uint64_t run_time_ns = 0;
+};
+
+struct Snapshot {
+  std::vector<ProgCounters> progs;
+  uint64_t chain_ns = 0;
+  uint64_t chain_runs = 0;
+  std::chrono::steady_clock::time_point at;
+};
+
+bool prog_counters(int fd, ProgCounters* c) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len)) return false;
+  c->id = info.id;
+  c->run_cnt = info.run_cnt;
+  c->run_time_ns = info.run_time_ns;
+  return true;
+}
+
+uint64_t stat_sum(int fd, uint32_t k) {
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return 0;
+  std::vector<uint64_t> vals(ncpu);
+  uint64_t s = 0;
+  if (bpf_map_lookup_elem(fd, &k, vals.data()) == 0)
+    for (auto v : vals) s += v;
+  return s;
+}
+
+Result<Snapshot> snapshot(const std::string& iface) {
+  Snapshot s;
+  for (const char* name : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+    NNBPF_TRY(fd, open_pinned(iface, name));
+    Fd f(fd);
+    ProgCounters c;
+    c.name = name;
+    if (!prog_counters(f.fd, &c)) return Error::runtime(std::string(name) + ": " + std::strerror(errno));
+    s.progs.push_back(c);
+  }
+  // A prog array's user-space lookup yields the program's id.
+  NNBPF_TRY(pfd, open_pinned(iface, NNBPF_MAP_PROGS));
+  Fd progs(pfd);
+  for (uint32_t slot = 0; slot < NNBPF_PROG_ARRAY_SIZE; ++slot) {
+    uint32_t id = 0;
+    if (bpf_map_lookup_elem(progs.fd, &slot, &id)) continue;
+    Fd f(bpf_prog_get_fd_by_id(id));
+    if (f.fd < 0) continue;
+    ProgCounters c;
+    c.slot = slot;
+    c.name = slot == NNBPF_PROG_FINISH_FLOW   ? NNBPF_PROG_FLOW_FINISH_NAME
+             : slot == NNBPF_PROG_FINISH_TEST ? NNBPF_PROG_TEST_FINISH_NAME
+                                              : NNBPF_PROG_STAGE_PREFIX + std::to_string(slot - NNBPF_PROG_STAGE0);
+    if (prog_counters(f.fd, &c)) s.progs.push_back(c);
+  }
+  NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_STATS));
+  Fd stats(sfd);
+  s.chain_ns = stat_sum(stats.fd, NNBPF_STAT_CHAIN_NS);
+  s.chain_runs = stat_sum(stats.fd, NNBPF_STAT_CHAIN_RUNS);
+  s.at = std::chrono::steady_clock::now();
+  return s;
+}
+
+}  // namespace
+
+Result<nlohmann::json> read_program_stats(const std::string& iface, double interval_s) {
+  using nlohmann::json;
+  Snapshot before;
+  int stats_fd = -1;
+  if (interval_s > 0) {
+    stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (stats_fd < 0) return Error::runtime(std::string("cannot enable BPF run-time statistics: ") + std::strerror(errno));
+    auto b = snapshot(iface);
+    if (!b) {
+      close(stats_fd);
+      return b.error();
+    }
+    before = *b;
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval_s));
+  }
+  auto after = snapshot(iface);
+  if (stats_fd >= 0) close(stats_fd);
+  if (!after) return after.error();
+  json j;
+  j["iface"] = iface;
+  j["interval_s"] = interval_s > 0 ? std::chrono::duration<double>(after->at - before.at).count() : 0.0;
+  json arr = json::array();
+  uint64_t total_ns = 0, xdp_ns = 0, xdp_cnt = 0;
+  for (const auto& c : after->progs) {
+    uint64_t cnt = c.run_cnt, ns = c.run_time_ns;
+    for (const auto& b : before.progs)
+      if (b.id == c.id && b.name == c.name) {
+        cnt -= b.run_cnt;
+        ns -= b.run_time_ns;
+      }
+    json p = {{"name", c.name}, {"id", c.id}, {"run_cnt", cnt}, {"run_time_ns", ns},
+              {"ns_per_run", cnt ? static_cast<double>(ns) / cnt : 0.0}};
+    if (c.slot >= 0) p["slot"] = c.slot;
+    arr.push_back(p);
+    total_ns += ns;
+    if (c.name == NNBPF_PROG_XDP_NAME) {
+      xdp_ns = ns;
+      xdp_cnt = cnt;
+    }
+  }
+  j["programs"] = arr;
+  uint64_t chain_ns = after->chain_ns - before.chain_ns, chain_runs = after->chain_runs - before.chain_runs;
+  // Tail-called programs are not accounted separately by the kernel: their
+  // time is part of nnbpf_xdp's run_time_ns. The pipeline sums the time of
+  // the inference chains packets start (NNBPF_STAT_CHAIN_NS), which splits
+  // nnbpf_xdp's time into extraction and inference.
+  j["packets"] = xdp_cnt;
+  j["ns_per_packet"] = xdp_cnt ? static_cast<double>(xdp_ns) / xdp_cnt : 0.0;
+  j["inferences_in_packets"] = chain_runs;
+  j["chain_ns"] = chain_ns;
+  j["fepp_ns"] = xdp_cnt && xdp_ns >= chain_ns ? static_cast<double>(xdp_ns - chain_ns) / xdp_cnt : 0.0;
+  j["ipf_ns"] = chain_runs ? static_cast<double>(chain_ns) / chain_runs : 0.0;
+  j["bpf_run_time_ns"] = total_ns;
+  if (interval_s > 0) {
+    double wall = j["interval_s"].get<double>() * 1e9;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    j["cpus"] = ncpu;
+    j["cpu_share"] = wall > 0 && ncpu > 0 ? static_cast<double>(total_ns) / (wall * ncpu) : 0.0;
+  }
+  return j;
+}
+
 }  // namespace nnbpf::runtime

@@ -29,6 +29,16 @@ Result<size_t> hosts_flush(const std::string& iface);
 // Counters summed over CPUs plus flows tracked, running slot and digest.
 Result<nlohmann::json> read_stats(const std::string& iface);
 
+// Per-program kernel accounting of the running pipeline (bpf_prog_info
+// run_cnt, run_time_ns): nnbpf_xdp, nnbpf_sweep and every program of the
+// tail-call table. interval_s > 0: turns the kernel's BPF run-time
+// statistics on (bpf_enable_stats) for that long and reports what the
+// interval added, with the BPF CPU share; 0: the counters as they are
+// (nonzero only while statistics were on, e.g. nnbpf run --bpf-stats).
+// Also derives FEPP (extraction per packet) and IPF (inference per flow),
+// docs/stats.md.
+Result<nlohmann::json> read_program_stats(const std::string& iface, double interval_s);
+
 // Per-CPU inference sequence numbers from the scratch map (odd = running).
 Result<std::vector<uint64_t>> read_inference_seq(int scratch_fd);
 // Waits until every CPU that was inside an inference when called has left it

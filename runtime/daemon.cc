@@ -31,20 +31,11 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-const char* reason_name(uint32_t r) {
-  switch (r) {
-    case NNBPF_END_FIN: return "fin";
-    case NNBPF_END_RST: return "rst";
-    case NNBPF_END_IDLE: return "idle";
-    case NNBPF_END_EVERY_N: return "every_n";
-    default: return "other";
-  }
-}
-
 struct EventCtx {
   bool json = false;
   std::vector<std::string> features;
   uint64_t events = 0;
+  const std::function<void(const nnbpf_event&)>* handler = nullptr;
 };
 
 int on_event(void* ctx, void* data, size_t size) {
@@ -52,6 +43,10 @@ int on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(nnbpf_event)) return 0;
   const auto* e = static_cast<const nnbpf_event*>(data);
   ec->events++;
+  if (ec->handler && *ec->handler) {
+    (*ec->handler)(*e);
+    return 0;
+  }
   std::string src = format_addr(e->key.src.a), dst = format_addr(e->key.dst.a);
   const char* proto = e->key.proto == 6 ? "tcp" : e->key.proto == 17 ? "udp" : "ip";
   uint32_t nf = std::min<uint32_t>(e->n_features, NNBPF_MAX_FEATURES);
@@ -93,7 +88,10 @@ int on_event(void* ctx, void* data, size_t size) {
 // Idle sweep: classify every flow whose last packet is older than
 // `idle_ns`, by running nnbpf_sweep on its key (BPF_PROG_TEST_RUN): the same
 // feature extraction, inference chain and finish program as a flow end.
-size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_entries) {
+// With `rb`, events are consumed as the sweep goes (a flush at exit may end
+// more flows than the ring buffer holds).
+size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_entries,
+                  uint32_t reason = NNBPF_END_IDLE, ring_buffer* rb = nullptr) {
   bpf_map_info info{};
   uint32_t len = sizeof info;
   if (bpf_obj_get_info_by_fd(flows_fd, &info, &len)) return 0;
@@ -115,7 +113,7 @@ size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_ent
   for (const auto& k : idle) {
     nnbpf_sweep_pkt pkt{};
     pkt.magic = NNBPF_SWEEP_MAGIC;
-    pkt.reason = NNBPF_END_IDLE;
+    pkt.reason = reason;
     pkt.key = k;
     nnbpf_sweep_pkt out{};
     LIBBPF_OPTS(bpf_test_run_opts, t);
@@ -125,6 +123,7 @@ size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_ent
     t.data_size_out = sizeof out;
     t.repeat = 1;
     if (bpf_prog_test_run_opts(sweep_fd, &t) == 0) ++done;
+    if (rb && done % 256 == 0) ring_buffer__consume(rb);
   }
   return done;
 }
@@ -143,6 +142,17 @@ const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM
                             NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED};
 
 }  // namespace
+
+const char* reason_name(uint32_t r) {
+  switch (r) {
+    case NNBPF_END_FIN: return "fin";
+    case NNBPF_END_RST: return "rst";
+    case NNBPF_END_IDLE: return "idle";
+    case NNBPF_END_EVERY_N: return "every_n";
+    case NNBPF_END_EXIT: return "exit";
+    default: return "other";
+  }
+}
 
 Result<uint64_t> parse_duration(const std::string& text) {
   char* end = nullptr;
@@ -189,6 +199,13 @@ Result<std::vector<uint8_t>> parse_cidr(const std::string& text) {
 }
 
 Status run_pipeline(const RunOptions& o) {
+  if (if_nametoindex(o.iface.c_str()) == 0) return Error::bad_input("interface '" + o.iface + "' does not exist");
+  NNBPF_TRY(art, compiler::load_artifact(o.dir));
+  return run_artifact(art, o);
+}
+
+Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
+  const std::string tag = "nnbpf " + o.who + ": ";
   unsigned ifindex = if_nametoindex(o.iface.c_str());
   if (ifindex == 0) return Error::bad_input("interface '" + o.iface + "' does not exist");
   if (!have_bpf_privileges())
@@ -205,7 +222,7 @@ Status run_pipeline(const RunOptions& o) {
 
   std::string note;
   NNBPF_CHECK(ensure_bpffs(&note));
-  if (!note.empty()) std::cerr << "nnbpf run: " << note << "\n";
+  if (!note.empty()) std::cerr << tag << note << "\n";
 
   // One daemon per interface; a dead one's pipeline is taken over.
   std::string sdir = state_dir(o.iface), pdir = pin_dir(o.iface);
@@ -221,13 +238,15 @@ Status run_pipeline(const RunOptions& o) {
     return Error::runtime("nnbpf is already running on " + o.iface + " (pid " + std::to_string(old_pid) +
                           "); stop it first or use nnbpf update to change the model");
   int old_link = -1;
+  if (!o.take_over && fs::exists(pdir + "/link", ec))
+    return Error::runtime("a pipeline is attached to " + o.iface + " (pins in " + pdir + "); nnbpf " + o.who +
+                          " does not replace it: stop it or run nnbpf capture on another interface");
   if (fs::exists(pdir + "/link", ec)) {
     old_link = bpf_obj_get((pdir + "/link").c_str());
-    std::cerr << "nnbpf run: taking over the pipeline left on " << o.iface
+    std::cerr << tag << "taking over the pipeline left on " << o.iface
               << (old_pid ? " by pid " + std::to_string(old_pid) : std::string()) << "\n";
   }
 
-  NNBPF_TRY(art, compiler::load_artifact(o.dir));
   nnbpf_config cfg{};
   cfg.block_ttl_ns = o.block_ttl_ns;
   cfg.every_packets = o.every_packets;
@@ -238,7 +257,7 @@ Status run_pipeline(const RunOptions& o) {
   lo.max_flows = o.max_flows;
   NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
   int xdp_fd = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
-  if (xdp_fd < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
+  if (xdp_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
 
   int allow_fd = pipe->map_fd(NNBPF_MAP_ALLOW);
   uint8_t one = 1;
@@ -307,13 +326,26 @@ Status run_pipeline(const RunOptions& o) {
   NNBPF_CHECK(write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"));
   NNBPF_CHECK(write_file(sdir + "/pid", std::to_string(getpid()) + "\n"));
 
-  std::cerr << "nnbpf run: " << o.iface << ": attached " << art.dir << " (" << art.stage_names.size()
-            << " stages, model " << art.model.digest.substr(0, 16) << ")" << (o.monitor ? " in monitor mode" : "")
-            << "; pins in " << pdir << "\n";
+  // Kernel run-time statistics (run_cnt, run_time_ns per program) stay on
+  // while this fd is open (nnbpf stats --programs).
+  int stats_fd = -1;
+  if (o.bpf_stats) {
+    stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (stats_fd < 0) std::cerr << tag << "cannot enable BPF run-time statistics: " << std::strerror(errno) << "\n";
+  }
+
+  if (art.stage_names.empty())
+    std::cerr << tag << o.iface << ": attached the feature extractor (" << art.model.n_inputs()
+              << " features, no model); pins in " << pdir << "\n";
+  else
+    std::cerr << tag << o.iface << ": attached " << art.dir << " (" << art.stage_names.size() << " stages, model "
+              << art.model.digest.substr(0, 16) << ")" << (o.monitor ? " in monitor mode" : "") << "; pins in "
+              << pdir << "\n";
 
   EventCtx ectx;
   ectx.json = o.json;
   ectx.features = art.model.features;
+  ectx.handler = &o.on_event;
   ring_buffer* rb = ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr);
   if (!rb) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
 
@@ -329,7 +361,7 @@ Status run_pipeline(const RunOptions& o) {
   // Sweep often enough that a flow is classified within ~1.25x its timeout.
   auto sweep_every = std::chrono::milliseconds(
       std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
-  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
+  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
@@ -342,16 +374,31 @@ Status run_pipeline(const RunOptions& o) {
       break;
   }
   ring_buffer__consume(rb);
-  ring_buffer__free(rb);
 
   // Detach: unpin everything, then closing the last link fd detaches.
   Status st = unpin_all(o.iface);
   close(link_fd);
+  if (stats_fd >= 0) close(stats_fd);
+  // No packet reaches the pipeline now: flush the flows still tracked.
+  if (o.flush_at_exit && sweep_fd >= 0) {
+    sweep_idle(flows_fd, sweep_fd, 0, flows_max, NNBPF_END_EXIT, rb);
+    ring_buffer__consume(rb);
+  }
+  ring_buffer__free(rb);
+  {
+    int ncpu = libbpf_num_possible_cpus();
+    uint32_t k = NNBPF_STAT_EVENTS_LOST;
+    std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+    uint64_t lost = 0;
+    if (ncpu > 0 && bpf_map_lookup_elem(pipe->map_fd(NNBPF_MAP_STATS), &k, vals.data()) == 0)
+      for (auto v : vals) lost += v;
+    if (lost) std::cerr << tag << "warning: " << lost << " events lost (ring buffer full)\n";
+  }
   fs::remove(sdir + "/pid", ec);
   fs::remove(sdir + "/manifest.json", ec);
   fs::remove(sdir, ec);
   fs::remove(kStateRoot, ec);  // only if empty
-  std::cerr << "nnbpf run: " << o.iface << ": detached (" << ectx.events << " events)\n";
+  std::cerr << tag << o.iface << ": detached (" << ectx.events << " events)\n";
   return st;
 }
 

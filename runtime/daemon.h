@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "compiler/driver/pipeline.h"
 #include "compiler/support/result.h"
+#include "nnbpf/abi.h"
 
 namespace nnbpf::runtime {
 
@@ -25,9 +28,25 @@ struct RunOptions {
   bool json = false;
   bool verbose = false;
   double duration_s = 0;            // 0 = until signalled
+  bool bpf_stats = false;           // kernel BPF run-time statistics on while attached
+  // For nnbpf capture: events go to on_event instead of stdout; a pipeline
+  // already pinned on the interface is refused instead of taken over; after
+  // detaching, every flow still in the table is flushed through the same
+  // finish program (reason NNBPF_END_EXIT).
+  std::function<void(const nnbpf_event&)> on_event;
+  bool take_over = true;
+  bool flush_at_exit = false;
+  std::string who = "run";          // command name in messages
 };
 
+// Loads opts.dir and runs it (run_artifact).
 Status run_pipeline(const RunOptions& opts);
+// Attaches `artifact` to opts.iface and serves it until signalled or
+// opts.duration_s; always detaches and removes its pins.
+Status run_artifact(const compiler::Artifact& artifact, const RunOptions& opts);
+
+// "fin", "rst", "idle", "every_n", "exit" for NNBPF_END_*.
+const char* reason_name(uint32_t reason);
 
 // Parses "300s", "5m", "1h", "250ms", "42" (seconds) into ns.
 Result<uint64_t> parse_duration(const std::string& text);

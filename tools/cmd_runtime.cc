@@ -1,4 +1,4 @@
-// nnbpf run | update | hosts | stats | bench.
+// nnbpf run | capture | update | hosts | stats | bench.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "compiler/driver/pipeline.h"
 #include "runtime/bench.h"
+#include "runtime/capture.h"
 #include "runtime/control.h"
 #include "runtime/daemon.h"
 #include "runtime/pins.h"
@@ -23,6 +24,18 @@ struct RunArgs {
   runtime::RunOptions opts;
   std::string ttl = "300s";
   std::string idle;
+};
+
+struct CaptureArgs {
+  runtime::CaptureOptions opts;
+  std::string idle;
+};
+
+struct StatsArgs {
+  std::string iface;
+  bool json = false;
+  bool programs = false;
+  std::string interval;
 };
 
 struct UpdateArgs {
@@ -72,6 +85,41 @@ void do_update(const UpdateArgs& a) {
   }
 }
 
+void print_program_stats(const StatsArgs& a) {
+  double interval = 0;
+  if (!a.interval.empty()) {
+    auto ns = runtime::parse_duration(a.interval);
+    if (!ns) return report("stats", ns.error());
+    if (*ns == 0) return report("stats", Error::bad_input("--interval must be above 0"));
+    interval = static_cast<double>(*ns) / 1e9;
+  }
+  auto j = runtime::read_program_stats(a.iface, interval);
+  if (!j) return report("stats", j.error());
+  if (a.json) {
+    std::cout << j->dump() << "\n";
+    return;
+  }
+  const auto& r = *j;
+  std::cout << std::fixed << std::setprecision(1);
+  if (interval > 0)
+    std::cout << a.iface << ": kernel BPF accounting over " << r["interval_s"].get<double>() << " s\n";
+  else
+    std::cout << a.iface << ": kernel BPF accounting since load (counts only while BPF statistics were on)\n";
+  std::cout << std::left << std::setw(22) << "program" << std::right << std::setw(8) << "id" << std::setw(14) << "run_cnt"
+            << std::setw(18) << "run_time_ns" << std::setw(12) << "ns/run" << "\n";
+  for (const auto& p : r["programs"])
+    std::cout << std::left << std::setw(22) << p["name"].get<std::string>() << std::right << std::setw(8)
+              << p["id"].get<uint32_t>() << std::setw(14) << p["run_cnt"].get<uint64_t>() << std::setw(18)
+              << p["run_time_ns"].get<uint64_t>() << std::setw(12) << p["ns_per_run"].get<double>() << "\n";
+  std::cout << "packets " << r["packets"].get<uint64_t>() << ", " << r["ns_per_packet"].get<double>()
+            << " ns/packet in XDP; FEPP " << r["fepp_ns"].get<double>() << " ns (extraction per packet), IPF "
+            << r["ipf_ns"].get<double>() << " ns (inference per flow, " << r["inferences_in_packets"].get<uint64_t>()
+            << " inferences)\n";
+  if (r.contains("cpu_share"))
+    std::cout << "BPF CPU share " << std::setprecision(3) << 100.0 * r["cpu_share"].get<double>() << " % of "
+              << r["cpus"].get<long>() << " CPUs\n";
+}
+
 }  // namespace
 
 void register_runtime_commands(CLI::App& app) {
@@ -89,6 +137,8 @@ void register_runtime_commands(CLI::App& app) {
   run->add_option("--max-flows", ra->opts.max_flows, "flow table size (LRU)");
   run->add_option("--duration", ra->opts.duration_s, "stop after this many seconds (default: run until signalled)");
   run->add_flag("--json", ra->opts.json, "events as JSON lines");
+  run->add_flag("--bpf-stats", ra->opts.bpf_stats,
+                "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
   run->callback([ra] {
     auto ttl = runtime::parse_duration(ra->ttl);
@@ -101,6 +151,27 @@ void register_runtime_commands(CLI::App& app) {
     }
     auto st = runtime::run_pipeline(ra->opts);
     if (!st) report("run", st.error());
+  });
+
+  auto ca = std::make_shared<CaptureArgs>();
+  auto* cap = app.add_subcommand("capture", "Extract every ended flow's features in XDP (no model) into a CSV");
+  cap->add_option("--iface", ca->opts.iface, "network interface")->required();
+  cap->add_option("--out", ca->opts.out, "CSV file to write")->required();
+  cap->add_option("--labels", ca->opts.labels, "file of 'CIDR LABEL [CLASS]' lines labelling flows by source");
+  cap->add_option("--duration", ca->opts.duration_s, "stop after this many seconds (default: run until signalled)");
+  cap->add_option("--max-flows", ca->opts.max_flows, "flow table size (LRU)");
+  cap->add_option("--idle-timeout", ca->idle, "end flows idle this long (e.g. 10s; default: only FIN/RST and exit)");
+  cap->add_option("--mode", ca->opts.mode, "XDP mode: native, generic or auto")
+      ->check(CLI::IsMember({"native", "generic", "auto"}));
+  cap->add_flag("-v,--verbose", ca->opts.verbose, "print libbpf's log");
+  cap->callback([ca] {
+    if (!ca->idle.empty()) {
+      auto idle = runtime::parse_duration(ca->idle);
+      if (!idle) return report("capture", idle.error());
+      ca->opts.idle_timeout_ns = *idle;
+    }
+    auto st = runtime::run_capture(ca->opts);
+    if (!st) report("capture", st.error());
   });
 
   auto ua = std::make_shared<UpdateArgs>();
@@ -162,11 +233,16 @@ void register_runtime_commands(CLI::App& app) {
     std::cout << "unblocked " << *n << " sources on " << ha->iface << "\n";
   });
 
-  auto sa = std::make_shared<HostsArgs>();
+  auto sa = std::make_shared<StatsArgs>();
   auto* stats = app.add_subcommand("stats", "Counters of the running pipeline");
   stats->add_option("--iface", sa->iface, "interface of the running pipeline")->required();
   stats->add_flag("--json", sa->json, "machine-readable output");
+  stats->add_flag("--programs", sa->programs, "per-program kernel accounting (run_cnt, run_time_ns), FEPP and IPF");
+  stats->add_option("--interval", sa->interval,
+                    "with --programs: turn BPF run-time statistics on for this long (e.g. 5s) and report that window");
   stats->callback([sa] {
+    if (sa->programs) return print_program_stats(*sa);
+    if (!sa->interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
     auto j = runtime::read_stats(sa->iface);
     if (!j) return report("stats", j.error());
     if (sa->json) {

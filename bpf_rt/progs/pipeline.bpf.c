@@ -34,6 +34,14 @@ static __always_inline void nnbpf_stat(__u32 idx)
 		*c += 1;
 }
 
+static __always_inline void nnbpf_stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&nnbpf_stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
 static __always_inline struct nnbpf_scratch *nnbpf_scratch_get(void)
 {
 	__u32 zero = 0;

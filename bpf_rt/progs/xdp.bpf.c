@@ -10,6 +10,11 @@
  *   nnbpf_sweep        BPF_PROG_TEST_RUN from user space: classify one idle
  *                      flow (struct nnbpf_sweep_pkt), same chain
  *
+ * A pipeline without stages (NNBPF_N_STAGES == 0: nnbpf capture, compiled
+ * with every catalog feature and no model) goes from a flow's end straight
+ * to nnbpf_flow_finish with verdict 0: the event carries the flow's
+ * features, nothing is ever blocked.
+ *
  * Included by the generated translation unit after progs/pipeline.bpf.c,
  * which has defined NNBPF_N_INPUTS, NNBPF_N_OUTPUTS, NNBPF_USE_<feature>
  * and NNBPF_MODEL_FEATURES(X): X(i, name) for every model input i, in input
@@ -69,7 +74,12 @@ static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbp
 	s->extract_ns = bpf_ktime_get_ns() - t0;
 	if (nnbpf_inference_begin(s, mode))
 		return;
+#if NNBPF_N_STAGES > 0
 	bpf_tail_call(ctx, &nnbpf_progs, NNBPF_PROG_STAGE0);
+#else
+	s->verdict = 0;
+	bpf_tail_call(ctx, &nnbpf_progs, NNBPF_PROG_FINISH_FLOW);
+#endif
 	nnbpf_count_error(NNBPF_ERR_TAILCALL);
 	nnbpf_inference_end(s);
 }
@@ -229,6 +239,13 @@ int nnbpf_flow_finish(struct xdp_md *ctx)
 	}
 	nnbpf_event_send(s, NNBPF_EV_VERDICT, now, 0);
 	nnbpf_stat(NNBPF_STAT_INFERENCES);
+	/* Inference time inside packet processing, so that user space can
+	 * split nnbpf_xdp's run time (bpf_stats) into extraction and
+	 * inference (nnbpf stats --programs). */
+	if (s->mode == NNBPF_MODE_FLOW) {
+		nnbpf_stat_add(NNBPF_STAT_CHAIN_NS, now - s->t_start_ns);
+		nnbpf_stat(NNBPF_STAT_CHAIN_RUNS);
+	}
 	if (s->reason != NNBPF_END_EVERY_N)
 		nnbpf_stat(NNBPF_STAT_FLOWS_ENDED);
 	if (s->verdict != 0) {

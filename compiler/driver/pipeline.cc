@@ -15,6 +15,7 @@
 
 #include "compiler/codegen/clang_compile.h"
 #include "compiler/codegen/emit.h"
+#include "compiler/ir/catalog.h"
 #include "compiler/support/csv.h"
 #include "nnbpf/abi.h"
 
@@ -98,6 +99,34 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
     NNBPF_TRY(obj, compile_bpf_c(r.c_source, r.mcpu));
     r.object = std::move(obj.object);
   }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+Result<CompileResult> compile_capture(const std::string& mcpu) {
+  auto t0 = std::chrono::steady_clock::now();
+  CompileResult r;
+  QuantModel& q = r.quant_model;
+  std::string names;
+  for (const auto& f : feature_catalog()) {
+    q.features.emplace_back(f.name);
+    q.feature_ids.push_back(f.id);
+    QuantInput in;
+    in.lo = f.lo;
+    in.hi = f.hi;
+    q.inputs.push_back(in);
+    names += std::string(f.name) + ",";
+  }
+  // The stamp and slot header carry a digest; a capture pipeline's names
+  // the catalog it extracts.
+  q.digest = sha256_hex("nnbpf capture ABI " + std::to_string(NNBPF_ABI_VERSION) + ": " + names);
+  r.float_model.features = q.features;
+  r.ranges_source = "feature catalog bounds";
+  r.layout = layout_params(q);
+  r.mcpu = mcpu == "auto" ? detect_bpf_cpu() : mcpu;
+  r.c_source = emit_program(q, r.plan, r.layout);
+  NNBPF_TRY(obj, compile_bpf_c(r.c_source, r.mcpu));
+  r.object = std::move(obj.object);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
@@ -313,9 +342,11 @@ Status write_artifact(const std::string& dir, const std::string& onnx_path, cons
     if (ec) return Error::runtime(dir + "/" + name + ": cannot rename (" + ec.message() + ")");
     return ok_status();
   };
-  auto src = read_file(onnx_path);
-  if (!src) return src.error();
-  NNBPF_CHECK(write("source.onnx", *src));
+  if (!onnx_path.empty()) {
+    auto src = read_file(onnx_path);
+    if (!src) return src.error();
+    NNBPF_CHECK(write("source.onnx", *src));
+  }
   NNBPF_CHECK(write("model.bpf.o", r.object));
   NNBPF_CHECK(write("manifest.json", make_manifest(r).dump(2) + "\n"));
   return ok_status();

@@ -42,8 +42,14 @@ struct CompileResult {
 
 Result<CompileResult> compile_model(const std::string& onnx_path, const CompileOptions& opts);
 
+// The capture pipeline of nnbpf capture: every catalog feature in catalog
+// order, no layers and no stages, so a flow's end goes from the XDP runtime's
+// extraction straight to its finish program, whose event carries the
+// features (bpf_rt/progs/xdp.bpf.c, NNBPF_N_STAGES == 0).
+Result<CompileResult> compile_capture(const std::string& mcpu = "auto");
+
 // Writes DIR/model.bpf.o, DIR/manifest.json and DIR/source.onnx (for the
-// float engine). Files are written to temporaries and renamed, so a failed
+// float engine; skipped when onnx_path is empty, as for a capture pipeline). Files are written to temporaries and renamed, so a failed
 // compile never leaves a half-written artifact.
 Status write_artifact(const std::string& dir, const std::string& onnx_path, const CompileResult& r);
 

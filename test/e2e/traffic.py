@@ -12,6 +12,11 @@
       N raw TCP SYNs from distinct source ports (a SYN flood: N one-packet flows).
   traffic.py hold HOST PORT --seconds S [--src ADDR]
       one TCP connection that sends a few bytes and then stays open, idle, for S seconds.
+  traffic.py packets HOST PORT --src ADDR --sport P --spec SPEC [--udp] [--gap S]
+      one flow of exactly the packets SPEC lists, comma-separated, each
+      PAYLOAD[:FLAGS[:DOFF]] (TCP: raw segments, FLAGS from S F R P A U,
+      DOFF header words, default 5; --udp: datagrams of PAYLOAD bytes), GAP
+      seconds apart. IPv4 or IPv6 (from HOST). Prints "sent=N".
 Every loop is bounded in count and time."""
 import argparse
 import selectors
@@ -136,6 +141,50 @@ def syn(args):
     print(f"sent={sent}")
 
 
+TCP_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
+
+
+def packets(args):
+    import struct
+    v6 = ":" in args.host
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    items = []
+    for item in args.spec.split(","):
+        parts = item.split(":")
+        payload = int(parts[0])
+        flags = sum(TCP_FLAG_BITS[c] for c in (parts[1] if len(parts) > 1 else "A"))
+        doff = int(parts[2]) if len(parts) > 2 else 5
+        items.append((payload, flags, doff))
+    if args.udp:
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.bind((args.src, args.sport))
+        for i, (payload, _, _) in enumerate(items):
+            if i:
+                time.sleep(args.gap)
+            s.sendto(b"d" * payload, (args.host, args.port))
+        print(f"sent={len(items)}")
+        return
+    s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    s.bind((args.src, 0))  # the kernel writes the IP header with this source
+    src = socket.inet_pton(fam, args.src)
+    dst = socket.inet_pton(fam, args.host)
+    seq = 1000
+    for i, (payload, flags, doff) in enumerate(items):
+        if i:
+            time.sleep(args.gap)
+        opts = b"\x01" * (4 * doff - 20)  # NOP options
+        hdr = struct.pack("!HHIIBBHHH", args.sport, args.port, seq, 1, doff << 4, flags, 1024, 0, 0) + opts
+        seg = hdr + b"p" * payload
+        if v6:
+            pseudo = src + dst + struct.pack("!IxxxB", len(seg), socket.IPPROTO_TCP)
+        else:
+            pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(seg))
+        seg = seg[:16] + struct.pack("!H", _csum(pseudo + seg)) + seg[18:]
+        s.sendto(seg, (args.host, 0))
+        seq += payload + (1 if flags & 0x03 else 0)
+    print(f"sent={len(items)}")
+
+
 def hold(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(5)
@@ -156,7 +205,7 @@ def main():
     a.add_argument("--bind", default="0.0.0.0")
     a.add_argument("--udp-port", type=int, default=5353)
     a.add_argument("--seconds", type=float, default=60)
-    for name in ("connect", "udp", "hold", "syn"):
+    for name in ("connect", "udp", "hold", "syn", "packets"):
         c = sub.add_parser(name)
         c.add_argument("host")
         c.add_argument("port", type=int)
@@ -168,8 +217,12 @@ def main():
         c.add_argument("--seconds", type=float, default=3)
         c.add_argument("--ports-from", type=int, default=2000)
         c.add_argument("--rst", action="store_true", help="end each connection with RST")
+        c.add_argument("--sport", type=int, default=0)
+        c.add_argument("--spec", default="0:S")
+        c.add_argument("--udp", action="store_true")
     args = ap.parse_args()
-    {"serve": serve, "connect": connect, "udp": udp, "hold": hold, "syn": syn}[args.cmd](args)
+    {"serve": serve, "connect": connect, "udp": udp, "hold": hold, "syn": syn,
+     "packets": packets}[args.cmd](args)
 
 
 if __name__ == "__main__":

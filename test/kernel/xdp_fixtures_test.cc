@@ -213,15 +213,17 @@ std::vector<uint8_t> build(const Pkt& p) {
 
 class Models : public ::testing::Environment {
  public:
+  static constexpr const char* kCapture = "(capture pipeline)";
   static const Artifact& get(const std::string& onnx) {
     static std::map<std::string, Artifact> cache;
     auto it = cache.find(onnx);
     if (it != cache.end()) return it->second;
     std::string dir = root() + "/" + std::to_string(cache.size());
     nnbpf::compiler::CompileOptions opts;
-    auto r = nnbpf::compiler::compile_model(onnx, opts);
+    // kCapture: the model-less pipeline of nnbpf capture.
+    auto r = onnx == kCapture ? nnbpf::compiler::compile_capture() : nnbpf::compiler::compile_model(onnx, opts);
     if (!r) throw std::runtime_error("compile " + onnx + ": " + r.error().message);
-    auto st = nnbpf::compiler::write_artifact(dir, onnx, *r);
+    auto st = nnbpf::compiler::write_artifact(dir, onnx == kCapture ? "" : onnx, *r);
     if (!st) throw std::runtime_error("write " + dir + ": " + st.error().message);
     auto a = nnbpf::compiler::load_artifact(dir);
     if (!a) throw std::runtime_error("load " + dir + ": " + a.error().message);
@@ -247,6 +249,7 @@ const auto* g_env = ::testing::AddGlobalTestEnvironment(new Models);
 std::string top6_model() { return std::string(NNBPF_FIXTURES_DIR) + "/mlp_6_32_32_2.onnx"; }
 std::string repro_model() { return std::string(NNBPF_SOURCE_DIR) + "/examples/models/nnbpf-repro-top6.onnx"; }
 std::string feat24_model() { return std::string(NNBPF_FIXTURES_DIR) + "/feat24_tiny.onnx"; }
+std::string capture_pipeline() { return Models::kCapture; }
 
 // ---- a loaded pipeline -----------------------------------------------------------
 
@@ -822,6 +825,10 @@ void fin_flow_top6(std::unique_ptr<Pipeline> p) {
     EXPECT_EQ(p->stat(NNBPF_STAT_PASSED), 5u);
   }
   EXPECT_EQ(p->stat(NNBPF_STAT_EVENTS_LOST), 0u);
+  // The inference chain's time, for nnbpf stats --programs: the same clock
+  // reads as the event's infer_ns.
+  EXPECT_EQ(p->stat(NNBPF_STAT_CHAIN_RUNS), 1u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_CHAIN_NS), e.infer_ns);
   for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k) EXPECT_EQ(p->error(k), 0u) << "error counter " << k;
 }
 
@@ -955,6 +962,56 @@ TEST_F(XdpTest, AllCatalogFeatures) {
   uint64_t rate = f("fwd_bulk_rate_bytes_per_s");
   EXPECT_GE(rate, 1500 * kSec / (t_bulk1 - t_bulk0));
   expect_reference(a.model, e);
+}
+
+// The capture pipeline (nnbpf capture): no stages; a flow's end goes straight
+// to the finish program with verdict 0; the event carries all 24 features in
+// catalog order; nothing is ever blocked; an idle flow is flushed by the
+// sweep with the reason user space gives (NNBPF_END_EXIT at exit).
+TEST_F(XdpTest, CapturePipelineReportsAllFeaturesWithoutAModel) {
+  auto p = load(capture_pipeline(), monitor());
+  ASSERT_TRUE(p);
+  const Artifact& a = p->artifact();
+  ASSERT_EQ(a.model.n_inputs(), 24);
+  EXPECT_TRUE(a.stage_names.empty());
+  EXPECT_TRUE(a.model.layers.empty());
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(a.model.feature_ids[i], i);
+  Pkt base;
+  base.src = v4(172, 16, 0, 9);
+  base.sport = 40100;
+  base.dport = 8443;
+  EXPECT_EQ(p->run(base.with_flags(kSyn)), XDP_PASS);
+  EXPECT_EQ(p->run(base.with_flags(kAck | kPsh).with_payload(700)), XDP_PASS);
+  EXPECT_EQ(p->run(base.with_flags(kAck | kFin).with_payload(30)), XDP_PASS);
+  Pkt u = base;
+  u.l4 = IPPROTO_UDP;
+  u.sport = 5000;
+  EXPECT_EQ(p->run(u.with_payload(64)), XDP_PASS);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  const auto& e = ev[0];
+  EXPECT_EQ(e.reason, static_cast<uint32_t>(NNBPF_END_FIN));
+  EXPECT_EQ(e.verdict, 0);
+  EXPECT_EQ(e.n_features, 24u);
+  EXPECT_EQ(e.n_outputs, 0u);
+  EXPECT_EQ(e.feat[0], 8443u);                         // dst_port
+  EXPECT_EQ(e.feat[1], 3u);                            // fwd_pkt_count
+  EXPECT_EQ(e.feat[2], 20u + 720 + 50);                // fwd_bytes_total
+  EXPECT_EQ(e.feat[12], 1u);                           // fwd_psh_count
+  EXPECT_EQ(e.feat[22], 2u);                           // fwd_act_data_pkts
+  ASSERT_EQ(p->sweep(u.key(), NNBPF_END_EXIT), XDP_PASS);
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EXIT));
+  EXPECT_EQ(ev[0].key.proto, IPPROTO_UDP);
+  EXPECT_EQ(ev[0].feat[1], 1u);
+  EXPECT_EQ(ev[0].feat[14], 8u);                       // fwd_header_len: UDP
+  EXPECT_EQ(p->stat(NNBPF_STAT_INFERENCES), 2u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_INTRUSIONS), 0u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_CHAIN_RUNS), 1u);       // the sweep's is not a packet's
+  EXPECT_EQ(p->stat(NNBPF_STAT_PASSED), 4u);
+  EXPECT_EQ(p->flow_count(), 0u);
+  for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k) EXPECT_EQ(p->error(k), 0u) << "error counter " << k;
 }
 
 // ---- host filter, blocking, allowlist -------------------------------------------------

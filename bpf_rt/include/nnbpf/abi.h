@@ -123,6 +123,7 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_flow_key) == 40, "nnbpf_flow_key size");
 #define NNBPF_END_IDLE 3    /* idle timeout (user-space sweep) */
 #define NNBPF_END_EVERY_N 4 /* every N packets, flow kept */
 #define NNBPF_END_EVICTED 5 /* reserved */
+#define NNBPF_END_EXIT 6    /* still live when nnbpf capture stopped (user-space flush) */
 
 struct nnbpf_scratch {
 	__u64 seq;        /* odd while an inference runs on this CPU (grace periods) */
@@ -251,6 +252,8 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_lpm_key) == 20, "nnbpf_lpm_key size");
 #define NNBPF_STAT_EVENTS_LOST 11  /* ring buffer full */
 #define NNBPF_STAT_FLOW_FULL 12    /* flow insert failed */
 #define NNBPF_STAT_AFTER_CLOSE 13  /* TCP packets of a flow that just ended (FIN/RST): not a new flow */
+#define NNBPF_STAT_CHAIN_NS 14     /* ns in inference chains started by a packet (NNBPF_MODE_FLOW): begin to finish */
+#define NNBPF_STAT_CHAIN_RUNS 15   /* those chains (the count CHAIN_NS is summed over) */
 #define NNBPF_STAT_MAX 16
 
 /* Ring-buffer event (nnbpf_events). */
