@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "compiler/driver/pipeline.h"
@@ -282,6 +283,18 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     }
   }
 
+  // Everything that can fail without side effects, before attaching.
+  const int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
+  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
+  EventCtx ectx;
+  ectx.json = o.json;
+  ectx.features = art.model.features;
+  ectx.handler = &o.on_event;
+  std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
+      ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr), &ring_buffer__free);
+  if (!rb_owner) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
+  ring_buffer* rb = rb_owner.get();
+
   // Attach: swap the program inside the surviving link (no unprotected gap),
   // or create a new link.
   int link_fd = -1;
@@ -308,23 +321,31 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     }
   }
 
-  // Pins (replacing a taken-over pipeline's).
-  NNBPF_CHECK(unpin_all(o.iface));
+  // Pins (replacing a taken-over pipeline's). A failure from here on detaches
+  // again: nothing stays half-installed.
+  auto undo = [&](Error e) -> Status {
+    (void)unpin_all(o.iface);
+    close(link_fd);
+    fs::remove(sdir + "/pid", ec);
+    fs::remove(sdir + "/manifest.json", ec);
+    return e.with_context("detached again: ");
+  };
+  if (auto u = unpin_all(o.iface); !u) return undo(u.error());
   fs::create_directories(pdir, ec);
   for (const char* name : kMapsToPin) {
     bpf_map* m = bpf_object__find_map_by_name(pipe->object(), name);
     if (m && bpf_map__pin(m, (pdir + "/" + name).c_str()))
-      return Error::runtime(pdir + "/" + name + ": cannot pin: " + std::strerror(errno));
+      return undo(Error::runtime(pdir + "/" + name + ": cannot pin: " + std::strerror(errno)));
   }
   for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
     int fd = pipe->prog_fd(prog);
     if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
-      return Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno));
+      return undo(Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno)));
   }
   if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
-    return Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno));
-  NNBPF_CHECK(write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"));
-  NNBPF_CHECK(write_file(sdir + "/pid", std::to_string(getpid()) + "\n"));
+    return undo(Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno)));
+  if (auto w = write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"); !w) return undo(w.error());
+  if (auto w = write_file(sdir + "/pid", std::to_string(getpid()) + "\n"); !w) return undo(w.error());
 
   // Kernel run-time statistics (run_cnt, run_time_ns per program) stay on
   // while this fd is open (nnbpf stats --programs).
@@ -342,12 +363,6 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
               << art.model.digest.substr(0, 16) << ")" << (o.monitor ? " in monitor mode" : "") << "; pins in "
               << pdir << "\n";
 
-  EventCtx ectx;
-  ectx.json = o.json;
-  ectx.features = art.model.features;
-  ectx.handler = &o.on_event;
-  ring_buffer* rb = ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr);
-  if (!rb) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -355,13 +370,11 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   sigaction(SIGTERM, &sa, nullptr);
   auto start = std::chrono::steady_clock::now();
   auto last_sweep = start;
-  int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
   uint32_t flows_max = 0;
   if (bpf_map* fm = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS)) flows_max = bpf_map__max_entries(fm);
   // Sweep often enough that a flow is classified within ~1.25x its timeout.
   auto sweep_every = std::chrono::milliseconds(
       std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
-  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
@@ -384,7 +397,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     sweep_idle(flows_fd, sweep_fd, 0, flows_max, NNBPF_END_EXIT, rb);
     ring_buffer__consume(rb);
   }
-  ring_buffer__free(rb);
+  rb_owner.reset();
   {
     int ncpu = libbpf_num_possible_cpus();
     uint32_t k = NNBPF_STAT_EVENTS_LOST;
