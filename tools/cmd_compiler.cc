@@ -39,6 +39,7 @@ struct CompileArgs {
   int64_t max_stage_insns = compiler::kDefaultMaxStageInsns;
   std::string isa = "auto";
   std::string quant = "int32";
+  std::string clamp = "widest";
   std::string emit = "obj";
   bool json = false;
 };
@@ -50,6 +51,7 @@ void do_compile(const CompileArgs& a) {
   opts.quant.alpha = a.alpha;
   opts.quant.mode = a.quant == "int8" ? compiler::QuantMode::Int8 : compiler::QuantMode::Int32;
   if (!a.calibration.empty()) opts.calibration_csv = a.calibration;
+  opts.quant.widen_clamp = a.clamp == "widest";
   opts.max_stage_insns = a.max_stage_insns;
   opts.mcpu = a.isa;
   opts.emit = a.emit == "obj" ? compiler::EmitKind::Obj
@@ -259,6 +261,10 @@ void register_compiler_commands(CLI::App& app) {
   c->add_option("--scale-bits", ca->scale_bits, "force b (s = 2^b) instead of the ECDF choice")->check(CLI::Range(0, 30));
   c->add_option("--alpha", ca->alpha, "ECDF threshold alpha (default 0.005)")->check(CLI::Range(0.0, 1.0));
   c->add_option("--calibration", ca->calibration, "CSV of raw feature values whose ranges bound the inputs");
+  c->add_option("--clamp", ca->clamp,
+                 "widest (default: clamp inputs only where int32 would overflow at the chosen b) or given (clamp "
+                 "at the calibration/metadata ranges)")
+      ->check(CLI::IsMember({"widest", "given"}));
   c->add_option("--max-stage-insns", ca->max_stage_insns, "instruction budget per tail-call stage");
   c->add_option("--bpf-isa", ca->isa, "BPF ISA: auto (v4 on Linux >= 6.6, else v3), v3, v4")
       ->check(CLI::IsMember({"auto", "v2", "v3", "v4"}));

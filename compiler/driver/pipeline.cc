@@ -171,6 +171,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"b_forced", q.b_forced},
                 {"b_lowered", q.b_lowered},
                 {"input_ranges_source", r.ranges_source},
+                {"clamp", q.is_tree() ? "none" : q.clamp_widest ? "widest" : "given"},
                 {"max_abs_activation", q.overflow.max_abs_activation},
                 {"max_abs_accumulator", q.overflow.max_abs_accumulator},
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
@@ -195,7 +196,11 @@ nlohmann::json make_manifest(const CompileResult& r) {
     if (q.is_tree())  // raw u64 features, no clamp
       m["inputs"].push_back({{"feature", q.features[j]}, {"lo", 0}, {"hi", UINT64_MAX}});
     else
-      m["inputs"].push_back({{"feature", q.features[j]}, {"lo", q.inputs[j].lo}, {"hi", q.inputs[j].hi}});
+      m["inputs"].push_back({{"feature", q.features[j]},
+                             {"lo", q.inputs[j].lo},
+                             {"hi", q.inputs[j].hi},
+                             {"data_lo", q.inputs[j].data_lo},
+                             {"data_hi", q.inputs[j].data_hi}});
   }
   m["layers"] = json::array();
   for (size_t l = 0; l < q.layers.size(); ++l)
@@ -259,7 +264,8 @@ std::string describe_ir(const CompileResult& r) {
   }
   for (int j = 0; j < q.n_inputs(); ++j) {
     const auto& in = q.inputs[j];
-    o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] q=" << in.q
+    o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] data[" << in.data_lo
+      << "," << in.data_hi << "] q=" << in.q
       << " m=" << in.m << " den=" << in.den << "\n";
   }
   for (size_t l = 0; l < q.layers.size(); ++l) {
@@ -318,6 +324,23 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
     << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
     << "\n";
+  {
+    int widened = 0, catalog = 0;
+    for (size_t j = 0; j < q.inputs.size(); ++j) {
+      const auto& in = q.inputs[j];
+      widened += in.lo < in.data_lo || in.hi > in.data_hi;
+      const auto info = find_feature(q.features[j]);
+      catalog += info && in.lo == info->lo && in.hi == info->hi;
+    }
+    o << "clamp:    ";
+    if (q.clamp_widest)
+      o << "widened past the input ranges on " << widened << " of " << q.inputs.size() << " inputs (" << catalog
+        << " to the catalog's bounds, i.e. never clamped); the kernel clamps only where int32 would overflow\n";
+    else if (q.mode == QuantMode::Int8)
+      o << "at the input ranges (int8 activation scales are derived from them)\n";
+    else
+      o << "at the input ranges (--clamp given)\n";
+  }
   o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
   for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
   o << "\n";

@@ -100,11 +100,16 @@ struct FloatModel {
 //   u  = (|d| << b) / den   (unsigned; den == 0 gives 0 as in the BPF ISA)
 //   x1 = d < 0 ? -u : u                          (fits int32: checked)
 struct QuantInput {
-  uint64_t lo = 0;
+  uint64_t lo = 0;  // the clamping range, what the kernel computes with
   uint64_t hi = 0;
   uint32_t q = 0;
   int64_t m = 0;     // round(mean * 2^q)
   uint64_t den = 0;  // round(sigma * 2^q); 0 when sigma == 0
+  // The range b and q were chosen for (--calibration, nnbpf.input_ranges or
+  // the catalog). [lo, hi] contains it: the quantizer widens the clamp as far
+  // as the overflow analysis allows at that b and q (quantize.cc).
+  uint64_t data_lo = 0;
+  uint64_t data_hi = 0;
 };
 
 struct QuantLayer {
@@ -185,6 +190,7 @@ struct QuantModel {
   bool b_lowered = false;           // lowered by the overflow analysis
   int b_ecdf = 16;                  // what the ECDF criteria alone chose (max of params, inputs)
   int b_inputs = -1;                // formula (9) on calibration samples; -1 without samples
+  bool clamp_widest = false;        // clamping ranges widened past data_lo/data_hi (--clamp widest)
   std::vector<QuantInput> inputs;
   std::vector<QuantLayer> layers;
   OverflowReport overflow;

@@ -154,8 +154,8 @@ Result<std::vector<RawRange>> input_ranges(const FloatModel& model, const QuantO
 // largest q <= 16 for which (xc << q) - m and |d| << b fit int64.
 Result<QuantInput> quantize_input(const FloatModel& model, size_t j, RawRange r, int b) {
   QuantInput in;
-  in.lo = r.lo;
-  in.hi = r.hi;
+  in.lo = in.data_lo = r.lo;
+  in.hi = in.data_hi = r.hi;
   if (!model.standardization) {
     in.den = 1;  // x1 = xc * 2^b; check_overflow bounds it
     return in;
@@ -227,6 +227,12 @@ Result<QuantLayer> quantize_layer(const FloatModel& model, size_t k, int b) {
   return out;
 }
 
+std::vector<std::string> layer_names(const FloatModel& model) {
+  std::vector<std::string> names;
+  for (const DenseLayer& l : model.layers) names.push_back(l.origin);
+  return names;
+}
+
 // The whole integer model at scale b, or the first overflow.
 Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, int b) {
   QuantModel qm;
@@ -236,15 +242,94 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
     NNBPF_TRY(in, quantize_input(model, j, ranges[j], b));
     qm.inputs.push_back(in);
   }
-  std::vector<std::string> names;
   for (size_t k = 0; k < model.layers.size(); ++k) {
     NNBPF_TRY(layer, quantize_layer(model, k, b));
     qm.layers.push_back(std::move(layer));
-    names.push_back(model.layers[k].origin);
   }
-  NNBPF_TRY(report, check_overflow(qm, names));
+  NNBPF_TRY(report, check_overflow(qm, layer_names(model)));
   qm.overflow = report;
   return qm;
+}
+
+// Widens the clamping ranges of a model that fits (docs/semantics.md#clamp).
+// b, q, m, den and every parameter stay as they are, so inputs inside the
+// given ranges compute exactly as before; inputs outside them are clamped
+// only where the overflow analysis could no longer vouch for them.
+//   1. per input, the widest [lo, hi] within the catalog's bounds at which
+//      quantize_input still picks the same q (step 1 alone);
+//   2. all ranges grown together, hi to (hi+1)*2^t - 1 and lo to lo/2^t
+//      (within step 1's bounds), for the largest t the analysis accepts;
+//   3. then each input alone, in order, the same way.
+// Every step keeps the whole model's overflow analysis passing.
+void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
+  const size_t n = qm.inputs.size();
+  const auto names = layer_names(model);
+  std::vector<RawRange> cap(n), given(n);
+  auto same_q = [&](size_t j, RawRange r) {
+    auto in = quantize_input(model, j, r, qm.b);
+    return in.ok() && in->q == qm.inputs[j].q;
+  };
+  for (size_t j = 0; j < n; ++j) {
+    const auto info = find_feature(model.features[j]);
+    given[j] = {qm.inputs[j].lo, qm.inputs[j].hi};
+    // Largest hi (smallest lo) with the same q: binary searches, the
+    // constraints of step 1 being monotone in each end.
+    uint64_t ok = given[j].hi, bad = info->hi;
+    if (same_q(j, {given[j].lo, bad})) ok = bad;
+    while (ok < bad && bad - ok > 1) {
+      const uint64_t mid = ok + (bad - ok) / 2;
+      (same_q(j, {given[j].lo, mid}) ? ok : bad) = mid;
+    }
+    cap[j].hi = std::max(ok, given[j].hi);
+    uint64_t lo_ok = given[j].lo, lo_bad = info->lo;
+    if (same_q(j, {lo_bad, given[j].hi})) lo_ok = lo_bad;
+    while (lo_ok > lo_bad && lo_ok - lo_bad > 1) {
+      const uint64_t mid = lo_bad + (lo_ok - lo_bad) / 2;
+      (same_q(j, {mid, given[j].hi}) ? lo_ok : lo_bad) = mid;
+    }
+    cap[j].lo = std::min(lo_ok, given[j].lo);
+  }
+  auto grown = [&](size_t j, int t) -> RawRange {
+    if (t <= 0) return given[j];
+    const unsigned __int128 h = (static_cast<unsigned __int128>(given[j].hi) + 1) << std::min(t, 64);
+    const uint64_t hi = h - 1 >= cap[j].hi ? cap[j].hi : static_cast<uint64_t>(h - 1);
+    const uint64_t lo = t >= 64 ? 0 : given[j].lo >> t;
+    return {std::max(lo, cap[j].lo), std::max(hi, given[j].hi)};
+  };
+  std::vector<int> t(n, 0);
+  auto fits = [&](const std::vector<int>& ts) {
+    QuantModel trial = qm;
+    for (size_t j = 0; j < n; ++j) {
+      const RawRange r = grown(j, ts[j]);
+      trial.inputs[j].lo = r.lo;
+      trial.inputs[j].hi = r.hi;
+    }
+    auto rep = check_overflow(trial, names);
+    if (rep.ok()) qm.overflow = *rep;
+    return rep.ok();
+  };
+  auto largest = [&](auto with_t) {  // largest t in [0, 64] with fits(with_t(t))
+    int good = 0, bad = 65;
+    while (bad - good > 1) {
+      const int mid = (good + bad) / 2;
+      (fits(with_t(mid)) ? good : bad) = mid;
+    }
+    return good;
+  };
+  const int all = largest([&](int v) { return std::vector<int>(n, v); });
+  std::fill(t.begin(), t.end(), all);
+  for (size_t j = 0; j < n; ++j)
+    t[j] = std::max(all, largest([&](int v) {
+                      auto ts = t;
+                      ts[j] = std::max(v, all);
+                      return ts;
+                    }));
+  fits(t);  // leaves qm.overflow describing the final ranges
+  for (size_t j = 0; j < n; ++j) {
+    const RawRange r = grown(j, t[j]);
+    qm.inputs[j].lo = r.lo;
+    qm.inputs[j].hi = r.hi;
+  }
 }
 
 }  // namespace
@@ -284,6 +369,8 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   }
 
   QuantModel& qm = result.value();
+  if (opts.widen_clamp) widen_clamp_ranges(model, qm);
+  qm.clamp_widest = opts.widen_clamp;
   for (const std::string& f : qm.features) qm.feature_ids.push_back(find_feature(f)->id);
   qm.alpha = opts.alpha;
   qm.ecdf_share = ecdf_share(model, qm.b);

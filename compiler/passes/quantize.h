@@ -21,6 +21,11 @@ struct QuantOptions {
   // --calibration CSV rows (raw values, one vector per row): also used for
   // formula (9), the ECDF of each standardized input.
   std::vector<std::vector<uint64_t>> calibration_samples;
+  // --clamp widest (default): once b is fixed, each input's clamping range is
+  // widened toward the catalog's bounds as far as the overflow analysis still
+  // holds without changing b or the input's q, so the kernel clamps only where
+  // int32 would otherwise overflow. --clamp given: clamp at the given ranges.
+  bool widen_clamp = true;
 };
 
 // Share of nonzero parameters (weights and biases of all layers) with |p|*2^b < 1.

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "compiler/interp/reference.h"
+#include "compiler/ir/catalog.h"
 #include "compiler/passes/overflow.h"
 
 namespace nnbpf::compiler {
@@ -269,19 +270,77 @@ TEST(Quantize, RangeSourcesAndOutwardRounding) {
   Result<QuantModel> q = quantize(m, opts);  // catalog: [1, 2^32 - 1] overflows at b=4
   ASSERT_FALSE(q.ok());
   m.input_ranges = {{2.5, 10.2}};
+  opts.widen_clamp = false;
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->inputs[0].lo, 2u);
   EXPECT_EQ(q->inputs[0].hi, 11u);
+  EXPECT_EQ(q->inputs[0].data_lo, 2u);
+  EXPECT_EQ(q->inputs[0].data_hi, 11u);
   opts.calibration_ranges = std::vector<InputRange>{{-3, 99.0}};
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->inputs[0].lo, 0u);
   EXPECT_EQ(q->inputs[0].hi, 99u);
+  opts.widen_clamp = true;  // the given range stays data_lo/data_hi
+  q = quantize(m, opts);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->inputs[0].data_lo, 0u);
+  EXPECT_EQ(q->inputs[0].data_hi, 99u);
+  EXPECT_GT(q->inputs[0].hi, 99u);
   opts.calibration_ranges = std::vector<InputRange>{{0, 1}, {0, 1}};
   q = quantize(m, opts);
   ASSERT_FALSE(q.ok());
   EXPECT_HAS(q.error().message, "calibration has 2 ranges for a model with 1 inputs");
+}
+
+// --clamp widest: the clamping range grows past the given range as far as
+// the overflow analysis allows at the same b and q; inside the given range
+// nothing changes, outside it the kernel follows the float model further.
+TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
+  FloatModel m = model({"fwd_pkt_len_max", "fwd_iat_max_ns"}, {dense(2, 2, {0.75, -0.5, -1.25, 2.0}, {0.1, -0.2})});
+  m.standardization = Standardization{{100.0, 5e6}, {1.0 / 40.0, 1.0 / 2e6}};
+  m.input_ranges = {{0, 1000}, {0, 2e7}};
+  QuantOptions given;
+  given.widen_clamp = false;
+  Result<QuantModel> g = quantize(m, given);
+  Result<QuantModel> w = quantize(m, {});
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_FALSE(g->clamp_widest);
+  EXPECT_TRUE(w->clamp_widest);
+  ASSERT_EQ(w->b, g->b);
+  EXPECT_EQ(w->layers[0].weight, g->layers[0].weight);
+  for (size_t j = 0; j < 2; ++j) {
+    const QuantInput &a = g->inputs[j], &b = w->inputs[j];
+    EXPECT_EQ(b.q, a.q);
+    EXPECT_EQ(b.m, a.m);
+    EXPECT_EQ(b.den, a.den);
+    EXPECT_EQ(b.data_lo, a.lo);
+    EXPECT_EQ(b.data_hi, a.hi);
+    EXPECT_LE(b.lo, a.lo);
+    EXPECT_GT(b.hi, a.hi) << j;
+  }
+  EXPECT_EQ(w->inputs[0].hi, 65535u);  // packet lengths: the catalog's bound fits
+  EXPECT_LT(w->inputs[1].hi, find_feature("fwd_iat_max_ns")->hi);  // nanoseconds do not
+  // The widened model still passes the analysis; one step further fails it.
+  EXPECT_TRUE(check_overflow(*w).ok());
+  QuantModel over = *w;
+  over.inputs[1].hi = over.inputs[1].hi * 4 + 3;
+  EXPECT_FALSE(check_overflow(over).ok());
+  // Inside the given ranges the two compute the same; beyond them the
+  // widened one keeps tracking the float model.
+  for (uint64_t x0 : {0ull, 100ull, 1000ull})
+    for (uint64_t x1 : {0ull, 5000000ull, 20000000ull})
+      EXPECT_EQ(run_reference(*w, {x0, x1}).logits, run_reference(*g, {x0, x1}).logits) << x0 << " " << x1;
+  const std::vector<uint64_t> far = {5000, 400000000};
+  const Inference f = run_float(m, {5000.0, 4e8});
+  const Inference wr = run_reference(*w, far), gr = run_reference(*g, far);
+  for (int o = 0; o < 2; ++o) {
+    const double scaled = f.flogits[o] * std::ldexp(1.0, w->b);
+    EXPECT_NEAR(wr.logits[o], scaled, std::fabs(scaled) * 1e-3 + 4) << o;
+    EXPECT_GT(std::fabs(gr.logits[o] - scaled), std::fabs(scaled) * 0.5) << o;
+  }
 }
 
 TEST(Quantize, RefusesBadModels) {
