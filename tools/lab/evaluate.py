@@ -97,6 +97,25 @@ def offline_rows(data, verdicts):
     return [r[:3] for r in rows]
 
 
+def range_use(data, manifest):
+    """(b, rows with a value outside the ranges the model was quantized for,
+    rows the kernel clamps) of a compiled model on a capture."""
+    try:
+        with open(manifest) as f:
+            m = json.load(f)
+        with open(data) as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, json.JSONDecodeError):
+        return None
+    ins = m["inputs"]
+    outside = clamped = 0
+    for r in rows:
+        xs = [int(r[i["feature"]]) for i in ins]
+        outside += any(not i.get("data_lo", i["lo"]) <= x <= i.get("data_hi", i["hi"]) for x, i in zip(xs, ins))
+        clamped += any(not i["lo"] <= x <= i["hi"] for x, i in zip(xs, ins))
+    return m["quant"]["b"], outside, clamped
+
+
 def offline(a):
     rows = offline_rows(a.data, a.verdicts)
     m = binary([r[1] for r in rows], [r[2] for r in rows])
@@ -292,7 +311,9 @@ def report(a):
             h = {}
         models.append((name, h.get("features", []), h.get("heldout"),
                        binary([x[1] for x in frows], [x[2] for x in frows]),
-                       binary([x[1] for x in krows], [x[2] for x in krows]), krows))
+                       binary([x[1] for x in krows], [x[2] for x in krows]), krows,
+                       sum(fr[2] == kr[2] for fr, kr in zip(frows, krows)) / max(1, len(krows)),
+                       range_use(day2, os.path.join(ds, name, "manifest.json"))))
     if not models:
         fail("%s: no lab-model-day2-kernel.txt (run tools/lab/dataset.sh)" % ds)
     off_classes = per_class(models[0][5])
@@ -352,7 +373,7 @@ def report(a):
     w("")
     w("| model | features | day-1 hold-out accuracy | F1 | MCC |")
     w("|---|---|---:|---:|---:|")
-    for name, feats, hold, _, _, _ in models:
+    for name, feats, hold, *_ in models:
         w("| %s | %s | %s | %s | %s |" % (name, "all 24" if len(feats) == 24 else "`" + ",".join(feats) + "`",
           *(("%.4f" % hold[k]) if hold else "-" for k in ("accuracy", "f1", "mcc"))))
     w("")
@@ -360,10 +381,21 @@ def report(a):
     w("")
     w("| model | engine | flows | accuracy | precision | recall | F1 | MCC |")
     w("|---|---|---:|---:|---:|---:|---:|---:|")
-    for name, _, _, mf, mk, _ in models:
+    for name, _, _, mf, mk, *_ in models:
         for eng, m in (("float (ONNX)", mf), ("kernel (BPF_PROG_TEST_RUN)", mk)):
             w("| %s | %s | %d | %.4f | %.4f | %.4f | %.4f | %.4f |" %
               (name, eng, m["flows"], m["accuracy"], m["precision"], m["recall"], m["f1"], m["mcc"]))
+    w("")
+    w("Kernel against float on the same day-2 flows: verdict agreement, the scale b, how many flows have a "
+      "feature outside the day-1 ranges the model was quantized for (`nnbpf.input_ranges`: twice the training "
+      "maximum), and how many the kernel clamps (`nnbpf compile`'s default `--clamp widest` clamps only where "
+      "int32 would overflow; [semantics.md](../semantics.md#clamp)).")
+    w("")
+    w("| model | kernel = float | b | flows outside the input ranges | flows clamped |")
+    w("|---|---:|---:|---:|---:|")
+    for name, _, _, _, mk, _, agree, use in models:
+        b, outside, clamped = use if use else ("-", "-", "-")
+        w("| %s | %.4f%% | %s | %s | %s |" % (name, 100 * agree, b, outside, clamped))
     if len(models) > 1:
         w("")
         w("Per class on day 2 (kernel engine):")
@@ -427,6 +459,17 @@ def report(a):
     w("")
     w("![time to block](online-time-to-block.png)")
     w("")
+    ovh = os.path.join(os.path.dirname(os.path.abspath(a.out)), "overhead.md")
+    if os.path.exists(ovh):
+        w("## Overhead on the wire (paper Table VIII, Fig. 9)")
+        w("")
+        w("From its own run of `sudo tools/lab/overhead.sh` ([overhead.md](overhead.md), raw runs in "
+          "overhead_runs.csv and overhead_bpf.csv); docs/PERFORMANCE.md discusses it.")
+        w("")
+        L.extend(open(ovh).read().rstrip("\n").split("\n"))
+        w("")
+        w("![overhead](overhead.png)")
+        w("")
     with open(a.out, "w") as f:
         f.write("\n".join(L))
     with open(os.path.join(on, "online.json"), "w") as f:
