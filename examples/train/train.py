@@ -328,8 +328,8 @@ def main(argv=None):
     except DataError as e:
         fail(str(e))
     if dropped:
-        sys.stderr.write("train.py: dropped %d rows with NaN/Inf in the selected features\n"
-                         % dropped)
+        sys.stderr.write("train.py: dropped %d row%s with NaN/Inf in the selected features\n"
+                         % (dropped, "" if dropped == 1 else "s"))
 
     import torch
     seed_everything(args.seed, args.threads)
