@@ -261,75 +261,66 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
 //      (within step 1's bounds), for the largest t the analysis accepts;
 //   3. then each input alone, in order, the same way.
 // Every step keeps the whole model's overflow analysis passing.
+// The last v in [from, to] (either direction) for which pred holds, given
+// pred(from) and that pred, once false going from `from` to `to`, stays false.
+template <typename Pred>
+uint64_t last_holding(uint64_t from, uint64_t to, Pred pred) {
+  if (pred(to)) return to;
+  uint64_t good = from, bad = to;  // pred(good), !pred(bad)
+  while ((good < bad ? bad - good : good - bad) > 1) {
+    const uint64_t mid = good < bad ? good + (bad - good) / 2 : bad + (good - bad) / 2;
+    (pred(mid) ? good : bad) = mid;
+  }
+  return good;
+}
+
 void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
   const size_t n = qm.inputs.size();
   const auto names = layer_names(model);
   std::vector<RawRange> cap(n), given(n);
-  auto same_q = [&](size_t j, RawRange r) {
-    auto in = quantize_input(model, j, r, qm.b);
-    return in.ok() && in->q == qm.inputs[j].q;
-  };
   for (size_t j = 0; j < n; ++j) {
     const auto info = find_feature(model.features[j]);
     given[j] = {qm.inputs[j].lo, qm.inputs[j].hi};
-    // Largest hi (smallest lo) with the same q: binary searches, the
-    // constraints of step 1 being monotone in each end.
-    uint64_t ok = given[j].hi, bad = info->hi;
-    if (same_q(j, {given[j].lo, bad})) ok = bad;
-    while (ok < bad && bad - ok > 1) {
-      const uint64_t mid = ok + (bad - ok) / 2;
-      (same_q(j, {given[j].lo, mid}) ? ok : bad) = mid;
-    }
-    cap[j].hi = std::max(ok, given[j].hi);
-    uint64_t lo_ok = given[j].lo, lo_bad = info->lo;
-    if (same_q(j, {lo_bad, given[j].hi})) lo_ok = lo_bad;
-    while (lo_ok > lo_bad && lo_ok - lo_bad > 1) {
-      const uint64_t mid = lo_bad + (lo_ok - lo_bad) / 2;
-      (same_q(j, {mid, given[j].hi}) ? lo_ok : lo_bad) = mid;
-    }
-    cap[j].lo = std::min(lo_ok, given[j].lo);
+    auto same_q = [&](RawRange r) {
+      auto in = quantize_input(model, j, r, qm.b);
+      return in.ok() && in->q == qm.inputs[j].q;
+    };
+    // Step 1's constraints are monotone in each end of the range. A given
+    // range may reach past the catalog's bounds: it is never narrowed.
+    cap[j].hi = last_holding(given[j].hi, std::max(info->hi, given[j].hi),
+                             [&](uint64_t v) { return same_q({given[j].lo, v}); });
+    cap[j].lo = last_holding(given[j].lo, std::min(info->lo, given[j].lo),
+                             [&](uint64_t v) { return same_q({v, given[j].hi}); });
   }
-  auto grown = [&](size_t j, int t) -> RawRange {
-    if (t <= 0) return given[j];
-    const unsigned __int128 h = (static_cast<unsigned __int128>(given[j].hi) + 1) << std::min(t, 64);
+  auto grown = [&](size_t j, uint64_t t) -> RawRange {
+    if (t == 0) return given[j];
+    const unsigned __int128 h = (static_cast<unsigned __int128>(given[j].hi) + 1) << t;
     const uint64_t hi = h - 1 >= cap[j].hi ? cap[j].hi : static_cast<uint64_t>(h - 1);
     const uint64_t lo = t >= 64 ? 0 : given[j].lo >> t;
     return {std::max(lo, cap[j].lo), std::max(hi, given[j].hi)};
   };
-  std::vector<int> t(n, 0);
-  auto fits = [&](const std::vector<int>& ts) {
+  auto with = [&](const std::vector<uint64_t>& ts) {
     QuantModel trial = qm;
     for (size_t j = 0; j < n; ++j) {
       const RawRange r = grown(j, ts[j]);
       trial.inputs[j].lo = r.lo;
       trial.inputs[j].hi = r.hi;
     }
-    auto rep = check_overflow(trial, names);
-    if (rep.ok()) qm.overflow = *rep;
-    return rep.ok();
+    return trial;
   };
-  auto largest = [&](auto with_t) {  // largest t in [0, 64] with fits(with_t(t))
-    int good = 0, bad = 65;
-    while (bad - good > 1) {
-      const int mid = (good + bad) / 2;
-      (fits(with_t(mid)) ? good : bad) = mid;
-    }
-    return good;
-  };
-  const int all = largest([&](int v) { return std::vector<int>(n, v); });
-  std::fill(t.begin(), t.end(), all);
+  auto fits = [&](const std::vector<uint64_t>& ts) { return check_overflow(with(ts), names).ok(); };
+  const uint64_t all = last_holding(0, 64, [&](uint64_t v) { return fits(std::vector<uint64_t>(n, v)); });
+  std::vector<uint64_t> t(n, all);
   for (size_t j = 0; j < n; ++j)
-    t[j] = std::max(all, largest([&](int v) {
-                      auto ts = t;
-                      ts[j] = std::max(v, all);
-                      return ts;
-                    }));
-  fits(t);  // leaves qm.overflow describing the final ranges
-  for (size_t j = 0; j < n; ++j) {
-    const RawRange r = grown(j, t[j]);
-    qm.inputs[j].lo = r.lo;
-    qm.inputs[j].hi = r.hi;
-  }
+    t[j] = last_holding(all, 64, [&](uint64_t v) {
+      auto ts = t;
+      ts[j] = v;
+      return fits(ts);
+    });
+  QuantModel widened = with(t);
+  auto report = check_overflow(widened, names);  // passes: every t[j] was accepted with the others
+  qm.inputs = std::move(widened.inputs);
+  qm.overflow = *report;
 }
 
 }  // namespace

@@ -321,6 +321,15 @@ TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
     EXPECT_LE(b.lo, a.lo);
     EXPECT_GT(b.hi, a.hi) << j;
   }
+  // A given range reaching past the catalog's (fwd_pkt_count starts at 1) is
+  // never narrowed.
+  FloatModel count = model({"fwd_pkt_count"}, {dense(1, 1, {0.5})});
+  count.standardization = Standardization{{20.0}, {1.0 / 10.0}};
+  count.input_ranges = {{0, 100}};
+  Result<QuantModel> c = quantize(count, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->inputs[0].lo, 0u);
+  EXPECT_GT(c->inputs[0].hi, 100u);
   EXPECT_EQ(w->inputs[0].hi, 65535u);  // packet lengths: the catalog's bound fits
   EXPECT_LT(w->inputs[1].hi, find_feature("fwd_iat_max_ns")->hi);  // nanoseconds do not
   // The widened model still passes the analysis; one step further fails it.
