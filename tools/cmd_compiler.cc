@@ -189,6 +189,10 @@ void do_infer(const InferArgs& a) {
   if (!art) return report("infer", art.error());
   auto rows = read_feature_csv(a.input, art->model.features);
   if (!rows) return report("infer", rows.error());
+  // A CICFlowMeter file, or rows skipped: say what was read (as train.py does).
+  const CsvReadReport& rr = rows->report;
+  if (rr.dialect != "nnbpf" || rr.dropped_rows() || rr.header_repeats)
+    std::fprintf(stderr, "nnbpf infer: %s: %s\n", a.input.c_str(), rr.summary().c_str());
   std::string out;
   out.reserve(rows->rows.size() * 24);
   char line[512];

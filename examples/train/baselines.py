@@ -174,8 +174,7 @@ def add_data_args(p):
     p.add_argument("--data", required=True, metavar="FLOWS.csv",
                    help="flow CSV (nnbpf's format or CIC-IDS-2017)")
     p.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
-    p.add_argument("--format", default="auto", choices=("auto", "repro", "cicids"),
-                   help="CSV format (default: detect)")
+    tr.add_format_args(p)
     p.add_argument("--seed", type=int, default=1, help="split/model seed (default 1)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction, stratified (default 0.2)")
@@ -196,10 +195,8 @@ def prepare(args, argv, kind):
                        ("--metrics-out", args.metrics_out)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise DataError("%s %s: directory does not exist" % (what, path))
-    flows, dropped = tr.load_and_select(args.data, args.format, features)
-    if dropped:
-        sys.stderr.write("baselines.py: dropped %d rows with NaN/Inf in the selected features\n"
-                         % dropped)
+    flows, dropped = tr.load_and_select(args.data, args.format, features, args.attempted)
+    sys.stderr.write("baselines.py: %s: %s\n" % (args.data, flows.report.summary()))
     train_idx, test_idx = tr.split(flows.y, args.test_size, args.seed)
     meta = {
         "nnbpf.train.kind": kind,
@@ -229,7 +226,7 @@ def finish(args, model, flows, te, meta, extra, t0):
         doc = {"model": args.out, "model_sha256": onnx_sha, "data": args.data,
                "data_sha256": meta["nnbpf.train.data_sha256"],
                "command": meta["nnbpf.train.command"], "seed": args.seed,
-               "features": flows.columns, "heldout": metrics, "ops": ev.op_types(),
+               "features": flows.columns, "read": flows.report.as_dict(), "heldout": metrics, "ops": ev.op_types(),
                "metadata": ev.metadata}
         doc.update(extra)
         with open(args.metrics_out, "w") as f:

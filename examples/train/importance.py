@@ -110,11 +110,10 @@ def main(argv=None):
             raise DataError("--epochs must be >= 1")
         if args.max_k < 0:
             raise DataError("--max-k must be >= 0")
-        flows, dropped = tr.load_and_select(args.data, args.format, features)
+        flows, dropped = tr.load_and_select(args.data, args.format, features, args.attempted)
     except DataError as e:
         fail(str(e))
-    if dropped:
-        sys.stderr.write("importance.py: dropped %d rows with NaN/Inf\n" % dropped)
+    sys.stderr.write("importance.py: %s: %s\n" % (args.data, flows.report.summary()))
     try:
         os.makedirs(args.out_dir, exist_ok=True)
     except OSError as e:

@@ -80,12 +80,26 @@ def parse_target_fpr(s):
     return v
 
 
+FORMATS = ("auto", "nnbpf", "cic", "cic2017", "cic2018", "cic2021", "repro", "cicids")
+
+
+def add_format_args(p):
+    """--format and --attempted (train.py, importance.py, baselines.py)."""
+    p.add_argument("--format", default="auto", choices=FORMATS,
+                   help="input dialect (default: detect from the header); cic: the "
+                        "CICFlowMeter dialect that matches best; repro, cicids: earlier names "
+                        "of nnbpf, cic")
+    p.add_argument("--attempted", default="intrusion", choices=nd.ATTEMPTED_POLICIES,
+                   help="CICFlowMeter labels '<attack> - Attempted' (2021 re-extraction) count "
+                        "as intrusion (default), benign, or are dropped")
+
+
 def add_common_args(p):
     """Data/split/model/training flags shared with importance.py."""
     p.add_argument("--data", required=True, metavar="FLOWS.csv",
-                   help="flow CSV: nnbpf format (catalog columns + label) or CIC-IDS-2017")
-    p.add_argument("--format", default="auto", choices=("auto", "repro", "cicids"),
-                   help="input format (default: auto-detect from the header)")
+                   help="flow CSV: nnbpf format (catalog columns + label) or CICFlowMeter "
+                        "(CIC-IDS-2017, CSE-CIC-IDS2018, the 2021 re-extraction)")
+    add_format_args(p)
     p.add_argument("--seed", type=int, default=1, help="split/initialization seed (default 1)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction, stratified (default 0.2)")
@@ -141,16 +155,13 @@ CALIBRATION_MAX_ROWS = 2000
 # Data
 
 
-def load_and_select(path, fmt, features):
-    """Loads the CSV (only the needed columns) and drops rows with NaN/Inf in
-    them. Returns (flows, n_dropped)."""
-    flows = nd.load_flows(path, fmt=fmt, features=features)
-    ok = flows.finite_mask()
-    dropped = int((~ok).sum())
-    if dropped:
-        flows = flows.subset(ok)
-    if len(flows) == 0:
-        raise DataError("%s: no row left after dropping NaN/Inf" % path)
+def load_and_select(path, fmt, features, attempted="intrusion"):
+    """Loads the CSV (only the needed columns; CICFlowMeter rows with NaN,
+    Infinity, negative or non-numeric values in them dropped, fractional
+    values rounded down: nnbpf_data.load_flows). Returns (flows, n_dropped);
+    flows.report says what was read, dropped and repaired."""
+    flows = nd.load_flows(path, fmt=fmt, features=features, attempted=attempted)
+    dropped = flows.report.n_dropped()
     classes = set(np.unique(flows.y).tolist())
     if classes != {0, 1}:
         raise DataError("%s: needs both classes (benign 0 and intrusion 1), found %s"
@@ -492,12 +503,10 @@ def main(argv=None):
                            ("--metrics-out", args.metrics_out)):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
                 raise DataError("%s %s: directory does not exist" % (what, path))
-        flows, dropped = load_and_select(args.data, args.format, features)
+        flows, dropped = load_and_select(args.data, args.format, features, args.attempted)
     except DataError as e:
         fail(str(e))
-    if dropped:
-        sys.stderr.write("train.py: dropped %d row%s with NaN/Inf in the selected features\n"
-                         % (dropped, "" if dropped == 1 else "s"))
+    sys.stderr.write("train.py: %s: %s\n" % (args.data, flows.report.summary()))
 
     import torch
     seed_everything(args.seed, args.threads)
@@ -521,7 +530,7 @@ def main(argv=None):
         "nnbpf.train.command": command,
     }
     n_b = int((flows.y[tr] == 0).sum())
-    sys.stderr.write("train.py: %s (%s format): %d flows, %d train (%d benign, %d intrusion), "
+    sys.stderr.write("train.py: %s (%s): %d flows, %d train (%d benign, %d intrusion), "
                      "%d held out; features %s; MLP [%s]%s\n"
                      % (args.data, flows.format, len(flows), len(tr), n_b, len(tr) - n_b,
                         len(te), ",".join(flows.columns),
@@ -623,6 +632,7 @@ def main(argv=None):
             "command": command,
             "seed": args.seed,
             "features": flows.columns,
+            "read": flows.report.as_dict(),
             "hidden": hidden,
             "bias": args.bias,
             "epochs": args.epochs,
