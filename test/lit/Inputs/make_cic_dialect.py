@@ -15,6 +15,7 @@ names and order as the data sets ship them) and each dialect's known quirks:
            BENIGN, attack names and "<attack> - Attempted", Protocol 6/17
            (benign and attack UDP flows), negative header lengths, NaN rates.
 
+Half the flows are UDP (cic2018, cic2021), a few cic2018 flows protocol 0.
 Benign flows go to port 443 (tcp) or 53 (udp) with small packets and short
 gaps, attacks to port 80 (or 161 udp) with large packets and long gaps, so a
 model learns them in a few epochs. Every 30th row holds the largest values,
@@ -49,7 +50,7 @@ H2021 = ["id", "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol"
          "Label", "Attempted Category"]
 def flow(rnd, i, udp_ok):
     attack = i % 3 == 0
-    udp = udp_ok and i % 5 == 1
+    udp = udp_ok and i % 2 == 1
     big = i % 30 == 0
     pk = 9 if big else rnd.randint(2, 8)
     lmax = rnd.randint(900, 1400) if attack else rnd.randint(40, 300)
@@ -116,6 +117,8 @@ def main():
         r = quirks(i, flow(rnd, i, dialect != "cic2017"), dialect)
         r["fhdr_copy"] = (r["fhdr"] if isinstance(r["fhdr"], int) else 0) + 999
         r["proto"] = 17 if r["udp"] else 6
+        if dialect == "cic2018" and i % 50 == 24:
+            r["proto"], r["port"] = 0, 0      # CSE-CIC-IDS2018's protocol-0 flows
         r["ts"] = "14/02/2018 08:%02d:%02d" % (i // 60 % 60, i % 60)
         r["id"] = i + 1
         r["src"], r["dst"] = "172.16.0.%d" % (i % 200 + 1), "192.168.10.50"
