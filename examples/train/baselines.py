@@ -184,6 +184,12 @@ def add_data_args(p):
                    help="catalog features, in input order (default: all in the data)")
     p.add_argument("--metrics-out", metavar="FILE.json",
                    help="also write the held-out metrics (and provenance) as JSON")
+    p.add_argument("--min-protocol-rows", type=int, default=20, metavar="N",
+                   help="nnbpf.protocols lists a protocol with at least N benign and N "
+                        "intrusion training flows (default 20, as train.py)")
+    p.add_argument("--calibration-rows", type=int, default=2000, metavar="N",
+                   help="stratified training rows embedded as nnbpf.calibration "
+                        "(default 2000, at most 2000; 0: none)")
 
 
 def prepare(args, argv, kind):
@@ -198,12 +204,26 @@ def prepare(args, argv, kind):
     flows, dropped = tr.load_and_select(args.data, args.format, features, args.attempted)
     sys.stderr.write("baselines.py: %s: %s\n" % (args.data, flows.report.summary()))
     train_idx, test_idx = tr.split(flows.y, args.test_size, args.seed)
-    meta = {
+    if args.min_protocol_rows < 1:
+        raise DataError("--min-protocol-rows must be >= 1")
+    if args.calibration_rows < 0:
+        raise DataError("--calibration-rows must be >= 0")
+    # The model-domain keys train.py writes (no operating point: no validation split).
+    protocols, notes = tr.judged_protocols(flows, train_idx, args.min_protocol_rows)
+    for note in notes:
+        sys.stderr.write("baselines.py: protocols: %s\n" % note)
+    meta = {"nnbpf.classes": ",".join(tr.CLASSES)}
+    if protocols is not None:
+        meta["nnbpf.protocols"] = protocols
+    cal, _ = tr.calibration_csv(flows, train_idx, args.calibration_rows, args.seed)
+    if cal is not None:
+        meta["nnbpf.calibration"] = cal
+    meta.update({
         "nnbpf.train.kind": kind,
         "nnbpf.train.seed": str(args.seed),
         "nnbpf.train.data_sha256": nd.file_sha256(args.data),
         "nnbpf.train.command": shlex.join([sys.argv[0]] + list(argv)),
-    }
+    })
     return flows, train_idx, test_idx, meta
 
 
@@ -227,7 +247,7 @@ def finish(args, model, flows, te, meta, extra, t0):
                "data_sha256": meta["nnbpf.train.data_sha256"],
                "command": meta["nnbpf.train.command"], "seed": args.seed,
                "features": flows.columns, "read": flows.report.as_dict(), "heldout": metrics, "ops": ev.op_types(),
-               "metadata": ev.metadata}
+               "metadata": {k: v for k, v in ev.metadata.items() if k != "nnbpf.calibration"}}
         doc.update(extra)
         with open(args.metrics_out, "w") as f:
             json.dump(doc, f, indent=2)
