@@ -228,7 +228,8 @@ void do_infer(const InferArgs& a) {
     durations.reserve(rows->rows.size());
     for (size_t i = 0; i < rows->rows.size(); ++i) {
       auto r = (*p)->run(rows->rows[i], a.repeat);
-      if (!r) return report("infer", r.error().with_context(a.input + ": row " + std::to_string(i + 1) + ": "));
+      if (!r)
+        return report("infer", r.error().with_context(a.input + ":" + std::to_string(rows->line_numbers[i]) + ": "));
       durations.push_back(r->duration_ns);
       chain.push_back(r->chain_ns);
       int n = std::snprintf(line, sizeof line, "%d", r->verdict);

@@ -158,7 +158,7 @@ def main(argv=None):
         tr.seed_everything(args.seed, args.threads)
         model, _, _, _ = tr.fit_and_export(sub, tr_idx, cols, hidden, args.bias, args.epochs,
                                            args.batch_size, args.lr, args.seed, {},
-                                           verbose=False)
+                                           verbose=False, class_weight=args.class_weight)
         m, _ = tr.evaluate(model, sub.X[te_idx], sub.y[te_idx])
         name, imp = ranking[k - 1]
         row = {"k": k, "feature": name, "table_iv": cat[name].table_iv, "importance": imp,

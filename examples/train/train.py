@@ -405,19 +405,26 @@ def margins(ev, X):
     return z[:, 1] - z[:, 0]
 
 
-def choose_min_margin(benign_margins, target_fpr):
-    """The smallest margin threshold t >= 0 such that at most
-    floor(target_fpr * n) of the n benign margins reach t: t lies just above
-    the (k+1)-th largest benign margin (k = allowed false positives), so
-    'margin > t' and 'margin >= t' count the same flows."""
-    b = np.sort(np.asarray(benign_margins, dtype=np.float64))[::-1]
+def choose_min_margin(margins, y, target_fpr):
+    """The operating point: a threshold t >= 0 on the margins of the
+    validation rows such that at most k = floor(target_fpr * n_benign)
+    benign margins lie above it. t lies halfway between the (k+1)-th largest
+    benign margin and the next larger validation margin (benign or not), so
+    no validation margin is near t: 'margin > t' and 'margin >= t' count the
+    same flows, and so does the runtime's integer margin round(t * 2^f)
+    unless the gap is below its resolution. Without a larger margin, t is
+    1e-3 above the benign one."""
+    m = np.asarray(margins, dtype=np.float64)
+    b = np.sort(m[np.asarray(y) == 0])[::-1]
     if len(b) == 0:
         raise DataError("--target-fpr: the validation split has no benign flow")
     k = int(math.floor(target_fpr * len(b) + 1e-9))
     if k >= len(b):
         return 0.0
     edge = float(b[k])
-    return max(0.0, edge + max(1e-6, 1e-6 * abs(edge)))
+    higher = m[m > edge]
+    t = edge + (float(higher.min()) - edge) / 2 if len(higher) else edge + 1e-3
+    return max(0.0, t)
 
 
 def at_margin(y, m, t):
@@ -564,7 +571,7 @@ def main(argv=None):
     if target_fpr is not None:
         try:
             mv = margins(ev0, flows.X[val])
-            t = choose_min_margin(mv[flows.y[val] == 0], target_fpr)
+            t = choose_min_margin(mv, flows.y[val], target_fpr)
         except DataError as e:
             fail(str(e))
         extra["nnbpf.min_margin"] = "%.9g" % t
