@@ -17,7 +17,7 @@ setup_net
 grep -q "^domain:   tcp only (--protocols)" "$WORK/compile.txt" || fail "compile summary: $(cat "$WORK/compile.txt")"
 grep -q '"protocols": \[' "$WORK/gate/manifest.json" || fail "no protocols in the manifest"
 start_servers 8000,9999 120
-ARGS=(--block-ttl 3s --block-ttl-max 12s --idle-timeout 1s)
+ARGS=(--block-ttl 5s --block-ttl-max 20s --idle-timeout 1s)
 start_nnbpf "$WORK/gate" "${ARGS[@]}"
 grep -q "after 3 intrusion verdicts making at least 50 % of its flows within 10 s" "$WORK/run.err" \
   || fail "policy line: $(cat "$WORK/run.err")"
@@ -63,7 +63,7 @@ $PY -c "import sys; sys.exit(0 if $t1 - $t0 < 10 else 1)" || fail "blocked only 
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 1 --src "$IP_C2" --timeout 0.5)
 [[ $out == "ok=0 fail=1" ]] || fail "blocked source still connects: $out"
 vnnbpf hosts list --iface "$IF_V" | tee "$WORK/hosts.txt"
-grep -q "^$IP_C2 .*by model, [0-9]* s left.*3 of 3 flows intrusion in the window, margin [-0-9.e+]*, TTL 3 s" "$WORK/hosts.txt" \
+grep -q "^$IP_C2 .*by model, [0-9]* s left.*3 of 3 flows intrusion in the window, margin [-0-9.e+]*, TTL 5 s" "$WORK/hosts.txt" \
   || fail "hosts list does not say why"
 
 # 3. UDP against a TCP-only model: counted, never classified, never blocked.
@@ -88,8 +88,8 @@ sleep 0.3
 [[ $(count_events "e['event']=='block' and e['src']=='$IP_C' and e['window_hits']==3") -eq 1 ]] \
   || fail "evidence from before the update did not count"
 
-# 5. Repeat offender ($IP_C, blocked just now): blocked again within one TTL (3 s) of the last block's end -> 6 s.
-sleep 3.3  # $IP_C's block (TTL 3 s) has ended
+# 5. Repeat offender ($IP_C, blocked just now): blocked again within one TTL (5 s) of the last block's end -> 10 s.
+sleep 5.3  # $IP_C's block (TTL 5 s) has ended
 intr "$IP_C" 3
 sleep 0.3
 ttl=$($PY -c "
@@ -97,7 +97,7 @@ import json
 b = [json.loads(l) for l in open('$WORK/events.jsonl')]
 b = [e for e in b if e['event'] == 'block' and e['src'] == '$IP_C']
 print(b[-1]['block_ttl_ns'] if b else 0)")
-[[ $ttl == 6000000000 ]] || fail "repeat offender's TTL $ttl, expected 6 s"
+[[ $ttl == 10000000000 ]] || fail "repeat offender's TTL $ttl, expected 10 s"
 vnnbpf hosts del "$IP_C" --iface "$IF_V" > /dev/null
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 1 --src "$IP_C")
 [[ $out == "ok=1 fail=0" ]] || fail "hosts del did not unblock: $out"
