@@ -37,6 +37,7 @@ while (($#)); do
 done
 [[ $(id -u) -eq 0 ]] || { echo "policy.sh: needs root" >&2; exit 1; }
 source "$ROOT/tools/lab/lib.bash"
+export NNBPF_ATTACH_WAIT=${NNBPF_ATTACH_WAIT:-90}  # a loaded machine verifies slowly
 lab() { "$LAB_SH" --name "$LAB_NAME" ${NET:+--net "$NET"} "$@"; }
 cleanup() { set +e; nnbpf_stop; lab down > /dev/null 2>&1; }
 trap cleanup EXIT
