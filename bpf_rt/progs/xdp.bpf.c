@@ -316,17 +316,28 @@ static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __
 	return expires;
 }
 
-/* --abstain-outside-ranges: a feature outside the model's training range. */
+/* a < b for unsigned 64-bit values, branch-free: the borrow of a - b. */
+static __always_inline __u64 nnbpf_lt_u64(__u64 a, __u64 b)
+{
+	return ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
+}
+
+/* --abstain-outside-ranges: a feature outside the model's training range.
+ * Branch-free, so the verifier walks it once for any number of features. */
 static __always_inline int nnbpf_outside_ranges(const struct nnbpf_scratch *s, const struct nnbpf_policy *p)
 {
-	int out = 0;
+	__u64 out = 0;
 
 	if (!nnbpf_cfg.abstain || !p || !(p->flags & NNBPF_POLICY_RANGES))
 		return 0;
 #pragma unroll
-	for (int j = 0; j < NNBPF_N_INPUTS; j++)
-		out |= s->feat[j] < p->data_lo[j] || s->feat[j] > p->data_hi[j];
-	return out;
+	for (int j = 0; j < NNBPF_N_INPUTS; j++) {
+		__u64 x = s->feat[j];
+
+		out |= nnbpf_lt_u64(x, p->data_lo[j]) | nnbpf_lt_u64(p->data_hi[j], x);
+	}
+	asm volatile("" : "+r"(out));
+	return out != 0;
 }
 
 SEC("xdp")
