@@ -3,6 +3,7 @@
 # "Blocking policy"): the numbers behind its defaults.
 #
 #   sudo tools/lab/policy.sh [--name NAME] [--net N] [--model ONNX] [--seed S] [--out DIR]
+#                            [--idle-timeout 3s] [--only "monitor before after abstain"]
 #
 # 1. `nnbpf run --monitor --abstain-outside-ranges` with MODEL compiled for
 #    every protocol, while every lab scenario runs at once (lab.sh run
@@ -24,6 +25,7 @@ MODEL=$ROOT/examples/models/nnbpf-lab.onnx
 SEED=3
 OUT=$ROOT/build/lab-policy
 IDLE=3s
+ONLY="monitor before after abstain"
 while (($#)); do
   case $1 in
     --name) LAB_NAME=${2:?}; shift 2 ;;
@@ -31,10 +33,13 @@ while (($#)); do
     --model) MODEL=${2:?}; shift 2 ;;
     --seed) SEED=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --idle-timeout) IDLE=${2:?}; shift 2 ;;
+    --only) ONLY=${2:?}; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "policy.sh: error: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+[[ $IDLE =~ ^[0-9]+s$ ]] || { echo "policy.sh: error: --idle-timeout '$IDLE': expected whole seconds, e.g. 3s" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "policy.sh: needs root" >&2; exit 1; }
 source "$ROOT/tools/lab/lib.bash"
 export NNBPF_ATTACH_WAIT=${NNBPF_ATTACH_WAIT:-90}  # a loaded machine verifies slowly
@@ -63,14 +68,15 @@ replay() {  # name dir args...: one lab run under nnbpf run, then its online eva
     --scenarios "$OUT/$name/scenarios.tsv" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
 }
 
-replay monitor "$OUT/model-all" --monitor --abstain-outside-ranges
-for protos in tcp tcp,udp; do
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+want monitor && replay monitor "$OUT/model-all" --monitor --abstain-outside-ranges
+want monitor && for protos in tcp tcp,udp; do
   echo "== grid, domain $protos" | tee -a "$OUT/grid.txt"
   "$LAB_PY" "$ROOT/tools/lab/policy_sim.py" --events "$OUT/monitor.jsonl" --scenarios "$OUT/monitor/scenarios.tsv" \
     --protocols "$protos" --k 1,2,3,4,5 --share 0,0.25,0.5,0.75 --window 5,10,30 --abstain 0,1 \
     --json "$OUT/grid-${protos/,/-}.json" >> "$OUT/grid.txt"
 done
-replay before "$OUT/model-all" --block-after 1 --min-share 0
-replay after "$OUT/model"
-replay abstain "$OUT/model" --abstain-outside-ranges
+want before && replay before "$OUT/model-all" --block-after 1 --min-share 0
+want after && replay after "$OUT/model"
+want abstain && replay abstain "$OUT/model" --abstain-outside-ranges
 echo "policy.sh: results in $OUT"
