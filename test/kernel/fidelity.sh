@@ -2,7 +2,7 @@
 # Compiler fidelity (docs/compile.md#agreement, docs/semantics.md#choosing-b):
 # compiled with no flags, the kernel decides like the float model — verdict
 # agreement >= 99.9 % on each model's data and on a dense sample around its
-# decision boundary — and kernel == reference, bit for bit, on 10,000 random
+# decision boundary (test/kernel/boundary_rows.py) — and kernel == reference, bit for bit, on 10,000 random
 # in-range rows. Models: the fidelity fixtures (test/fixtures/
 # make_fidelity_models.py: a bias-shifted port threshold, single-feature rules
 # at tiny standardized margins, a bias-dominated unit), the bundled linear SVM
