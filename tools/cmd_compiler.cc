@@ -43,6 +43,9 @@ struct CompileArgs {
   std::string clamp = "widest";
   std::string emit = "obj";
   bool json = false;
+  double min_agreement = 0.999;
+  bool allow_disagreement = false;
+  int margin_bits = 1;
 };
 
 void do_compile(const CompileArgs& a) {
@@ -50,6 +53,9 @@ void do_compile(const CompileArgs& a) {
   opts.frontend.features = a.features;
   if (a.scale_bits >= 0) opts.quant.scale_bits = a.scale_bits;
   opts.quant.alpha = a.alpha;
+  opts.quant.margin_bits = a.margin_bits;
+  opts.min_agreement = a.min_agreement;
+  opts.allow_disagreement = a.allow_disagreement;
   opts.quant.mode = a.quant == "int8" ? compiler::QuantMode::Int8 : compiler::QuantMode::Int32;
   if (!a.calibration.empty()) opts.calibration_csv = a.calibration;
   if (!a.protocols.empty()) opts.protocols = a.protocols;
@@ -64,6 +70,7 @@ void do_compile(const CompileArgs& a) {
 
   auto r = compiler::compile_model(a.model, opts);
   if (!r) return report("compile", r.error());
+  for (const std::string& w : r->warnings) std::cerr << "nnbpf compile: warning: " << w << "\n";
 
   if (opts.emit != compiler::EmitKind::Obj) {
     std::string text = opts.emit == compiler::EmitKind::C ? r->c_source : compiler::describe_ir(*r);
@@ -106,6 +113,7 @@ void print_static_estimate(const Artifact& art, bool as_json) {
     j["static_estimate"] = true;
     j["ok"] = false;
     j["estimate_fits"] = fits;
+    j["agreement"] = art.manifest.value("agreement", json(nullptr));
     j["stages"] = stages;
     std::cout << j.dump(2) << "\n";
     return;
@@ -157,6 +165,13 @@ void do_check(const CheckArgs& a) {
     j["tail_call_chain"] = chain;
     j["limits"] = {{"verified_insns", kVerifierInsnLimit}, {"stack_bytes", kStackLimit}, {"tail_call_chain", kTailCallLimit}};
     j["bpf_isa"] = art->mcpu;
+    j["agreement"] = art->manifest.value("agreement", json(nullptr));
+    if (art->manifest.contains("quant")) {
+      const json& qj = art->manifest.at("quant");
+      j["quant"] = {{"mode", qj.value("mode", "int32")},
+                    {"b", qj.value("b", -1)},
+                    {"logit_frac_bits", qj.value("logit_frac_bits", qj.value("b", -1))}};
+    }
     if (!run) j["test_run_error"] = run.error().message;
     std::cout << j.dump(2) << "\n";
   } else {
@@ -170,6 +185,13 @@ void do_check(const CheckArgs& a) {
     std::cout << "limits: " << kVerifierInsnLimit << " verified insns per program, " << kStackLimit
               << " B stack, tail-call chain " << chain << " of " << kTailCallLimit << "; BPF ISA " << art->mcpu
               << "\n";
+    if (art->manifest.contains("agreement")) {
+      const json& ag = art->manifest.at("agreement");
+      std::cout << "agreement: float vs integer verdicts " << std::fixed << std::setprecision(3)
+                << 100.0 * ag.value("agreement", 0.0) << "% of " << ag.value("rows", 0) << " rows ("
+                << ag.value("source", std::string("?")) << "), largest logit error " << std::setprecision(6)
+                << ag.value("max_logit_error", 0.0) << std::defaultfloat << "\n";
+    }
     std::cout << "result: " << (ok ? "PASS" : "FAIL") << " (" << (*p)->stats().size() << " programs, "
               << art->stage_names.size() << " inference stages)\n";
   }
@@ -267,7 +289,17 @@ void register_compiler_commands(CLI::App& app) {
       ->delimiter(',');
   c->add_option("--scale-bits", ca->scale_bits, "force b (s = 2^b) instead of the ECDF choice")->check(CLI::Range(0, 30));
   c->add_option("--alpha", ca->alpha, "ECDF threshold alpha (default 0.005)")->check(CLI::Range(0.0, 1.0));
-  c->add_option("--calibration", ca->calibration, "CSV of raw feature values whose ranges bound the inputs");
+  c->add_option("--calibration", ca->calibration,
+                 "CSV of raw feature values: their ranges bound the inputs, and the agreement gate judges them "
+                 "(default: the model's nnbpf.calibration rows, else rows sampled from the input ranges)");
+  c->add_option("--overflow-margin-bits", ca->margin_bits,
+                 "b = the largest b the overflow analysis proves safe less this many bits (default 1)")
+      ->check(CLI::Range(0, 30));
+  c->add_option("--min-agreement", ca->min_agreement,
+                 "fail unless float and integer verdicts agree on this share of the calibration rows (default 0.999)")
+      ->check(CLI::Range(0.0, 1.0));
+  c->add_flag("--allow-disagreement", ca->allow_disagreement,
+              "compile even below --min-agreement (a warning instead of an error)");
   c->add_option("--clamp", ca->clamp,
                  "widest (default: clamp inputs only where int32 would overflow at the chosen b) or given (clamp "
                  "at the calibration/metadata ranges)")

@@ -64,6 +64,55 @@ std::string shape_string(const QuantModel& m) {
   return s + "]";
 }
 
+std::string percent(double share) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(3) << 100.0 * share << "%";
+  return o.str();
+}
+
+std::string short_num(double v) {
+  std::ostringstream o;
+  o << std::setprecision(4) << v;
+  return o.str();
+}
+
+// The one-line reason of a failed agreement gate: the agreement, the b it
+// tried and what would fix it.
+std::string describe_disagreement(const CompileResult& r) {
+  const QuantModel& q = r.quant_model;
+  const Agreement& a = r.agreement;
+  std::ostringstream o;
+  o << "verdict agreement with the float model " << percent(a.agreement) << " (" << a.agree << " of " << a.rows
+    << " rows, " << a.source << ")";
+  if (q.is_tree())
+    o << " at b = " << q.b;
+  else if (q.mode == QuantMode::Int8)
+    o << " with --quant int8 (inputs at b = " << q.b << ")";
+  else
+    o << " at b = " << q.b << (q.b_forced ? " (--scale-bits)" : "");
+  o << " is below --min-agreement " << percent(a.min_agreement) << "; largest logit error "
+    << short_num(a.max_logit_error);
+  if (a.min_flipped_margin) o << ", flipped rows' float margins " << short_num(*a.min_flipped_margin) << " to "
+                              << short_num(*a.max_flipped_margin);
+  o << "; to fix:";
+  if (q.is_tree()) {
+    o << " a larger b (--scale-bits),";
+  } else if (q.mode == QuantMode::Int8) {
+    o << (!r.calibration_rows_source.empty() ? "" : " --calibration rows for tighter activation scales,")
+      << " or --quant int32,";
+  } else {
+    if (q.b_forced && q.b < q.b_safe)
+      o << " drop --scale-bits (or --scale-bits " << q.b_safe << ", the largest b the overflow analysis proves safe),";
+    else if (!q.b_forced && q.b < q.b_safe)
+      o << " --overflow-margin-bits 0 (b = " << q.b_safe << "),";
+    if (r.ranges_source.rfind("feature catalog", 0) == 0)
+      o << " narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b,";
+  }
+  if (a.sampled) o << " --calibration CSV of real flows (these rows were sampled from the input ranges),";
+  o << " or --allow-disagreement to compile anyway";
+  return o.str();
+}
+
 }  // namespace
 
 Result<CompileResult> compile_model(const std::string& onnx_path, const CompileOptions& opts) {
@@ -82,6 +131,23 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
     qopts.calibration_samples = rows.rows;
     r.ranges_source = "calibration CSV " + *opts.calibration_csv;
   }
+  // Calibration rows for the agreement gate (and formula 9): --calibration,
+  // else the model's nnbpf.calibration metadata, else sampled below.
+  std::vector<std::vector<uint64_t>> gate_rows;
+  std::string gate_source;
+  if (opts.calibration_csv) {
+    gate_rows = qopts.calibration_samples;
+    gate_source = "calibration CSV " + *opts.calibration_csv;
+  } else if (auto it = fm.metadata.find("nnbpf.calibration"); it != fm.metadata.end()) {
+    auto rows = parse_calibration_text(it->second, fm.features);
+    if (!rows) return rows.error().with_context(onnx_path + ": ");
+    gate_rows = std::move(rows.value());
+    gate_source = "model metadata nnbpf.calibration";
+    qopts.calibration_samples = gate_rows;  // formula (9); the ranges stay nnbpf.input_ranges
+  }
+  r.calibration_rows_source = gate_source;
+  if (opts.min_agreement < 0 || opts.min_agreement > 1 || !std::isfinite(opts.min_agreement))
+    return Error::bad_input("--min-agreement " + std::to_string(opts.min_agreement) + " is not in [0, 1]");
   auto qm = quantize(fm, qopts);
   if (!qm) return qm.error().with_context(onnx_path + ": ");
   r.quant_model = std::move(qm.value());
@@ -90,6 +156,27 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
     auto pol = read_model_policy(r.float_model, r.quant_model.n_outputs(), opts.protocols);
     if (!pol) return pol.error().with_context(onnx_path + ": ");
     r.policy = std::move(pol.value());
+  }
+
+  {
+    size_t boundary = 0;
+    const bool sampled = gate_rows.empty();
+    if (sampled) {
+      gate_rows = sample_input_rows(r.float_model, r.quant_model, kSampledUniformRows, kSampledBoundaryRows, &boundary);
+      gate_source = "sampled input ranges";
+    }
+    r.agreement = measure_agreement(r.float_model, r.quant_model, gate_rows, opts.min_agreement);
+    r.agreement.source = gate_source;
+    r.agreement.sampled = sampled;
+    if (sampled) {
+      r.agreement.sampled_boundary = boundary;
+      r.agreement.sampled_uniform = gate_rows.size() - boundary;
+    }
+    if (!r.agreement.passed) {
+      const std::string msg = describe_disagreement(r);
+      if (!opts.allow_disagreement) return Error::bad_input(onnx_path + ": " + msg);
+      r.warnings.push_back(msg);
+    }
   }
 
   r.layout = layout_params(r.quant_model);
@@ -180,7 +267,36 @@ nlohmann::json make_manifest(const CompileResult& r) {
                 {"max_abs_activation", q.overflow.max_abs_activation},
                 {"max_abs_accumulator", q.overflow.max_abs_accumulator},
                 {"activation_margin_bits", q.overflow.activation_margin_bits},
-                {"accumulator_margin_bits", q.overflow.accumulator_margin_bits}};
+                {"accumulator_margin_bits", q.overflow.accumulator_margin_bits},
+                {"logit_frac_bits", logit_frac_bits(q)},
+                {"logit_scale", logit_scale(q)}};
+  if (!q.is_tree() && q.mode == QuantMode::Int32) {
+    // Precision first: b_safe is the largest b the overflow analysis proves
+    // safe; b = b_safe - margin_bits, never below b_ecdf (unless b_ecdf overflows).
+    m["quant"]["choice"] = q.b_forced ? "forced" : "precision-first";
+    m["quant"]["b_safe"] = q.b_safe;
+    m["quant"]["margin_bits"] = q.margin_bits;
+    m["quant"]["ecdf_share_at_b_ecdf"] = q.ecdf_share_at_b_ecdf;
+  }
+  {
+    const Agreement& a = r.agreement;
+    json ag = {{"source", a.source},
+               {"sampled", a.sampled},
+               {"rows", a.rows},
+               {"rows_available", a.rows_available},
+               {"agree", a.agree},
+               {"agreement", a.agreement},
+               {"max_logit_error", a.max_logit_error},
+               {"min_flipped_margin", a.min_flipped_margin ? json(*a.min_flipped_margin) : json(nullptr)},
+               {"max_flipped_margin", a.max_flipped_margin ? json(*a.max_flipped_margin) : json(nullptr)},
+               {"min_agreement", a.min_agreement},
+               {"passed", a.passed}};
+    if (a.sampled) {
+      ag["sampled_uniform"] = a.sampled_uniform;
+      ag["sampled_boundary"] = a.sampled_boundary;
+    }
+    if (!q.digest.empty() && a.rows > 0) m["agreement"] = ag;
+  }
   if (q.mode == QuantMode::Int8) {
     // b: fractional bits of step 1's x1, which layer 0 reads as they are.
     json layers = json::array();
@@ -191,7 +307,7 @@ nlohmann::json make_manifest(const CompileResult& r) {
                         {"requant_mult", q.layers[l].rq_mult},
                         {"requant_shift", q.layers[l].rq_shift}});
     m["quant"]["int8"] = {{"input_frac_bits", q.b},
-                          {"activation_scales_from", r.ranges_source.rfind("calibration", 0) == 0
+                          {"activation_scales_from", !r.calibration_rows_source.empty()
                                                          ? "calibration rows through the float model"
                                                          : "interval analysis of the float model"},
                           {"layers", layers}};
@@ -319,6 +435,25 @@ std::string describe_domain(const CompileResult& r) {
 
 }  // namespace
 
+std::string describe_agreement(const CompileResult& r) {
+  const Agreement& a = r.agreement;
+  if (a.rows == 0) return "";
+  std::ostringstream o;
+  o << "agree:    verdicts equal to the float model's on " << percent(a.agreement) << " of " << a.rows << " rows ("
+    << a.source;
+  if (a.sampled)
+    o << ": " << a.sampled_uniform << " uniform/log-uniform, " << a.sampled_boundary
+      << " at first-layer activation boundaries; not data";
+  else if (a.rows < a.rows_available)
+    o << ", evenly spaced, of " << a.rows_available;
+  o << "); largest logit error " << short_num(a.max_logit_error);
+  if (a.min_flipped_margin)
+    o << "; " << a.rows - a.agree << " flipped, float margins " << short_num(*a.min_flipped_margin) << " to "
+      << short_num(*a.max_flipped_margin);
+  o << (a.passed ? "" : " (BELOW --min-agreement " + percent(a.min_agreement) + ")") << "\n";
+  return o.str();
+}
+
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
@@ -331,6 +466,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     o << "leaves:   class weights x 2^" << q.b << (q.b_forced ? " (set by --scale-bits)" : "")
       << ", int32 logits; thresholds exact on the raw integer features"
       << (r.float_model.standardization ? " (standardization folded in)" : "") << "\n";
+    o << describe_agreement(r);
     o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
     for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
     o << "\n";
@@ -342,18 +478,25 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   }
   if (q.mode == QuantMode::Int8) {
     o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
-      << (r.ranges_source.rfind("calibration", 0) == 0 ? "calibration rows"
+      << (!r.calibration_rows_source.empty() ? "calibration rows"
                                                        : "interval analysis; --calibration gives tighter ones")
       << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
   } else {
     o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
     if (q.b_forced)
-      o << ", set by --scale-bits";
+      o << ", set by --scale-bits (the overflow analysis proves b <= " << q.b_safe << " safe)";
+    else if (q.b_lowered)
+      o << ", lowered to avoid overflow below the ECDF's b = " << q.b_ecdf;
+    else if (q.b == q.b_safe - q.margin_bits)
+      o << ", precision first: the largest b the overflow analysis proves safe (" << q.b_safe << ") less a "
+        << q.margin_bits << "-bit margin";
     else
-      o << ", ECDF at alpha " << std::setprecision(4) << q.alpha << " chose b = " << q.b_ecdf;
-    if (!q.b_forced && q.b_inputs >= 0) o << " (inputs need b >= " << q.b_inputs << ", formula 9)";
-    if (q.b_lowered) o << ", lowered to avoid overflow";
-    o << "; share of nonzero parameters with |p|*s < 1: " << std::setprecision(5) << q.ecdf_share << "\n";
+      o << ", precision first: the ECDF's b (the overflow analysis proves b <= " << q.b_safe << " safe)";
+    o << "; ECDF at alpha " << std::setprecision(4) << q.alpha << " alone: b = " << q.b_ecdf << " (share "
+      << std::setprecision(5) << q.ecdf_share_at_b_ecdf << ")";
+    if (q.b_inputs >= 0) o << ", inputs need b >= " << q.b_inputs << " (formula 9)";
+    o << "; share of nonzero parameters with |p|*s < 1 at b = " << q.b << ": " << std::setprecision(5)
+      << q.ecdf_share << "\n";
   }
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
     << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
@@ -375,6 +518,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     else
       o << "at the input ranges (--clamp given)\n";
   }
+  o << describe_agreement(r);
   o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
   for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
   o << "\n";

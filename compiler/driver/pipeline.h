@@ -11,6 +11,7 @@
 
 #include "compiler/codegen/params_layout.h"
 #include "compiler/driver/model_policy.h"
+#include "compiler/driver/agreement.h"
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/ir/model.h"
 #include "compiler/passes/plan_stages.h"
@@ -28,6 +29,11 @@ struct CompileOptions {
   int64_t max_stage_insns = kDefaultMaxStageInsns;
   std::string mcpu = "auto";                   // auto | v3 | v4
   EmitKind emit = EmitKind::Obj;
+  // The agreement gate (docs/compile.md#agreement): compile fails when the
+  // float and integer verdicts agree on less than this share of the
+  // calibration rows, unless allow_disagreement (then a warning).
+  double min_agreement = 0.999;        // --min-agreement
+  bool allow_disagreement = false;     // --allow-disagreement
 };
 
 struct CompileResult {
@@ -40,6 +46,9 @@ struct CompileResult {
   std::string mcpu;
   std::string ranges_source;  // "calibration CSV", "model metadata", "feature catalog bounds"
   ModelPolicy policy;         // domain, class names, operating point (manifest)
+  std::string calibration_rows_source;  // "calibration CSV F", "model metadata nnbpf.calibration" or empty
+  Agreement agreement;        // float vs integer reference (the gate)
+  std::vector<std::string> warnings;  // one line each (--allow-disagreement)
   double seconds = 0;
 };
 

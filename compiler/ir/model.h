@@ -190,6 +190,9 @@ struct QuantModel {
   bool b_lowered = false;           // lowered by the overflow analysis
   int b_ecdf = 16;                  // what the ECDF criteria alone chose (max of params, inputs)
   int b_inputs = -1;                // formula (9) on calibration samples; -1 without samples
+  double ecdf_share_at_b_ecdf = 0;  // ECDF(b_ecdf), reported next to b_ecdf
+  int b_safe = -1;                  // largest b the overflow analysis proves safe (int32); -1 if not searched
+  int margin_bits = 0;              // safety margin kept below b_safe (--overflow-margin-bits)
   bool clamp_widest = false;        // clamping ranges widened past data_lo/data_hi (--clamp widest)
   std::vector<QuantInput> inputs;
   std::vector<QuantLayer> layers;

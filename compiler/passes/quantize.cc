@@ -335,31 +335,45 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   const int b_inputs =
       opts.calibration_samples.empty() ? 0 : choose_input_scale_bits(model, opts.calibration_samples, opts.alpha);
   const int b_ecdf = std::max(b_params, b_inputs);  // formulas (8) and (9)
-  const int start = opts.scale_bits.value_or(b_ecdf);
-  Result<QuantModel> result = build_at(model, ranges, start);
+  if (opts.margin_bits < 0 || opts.margin_bits > kMaxScaleBits)
+    return Error::bad_input("overflow margin " + std::to_string(opts.margin_bits) + " bits is not in [0, " +
+                            std::to_string(kMaxScaleBits) + "]");
+  std::optional<Result<QuantModel>> result;
   bool lowered = false;
-  if (!result.ok()) {
-    const Error first = result.error();
-    std::optional<Result<QuantModel>> fit;
-    Error last = first;
-    for (int b = start - 1; b >= 0 && !fit; --b) {
-      Result<QuantModel> r = build_at(model, ranges, b);
-      if (r.ok())
-        fit = std::move(r);
-      else
-        last = r.error();
+  // The largest b the overflow analysis proves safe (the scan stops there).
+  int b_safe = -1;
+  Error last = Error::bad_input("no b tried");
+  for (int b = kMaxScaleBits; b >= 0 && b_safe < 0; --b) {
+    Result<QuantModel> r = build_at(model, ranges, b);
+    if (r.ok())
+      b_safe = b;
+    else
+      last = r.error();
+  }
+  if (opts.scale_bits) {
+    const int start = *opts.scale_bits;
+    result = build_at(model, ranges, start);
+    if (!result->ok()) {
+      int fit = -1;  // the largest b below start that fits (b_safe may lie above a gap)
+      for (int b = start - 1; b >= 0 && fit < 0; --b)
+        if (build_at(model, ranges, b).ok()) fit = b;
+      const std::string hint = fit >= 0 ? "; the largest b that fits is " + std::to_string(fit) : "; no b >= 0 fits";
+      return Error::bad_input("--scale-bits " + std::to_string(start) + " overflows: " + result->error().message +
+                              hint);
     }
-    if (opts.scale_bits) {
-      const std::string hint = fit ? "; the largest b that fits is " + std::to_string(fit->value().b)
-                                   : "; no b >= 0 fits";
-      return Error::bad_input("--scale-bits " + std::to_string(start) + " overflows: " + first.message + hint);
-    }
-    if (!fit) return Error::bad_input("no scale b >= 0 avoids overflow: " + last.message);
-    result = std::move(*fit);
-    lowered = true;
+  } else {
+    // Precision first (docs/semantics.md#choosing-b): the largest b the
+    // overflow analysis proves safe, less the safety margin, but never below
+    // the ECDF's b unless that b itself overflows.
+    if (b_safe < 0) return Error::bad_input("no scale b >= 0 avoids overflow: " + last.message);
+    const int b = std::max(b_safe - opts.margin_bits, std::min(b_ecdf, b_safe));
+    lowered = b < b_ecdf;
+    result = build_at(model, ranges, b);
+    if (!result->ok()) result = build_at(model, ranges, b_safe);  // the analysis is not monotone in b
+    if (!result->ok()) return result->error();
   }
 
-  QuantModel& qm = result.value();
+  QuantModel& qm = result->value();
   if (opts.widen_clamp) widen_clamp_ranges(model, qm);
   qm.clamp_widest = opts.widen_clamp;
   for (const std::string& f : qm.features) qm.feature_ids.push_back(find_feature(f)->id);
@@ -369,8 +383,11 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   qm.b_lowered = lowered;
   qm.b_ecdf = b_ecdf;
   qm.b_inputs = opts.calibration_samples.empty() ? -1 : b_inputs;
+  qm.ecdf_share_at_b_ecdf = ecdf_share(model, b_ecdf);
+  qm.b_safe = b_safe;
+  qm.margin_bits = opts.scale_bits ? 0 : opts.margin_bits;
   qm.digest = model.digest;
-  return result;
+  return std::move(*result);
 }
 
 }  // namespace nnbpf::compiler

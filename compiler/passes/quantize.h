@@ -26,6 +26,11 @@ struct QuantOptions {
   // holds without changing b or the input's q, so the kernel clamps only where
   // int32 would otherwise overflow. --clamp given: clamp at the given ranges.
   bool widen_clamp = true;
+  // --overflow-margin-bits M: precision first, b is the largest value the
+  // overflow analysis proves safe less M bits (never below the ECDF's b when
+  // that fits). The margin leaves the widened clamping ranges room beyond the
+  // given input ranges.
+  int margin_bits = 1;
 };
 
 // Share of nonzero parameters (weights and biases of all layers) with |p|*2^b < 1.

@@ -73,6 +73,16 @@ TEST(Quantize, EcdfChoiceAndRoundingHalfAwayFromZero) {
   m.input_ranges = {{0, 100}};
   QuantOptions opts;
   opts.alpha = 0.0;
+  // Precision first (the default): the largest safe b less a 1-bit margin.
+  Result<QuantModel> pf = quantize(m, opts);
+  ASSERT_TRUE(pf.ok()) << pf.error().message;
+  EXPECT_EQ(pf->b_safe, 24);  // y = 75 * 2^b < 2^31 <= 75 * 2^25
+  EXPECT_EQ(pf->b, 23);
+  EXPECT_EQ(pf->b_ecdf, 3);
+  EXPECT_FALSE(pf->b_lowered);
+  EXPECT_EQ(pf->layers[0].weight[3], 3145728);  // 0.375 * 2^23
+  // A margin as wide as the range leaves the ECDF's b, never less.
+  opts.margin_bits = 30;
   Result<QuantModel> q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b, 3);  // 0.125 * 8 = 1
@@ -301,10 +311,20 @@ TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
   FloatModel m = model({"fwd_pkt_len_max", "fwd_iat_max_ns"}, {dense(2, 2, {0.75, -0.5, -1.25, 2.0}, {0.1, -0.2})});
   m.standardization = Standardization{{100.0, 5e6}, {1.0 / 40.0, 1.0 / 2e6}};
   m.input_ranges = {{0, 1000}, {0, 2e7}};
+  // At the ECDF's b (a margin of 30 bits): much room to widen.
   QuantOptions given;
   given.widen_clamp = false;
+  given.margin_bits = 30;
+  QuantOptions widest;
+  widest.margin_bits = 30;
   Result<QuantModel> g = quantize(m, given);
-  Result<QuantModel> w = quantize(m, {});
+  Result<QuantModel> w = quantize(m, widest);
+  // Precision first keeps a 1-bit margin: the ranges still grow.
+  Result<QuantModel> pf = quantize(m, {});
+  ASSERT_TRUE(pf.ok()) << pf.error().message;
+  EXPECT_GT(pf->b, w->b);
+  EXPECT_GE(pf->inputs[0].hi, 2 * 1000u);
+  EXPECT_GT(pf->inputs[1].hi, 20000000u);
   ASSERT_TRUE(g.ok()) << g.error().message;
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_FALSE(g->clamp_widest);
@@ -326,7 +346,7 @@ TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
   FloatModel count = model({"fwd_pkt_count"}, {dense(1, 1, {0.5})});
   count.standardization = Standardization{{20.0}, {1.0 / 10.0}};
   count.input_ranges = {{0, 100}};
-  Result<QuantModel> c = quantize(count, {});
+  Result<QuantModel> c = quantize(count, widest);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->inputs[0].lo, 0u);
   EXPECT_GT(c->inputs[0].hi, 100u);
@@ -442,8 +462,13 @@ TEST(Quantize, InputEcdfRaisesBWithCalibrationSamples) {
   opts.calibration_ranges = std::vector<InputRange>{{8990, 9010}, {0, 999000}};
   auto q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->b, 10);
+  EXPECT_EQ(q->b_ecdf, 10);
+  EXPECT_GE(q->b, 10);  // precision first: more
   EXPECT_EQ(q->b_inputs, 10);
+  opts.margin_bits = 30;
+  q = quantize(m, opts);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->b, 10);
   auto plain = quantize(m, QuantOptions{});
   ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_EQ(plain->b_inputs, -1);

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Compiler fidelity (docs/compile.md#agreement, docs/semantics.md#choosing-b):
+# compiled with no flags, the kernel decides like the float model — verdict
+# agreement >= 99.9 % on each model's data and on a dense sample around its
+# decision boundary (test/kernel/boundary_rows.py) — and kernel == reference, bit for bit, on 10,000 random
+# in-range rows. Models: the fidelity fixtures (test/fixtures/
+# make_fidelity_models.py: a bias-shifted port threshold, single-feature rules
+# at tiny standardized margins, a bias-dominated unit), the bundled linear SVM
+# and the bundled 6x64x2 MLP on the eBPF-Reproduction flows.
+source "$(dirname "$0")/lib.bash"
+require_root_bpf
+require_repro_data
+
+agree_at_least() {  # name what rows.csv: kernel vs float verdicts >= 99.9 %
+  local name=$1 what=$2 rows=$3 n agree
+  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine kernel > "$WORK/$name.$what.kernel" 2>/dev/null \
+    || fail "$name: kernel on $what"
+  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine reference > "$WORK/$name.$what.ref" || fail "$name: reference on $what"
+  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine float > "$WORK/$name.$what.float" || fail "$name: float on $what"
+  cmp -s "$WORK/$name.$what.kernel" "$WORK/$name.$what.ref" || fail "$name: kernel and reference differ on $what"
+  n=$(($(wc -l < "$rows") - 1))
+  [[ $(wc -l < "$WORK/$name.$what.kernel") -eq $n && $n -gt 0 ]] || fail "$name: expected $n rows on $what"
+  agree=$(paste -d' ' <(cut -d, -f1 "$WORK/$name.$what.kernel") <(cut -d, -f1 "$WORK/$name.$what.float") | awk '$1==$2' | wc -l)
+  local ones; ones=$(cut -d, -f1 "$WORK/$name.$what.float" | grep -c '^1$' || true)
+  echo "$name: $what: float/kernel verdict agreement $agree/$n ($ones judged 1 by the float model)"
+  [[ $((agree * 1000)) -ge $((n * 999)) ]] || fail "$name: $what: float/kernel agreement $agree/$n is below 99.9 %"
+  [[ $ones -gt 0 && $ones -lt $n ]] || fail "$name: $what: the float model gives one verdict on every row"
+}
+
+check_fidelity() {  # name onnx data.csv [boundary.csv]
+  local name=$1 onnx=$2 data=$3 boundary=${4:-}
+  check_kernel_equals_reference "$name" "$onnx"
+  grep -q '^agree:' "$WORK/$name.compile.txt" || fail "$name: the compile summary has no agree: line"
+  echo "$name: $(grep '^scale:' "$WORK/$name.compile.txt" | cut -c1-120)"
+  echo "$name: 10000 random rows identical (kernel == reference)"
+  agree_at_least "$name" data "$data"
+  if [[ -z $boundary ]]; then
+    boundary=$WORK/$name.boundary.csv
+    $PY "$NNBPF_SOURCE_DIR/test/kernel/boundary_rows.py" "$NNBPF" "$WORK/$name" "$data" 300 5 "$boundary" \
+      || fail "$name: boundary sample"
+  fi
+  agree_at_least "$name" boundary "$boundary"
+}
+
+for f in fid_port8080 fid_rules fid_bias; do
+  check_fidelity "$f" "$NNBPF_FIXTURES_DIR/$f.onnx" "$NNBPF_FIXTURES_DIR/$f.data.csv" "$NNBPF_FIXTURES_DIR/$f.boundary.csv"
+done
+# The fixtures carry nnbpf.calibration: the gate judged those rows.
+grep -q 'model metadata nnbpf.calibration' "$WORK/fid_port8080.compile.txt" || fail "fid_port8080: gate did not use nnbpf.calibration"
+check_fidelity svm "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-svm.onnx" "$REPRO_DATA"
+check_fidelity mlp_6_64_2 "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx" "$REPRO_DATA"
+echo "fidelity: PASS"
