@@ -37,6 +37,7 @@ struct EventCtx {
   std::vector<std::string> features;
   uint64_t events = 0;
   const std::function<void(const nnbpf_event&)>* handler = nullptr;
+  const std::function<void(const nnbpf_event&)>* observe = nullptr;
 };
 
 int on_event(void* ctx, void* data, size_t size) {
@@ -44,6 +45,7 @@ int on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(nnbpf_event)) return 0;
   const auto* e = static_cast<const nnbpf_event*>(data);
   ec->events++;
+  if (ec->observe && *ec->observe) (*ec->observe)(*e);
   if (ec->handler && *ec->handler) {
     (*ec->handler)(*e);
     return 0;
@@ -290,6 +292,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   ectx.json = o.json;
   ectx.features = art.model.features;
   ectx.handler = &o.on_event;
+  ectx.observe = &o.observe;
   std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
       ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr), &ring_buffer__free);
   if (!rb_owner) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));

@@ -34,6 +34,9 @@ struct RunOptions {
   // detaching, every flow still in the table is flushed through the same
   // finish program (reason NNBPF_END_EXIT).
   std::function<void(const nnbpf_event&)> on_event;
+  // Sees every event too, before it is printed or handed to on_event
+  // (nnbpf run --metrics-addr: runtime/service.cc).
+  std::function<void(const nnbpf_event&)> observe;
   bool take_over = true;
   bool flush_at_exit = false;
   std::string who = "run";          // command name in messages

@@ -13,6 +13,7 @@
 #include "runtime/daemon.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/service.h"
 
 namespace nnbpf::cli {
 
@@ -22,6 +23,7 @@ using nlohmann::json;
 
 struct RunArgs {
   runtime::RunOptions opts;
+  runtime::ServiceOptions svc;  // --metrics-addr, --watch-model (cmd_config.cc)
   std::string ttl = "300s";
   std::string idle;
 };
@@ -140,6 +142,7 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  register_service_options(run, &ra->svc);
   run->callback([ra] {
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
@@ -149,7 +152,7 @@ void register_runtime_commands(CLI::App& app) {
       if (!idle) return report("run", idle.error());
       ra->opts.idle_timeout_ns = *idle;
     }
-    auto st = runtime::run_pipeline(ra->opts);
+    auto st = runtime::run_service(ra->opts, ra->svc);
     if (!st) report("run", st.error());
   });
 
@@ -179,6 +182,7 @@ void register_runtime_commands(CLI::App& app) {
   up->add_option("model", ua->model, "new model: .onnx or a directory written by nnbpf compile")->required();
   up->add_option("--iface", ua->iface, "interface of the running pipeline")->required();
   up->add_flag("--json", ua->json, "machine-readable output");
+  add_config_option(up);
   up->callback([ua] { do_update(*ua); });
 
   auto ha = std::make_shared<HostsArgs>();
