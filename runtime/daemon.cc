@@ -20,6 +20,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/attach_libxdp.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 
@@ -244,11 +245,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   if (!o.take_over && fs::exists(pdir + "/link", ec))
     return Error::runtime("a pipeline is attached to " + o.iface + " (pins in " + pdir + "); nnbpf " + o.who +
                           " does not replace it: stop it or run nnbpf capture on another interface");
-  if (fs::exists(pdir + "/link", ec)) {
-    old_link = bpf_obj_get((pdir + "/link").c_str());
+  const bool libxdp = o.attach == "libxdp";
+  if (fs::exists(pdir + "/link", ec)) old_link = bpf_obj_get((pdir + "/link").c_str());
+  const bool taking_over = old_link >= 0 || (libxdp && LibxdpHook::left_behind(pdir));
+  if (taking_over)
     std::cerr << tag << "taking over the pipeline left on " << o.iface
               << (old_pid ? " by pid " + std::to_string(old_pid) : std::string()) << "\n";
-  }
 
   nnbpf_config cfg{};
   cfg.block_ttl_ns = o.block_ttl_ns;
@@ -269,7 +271,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
       return Error::runtime("allowlist: cannot add " + o.allow[i] + ": " + std::strerror(errno));
 
   // Keep the blocks of the pipeline we take over.
-  if (old_link >= 0) {
+  if (taking_over) {
     int old_blocked = bpf_obj_get((pdir + "/" NNBPF_MAP_BLOCKED).c_str());
     int new_blocked = pipe->map_fd(NNBPF_MAP_BLOCKED);
     if (old_blocked >= 0) {
@@ -301,7 +303,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   // Attach: swap the program inside the surviving link (no unprotected gap),
   // or create a new link.
   int link_fd = -1;
-  if (old_link >= 0 && bpf_link_update(old_link, xdp_fd, nullptr) == 0) {
+  std::unique_ptr<LibxdpHook> xdp_hook;  // --attach libxdp
+  if (libxdp) {
+    if (old_link >= 0) close(old_link);
+    NNBPF_TRY(h, LibxdpHook::attach(o.iface, ifindex, o.mode, o.xdp_priority, xdp_fd, pdir));
+    xdp_hook = std::move(h);
+  } else if (old_link >= 0 && bpf_link_update(old_link, xdp_fd, nullptr) == 0) {
     link_fd = old_link;
   } else {
     if (old_link >= 0) close(old_link);
@@ -329,6 +336,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   auto undo = [&](Error e) -> Status {
     (void)unpin_all(o.iface);
     close(link_fd);
+    xdp_hook.reset();
     fs::remove(sdir + "/pid", ec);
     fs::remove(sdir + "/manifest.json", ec);
     return e.with_context("detached again: ");
@@ -345,7 +353,9 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
       return undo(Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno)));
   }
-  if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
+  if (xdp_hook) {
+    if (auto p = xdp_hook->pin(pdir); !p) return undo(p.error());
+  } else if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
     return undo(Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno)));
   if (auto w = write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"); !w) return undo(w.error());
   if (auto w = write_file(sdir + "/pid", std::to_string(getpid()) + "\n"); !w) return undo(w.error());
@@ -394,6 +404,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   // Detach: unpin everything, then closing the last link fd detaches.
   Status st = unpin_all(o.iface);
   close(link_fd);
+  xdp_hook.reset();
   if (stats_fd >= 0) close(stats_fd);
   // No packet reaches the pipeline now: flush the flows still tracked.
   if (o.flush_at_exit && sweep_fd >= 0) {

@@ -147,7 +147,14 @@ Status expand_config(CLI::App& app, std::vector<std::string>& args) {
   return ok_status();
 }
 
-void register_service_options(CLI::App* run, runtime::ServiceOptions* svc) {
+void register_service_options(CLI::App* run, runtime::ServiceOptions* svc, runtime::RunOptions* opts) {
+  run->add_option("--attach", opts->attach,
+                  "link: own the XDP hook through a bpf_link (default); libxdp: share it with other XDP programs "
+                  "through libxdp's dispatcher")
+      ->check(CLI::IsMember({"link", "libxdp"}));
+  run->add_option("--xdp-priority", opts->xdp_priority,
+                  "with --attach libxdp: run order among the interface's XDP programs, lower first (default 50)")
+      ->check(CLI::Range(0, 1000));
   run->add_option("--metrics-addr", svc->metrics_addr,
                   "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
       ->check(CLI::Validator(

@@ -142,7 +142,7 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
-  register_service_options(run, &ra->svc);
+  register_service_options(run, &ra->svc, &ra->opts);
   run->callback([ra] {
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
