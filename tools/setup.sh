@@ -14,7 +14,7 @@ PKGS=(cmake ninja-build g++ pkg-config
       iproute2
       # deployment: libxdp (--attach libxdp), xdp-filter for its test, promtool and
       # Prometheus for the metrics tests, systemd-analyze for the unit
-      libxdp-dev xdp-tools prometheus systemd
+      libxdp-dev xdp-tools prometheus systemd python3-yaml
       # the live lab (tools/lab/): real servers and tools inside network namespaces
       openssh-server openssh-client sshpass vsftpd lftp curl nmap hydra slowhttptest httperf iperf3
       openssl util-linux procps)
