@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 
 #include "compiler/codegen/clang_compile.h"
 
@@ -53,6 +54,18 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
                           "): " + std::strerror(errno));
   }
 
+  // libxdp joins a dispatcher; a program attached without one cannot be
+  // shared (libxdp would answer EBUSY).
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
+    bool legacy = xdp_multiprog__is_legacy(mp);
+    std::string name = legacy && xdp_multiprog__main_prog(mp) ? xdp_program__name(xdp_multiprog__main_prog(mp)) : "";
+    xdp_multiprog__close(mp);
+    if (legacy)
+      return Error::runtime("cannot attach to " + iface + " through libxdp: XDP program '" + name +
+                            "' is attached without libxdp's dispatcher, so it cannot be shared (on kernels that "
+                            "refuse freplace programs libxdp falls back to single programs)");
+  }
+
   // The entry program array, filled before the entry program exists.
   LIBBPF_OPTS(bpf_map_create_opts, mopts);
   h->entry_fd_ = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nnbpf_entry", 4, 4, 1, &mopts);
@@ -87,6 +100,12 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
     xdp_program__close(prog);
     bpf_object__close(obj);
     return Error::runtime("cannot attach to " + iface + " through libxdp (" + mode + " mode): " + why);
+  }
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
+    if (xdp_multiprog__is_legacy(mp))
+      std::cerr << "nnbpf: libxdp's dispatcher is unavailable on this kernel (freplace programs refused): attached "
+                   "to " << iface << " as its only XDP program\n";
+    xdp_multiprog__close(mp);
   }
   // The loaded entry program, kept by fd so that detaching finds it by id.
   h->dispatch_fd_ = fcntl(xdp_program__fd(prog), F_DUPFD_CLOEXEC, 3);
