@@ -20,6 +20,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/attach_libxdp.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 
@@ -39,6 +40,7 @@ struct EventCtx {
   double logit_scale = 1;
   uint64_t events = 0;
   const std::function<void(const nnbpf_event&)>* handler = nullptr;
+  const std::function<void(const nnbpf_event&)>* observe = nullptr;
 };
 
 int on_event(void* ctx, void* data, size_t size) {
@@ -46,6 +48,7 @@ int on_event(void* ctx, void* data, size_t size) {
   if (size < sizeof(nnbpf_event)) return 0;
   const auto* e = static_cast<const nnbpf_event*>(data);
   ec->events++;
+  if (ec->observe && *ec->observe) (*ec->observe)(*e);
   if (ec->handler && *ec->handler) {
     (*ec->handler)(*e);
     return 0;
@@ -273,11 +276,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   if (!o.take_over && fs::exists(pdir + "/link", ec))
     return Error::runtime("a pipeline is attached to " + o.iface + " (pins in " + pdir + "); nnbpf " + o.who +
                           " does not replace it: stop it or run nnbpf capture on another interface");
-  if (fs::exists(pdir + "/link", ec)) {
-    old_link = bpf_obj_get((pdir + "/link").c_str());
+  const bool libxdp = o.attach == "libxdp";
+  if (fs::exists(pdir + "/link", ec)) old_link = bpf_obj_get((pdir + "/link").c_str());
+  const bool taking_over = old_link >= 0 || (libxdp && LibxdpHook::left_behind(pdir));
+  if (taking_over)
     std::cerr << tag << "taking over the pipeline left on " << o.iface
               << (old_pid ? " by pid " + std::to_string(old_pid) : std::string()) << "\n";
-  }
 
   NNBPF_CHECK(validate_policy(o.policy));
   const bool has_model = !art.stage_names.empty();
@@ -315,7 +319,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   }
 
   // Keep the blocks and the evidence of the pipeline we take over.
-  if (old_link >= 0) {
+  if (taking_over) {
     int old_ev = bpf_obj_get((pdir + "/" NNBPF_MAP_EVIDENCE).c_str());
     if (old_ev >= 0) {
       copy_evidence(old_ev, pipe->map_fd(NNBPF_MAP_EVIDENCE));
@@ -349,6 +353,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     ectx.logit_scale = 1;
   }
   ectx.handler = &o.on_event;
+  ectx.observe = &o.observe;
   std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
       ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr), &ring_buffer__free);
   if (!rb_owner) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
@@ -357,7 +362,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   // Attach: swap the program inside the surviving link (no unprotected gap),
   // or create a new link.
   int link_fd = -1;
-  if (old_link >= 0 && bpf_link_update(old_link, xdp_fd, nullptr) == 0) {
+  std::unique_ptr<LibxdpHook> xdp_hook;  // --attach libxdp
+  if (libxdp) {
+    if (old_link >= 0) close(old_link);
+    NNBPF_TRY(h, LibxdpHook::attach(o.iface, ifindex, o.mode, o.xdp_priority, xdp_fd, pdir));
+    xdp_hook = std::move(h);
+  } else if (old_link >= 0 && bpf_link_update(old_link, xdp_fd, nullptr) == 0) {
     link_fd = old_link;
   } else {
     if (old_link >= 0) close(old_link);
@@ -385,6 +395,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   auto undo = [&](Error e) -> Status {
     (void)unpin_all(o.iface);
     close(link_fd);
+    xdp_hook.reset();
     fs::remove(sdir + "/pid", ec);
     fs::remove(sdir + "/manifest.json", ec);
     fs::remove(sdir + "/policy.json", ec);
@@ -402,7 +413,9 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
       return undo(Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno)));
   }
-  if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
+  if (xdp_hook) {
+    if (auto p = xdp_hook->pin(pdir); !p) return undo(p.error());
+  } else if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
     return undo(Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno)));
   if (auto w = write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"); !w) return undo(w.error());
   if (auto w = write_file(sdir + "/policy.json", policy_to_json(o.policy).dump(2) + "\n"); !w) return undo(w.error());
@@ -459,6 +472,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   // Detach: unpin everything, then closing the last link fd detaches.
   Status st = unpin_all(o.iface);
   close(link_fd);
+  xdp_hook.reset();
   if (stats_fd >= 0) close(stats_fd);
   // No packet reaches the pipeline now: flush the flows still tracked.
   if (o.flush_at_exit && sweep_fd >= 0) {

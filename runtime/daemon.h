@@ -31,11 +31,16 @@ struct RunOptions {
   bool verbose = false;
   double duration_s = 0;            // 0 = until signalled
   bool bpf_stats = false;           // kernel BPF run-time statistics on while attached
+  std::string attach = "link";      // link (own the hook) | libxdp (share it: attach_libxdp.h)
+  unsigned xdp_priority = 50;       // libxdp run order, lower first
   // For nnbpf capture: events go to on_event instead of stdout; a pipeline
   // already pinned on the interface is refused instead of taken over; after
   // detaching, every flow still in the table is flushed through the same
   // finish program (reason NNBPF_END_EXIT).
   std::function<void(const nnbpf_event&)> on_event;
+  // Sees every event too, before it is printed or handed to on_event
+  // (nnbpf run --metrics-addr: runtime/service.cc).
+  std::function<void(const nnbpf_event&)> observe;
   bool take_over = true;
   bool flush_at_exit = false;
   std::string who = "run";          // command name in messages

@@ -16,6 +16,7 @@
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/service.h"
 
 namespace nnbpf::cli {
 
@@ -25,6 +26,7 @@ using nlohmann::json;
 
 struct RunArgs {
   runtime::RunOptions opts;
+  runtime::ServiceOptions svc;  // --metrics-addr, --watch-model (cmd_config.cc)
   std::string ttl = "300s";
   std::string idle;
   std::string window = "10s";
@@ -177,6 +179,7 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  register_service_options(run, &ra->svc, &ra->opts);
   run->callback([ra] {
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
@@ -201,7 +204,7 @@ void register_runtime_commands(CLI::App& app) {
       ra->opts.policy.min_margin = m;
     }
     if (!ra->block_classes.empty()) ra->opts.policy.block_classes = ra->block_classes;
-    auto st = runtime::run_pipeline(ra->opts);
+    auto st = runtime::run_service(ra->opts, ra->svc);
     if (!st) report("run", st.error());
   });
 
@@ -231,6 +234,7 @@ void register_runtime_commands(CLI::App& app) {
   up->add_option("model", ua->model, "new model: .onnx or a directory written by nnbpf compile")->required();
   up->add_option("--iface", ua->iface, "interface of the running pipeline")->required();
   up->add_flag("--json", ua->json, "machine-readable output");
+  add_config_option(up);
   up->callback([ua] { do_update(*ua); });
 
   auto ha = std::make_shared<HostsArgs>();

@@ -17,8 +17,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "nnbpf 0.1.0");
   nnbpf::cli::register_compiler_commands(app);
   nnbpf::cli::register_runtime_commands(app);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto st = nnbpf::cli::expand_config(app, args); !st) {
+    nnbpf::cli::report(args[0], st.error());
+    return nnbpf::cli::exit_code();
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  app.name(argc > 0 ? argv[0] : "nnbpf");
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -12,6 +12,9 @@ PKGS=(cmake ninja-build g++ pkg-config
       libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest
       python3-onnx python3-torch python3-sklearn python3-numpy python3-matplotlib
       iproute2
+      # deployment: libxdp (--attach libxdp), xdp-filter for its test, promtool and
+      # Prometheus for the metrics tests, systemd-analyze for the unit
+      libxdp-dev xdp-tools prometheus systemd python3-yaml
       # the live lab (tools/lab/): real servers and tools inside network namespaces
       openssh-server openssh-client sshpass vsftpd lftp curl nmap hydra slowhttptest httperf iperf3
       openssl util-linux procps)

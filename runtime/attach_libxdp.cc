@@ -1,0 +1,138 @@
+#include "runtime/attach_libxdp.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <xdp/libxdp.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "compiler/codegen/clang_compile.h"
+
+namespace nnbpf::runtime {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kEntryPin = "entry";
+constexpr const char* kDispatchPin = "dispatch";
+
+std::string xdp_error(int err) {
+  char buf[256] = {};
+  libxdp_strerror(err, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+bool LibxdpHook::left_behind(const std::string& pin_dir) {
+  std::error_code ec;
+  return fs::exists(pin_dir + "/" + kEntryPin, ec) && fs::exists(pin_dir + "/" + kDispatchPin, ec);
+}
+
+Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface, unsigned ifindex,
+                                                       const std::string& mode, unsigned priority, int xdp_fd,
+                                                       const std::string& pin_dir) {
+  std::unique_ptr<LibxdpHook> h(new LibxdpHook());
+  h->ifindex_ = ifindex;
+  uint32_t zero = 0;
+  const uint32_t value = static_cast<uint32_t>(xdp_fd);
+
+  // Take over: our nnbpf_xdp into the surviving entry slot.
+  if (left_behind(pin_dir)) {
+    h->entry_fd_ = bpf_obj_get((pin_dir + "/" + kEntryPin).c_str());
+    h->dispatch_fd_ = bpf_obj_get((pin_dir + "/" + kDispatchPin).c_str());
+    if (h->entry_fd_ >= 0 && h->dispatch_fd_ >= 0 && bpf_map_update_elem(h->entry_fd_, &zero, &value, BPF_ANY) == 0) {
+      h->took_over_ = true;
+      return h;
+    }
+    return Error::runtime("cannot take over the libxdp attachment left on " + iface + " (" + pin_dir +
+                          "): " + std::strerror(errno));
+  }
+
+  // libxdp joins a dispatcher; a program attached without one cannot be
+  // shared (libxdp would answer EBUSY).
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
+    bool legacy = xdp_multiprog__is_legacy(mp);
+    std::string name = legacy && xdp_multiprog__main_prog(mp) ? xdp_program__name(xdp_multiprog__main_prog(mp)) : "";
+    xdp_multiprog__close(mp);
+    if (legacy)
+      return Error::runtime("cannot attach to " + iface + " through libxdp: XDP program '" + name +
+                            "' is attached without libxdp's dispatcher, so it cannot be shared (on kernels that "
+                            "refuse freplace programs libxdp falls back to single programs)");
+  }
+
+  // The entry program array, filled before the entry program exists.
+  LIBBPF_OPTS(bpf_map_create_opts, mopts);
+  h->entry_fd_ = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "nnbpf_entry", 4, 4, 1, &mopts);
+  if (h->entry_fd_ < 0) return Error::runtime(std::string("nnbpf_entry: cannot create: ") + std::strerror(errno));
+  if (bpf_map_update_elem(h->entry_fd_, &zero, &value, BPF_ANY))
+    return Error::runtime(std::string("nnbpf_entry: cannot insert nnbpf_xdp: ") + std::strerror(errno));
+
+  auto obj_bytes = compiler::compile_bpf_c("#include \"progs/xdp_dispatch.bpf.c\"\n", compiler::detect_bpf_cpu());
+  if (!obj_bytes) return obj_bytes.error().with_context("libxdp entry program: ");
+  const std::string& elf = obj_bytes->object;
+  LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "nnbpf_dispatch");
+  bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oopts);
+  if (!obj) return Error::runtime(std::string("libxdp entry program: cannot open: ") + std::strerror(errno));
+  bpf_map* m = bpf_object__find_map_by_name(obj, "nnbpf_entry");
+  if (!m || bpf_map__reuse_fd(m, h->entry_fd_)) {
+    bpf_object__close(obj);
+    return Error::runtime("libxdp entry program: cannot use nnbpf_entry");
+  }
+  xdp_program* prog = xdp_program__from_bpf_obj(obj, "xdp");
+  int err = libxdp_get_error(prog);
+  if (err) {
+    bpf_object__close(obj);
+    return Error::runtime("libxdp: cannot use the entry program: " + xdp_error(err));
+  }
+  xdp_program__set_run_prio(prog, priority);
+  auto try_attach = [&](xdp_attach_mode m) { return xdp_program__attach(prog, static_cast<int>(ifindex), m, 0); };
+  if (mode == "native") err = try_attach(XDP_MODE_NATIVE);
+  else if (mode == "generic") err = try_attach(XDP_MODE_SKB);
+  else if ((err = try_attach(XDP_MODE_NATIVE)) != 0) err = try_attach(XDP_MODE_SKB);
+  if (err) {
+    std::string why = xdp_error(err);
+    xdp_program__close(prog);
+    bpf_object__close(obj);
+    return Error::runtime("cannot attach to " + iface + " through libxdp (" + mode + " mode): " + why);
+  }
+  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
+    if (xdp_multiprog__is_legacy(mp))
+      std::cerr << "nnbpf: libxdp's dispatcher is unavailable on this kernel (freplace programs refused): attached "
+                   "to " << iface << " as its only XDP program\n";
+    xdp_multiprog__close(mp);
+  }
+  // The loaded entry program, kept by fd so that detaching finds it by id.
+  h->dispatch_fd_ = fcntl(xdp_program__fd(prog), F_DUPFD_CLOEXEC, 3);
+  xdp_program__close(prog);
+  bpf_object__close(obj);
+  if (h->dispatch_fd_ < 0) return Error::runtime(std::string("dup: ") + std::strerror(errno));
+  return h;
+}
+
+Status LibxdpHook::pin(const std::string& pin_dir) const {
+  for (auto [fd, name] : {std::pair{entry_fd_, kEntryPin}, std::pair{dispatch_fd_, kDispatchPin}})
+    if (bpf_obj_pin(fd, (pin_dir + "/" + name).c_str()))
+      return Error::runtime(pin_dir + "/" + name + ": cannot pin: " + std::strerror(errno));
+  return ok_status();
+}
+
+LibxdpHook::~LibxdpHook() {
+  if (dispatch_fd_ >= 0) {
+    int dup = fcntl(dispatch_fd_, F_DUPFD_CLOEXEC, 3);
+    xdp_program* p = dup >= 0 ? xdp_program__from_fd(dup) : nullptr;
+    if (p && !libxdp_get_error(p)) {
+      xdp_program__detach(p, static_cast<int>(ifindex_), XDP_MODE_UNSPEC, 0);
+      xdp_program__close(p);
+    }
+    close(dispatch_fd_);
+  }
+  if (entry_fd_ >= 0) close(entry_fd_);
+}
+
+}  // namespace nnbpf::runtime

@@ -1,0 +1,279 @@
+#include "runtime/metrics.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "runtime/pins.h"
+
+namespace nnbpf::runtime {
+
+namespace {
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// Prometheus label values: backslash, quote and newline escaped.
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::string num(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  return std::string(buf, r.ptr);
+}
+
+class Out {
+ public:
+  void family(const std::string& name, const char* type, const std::string& help) {
+    s_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  void sample(const std::string& name, const std::string& labels, double v) {
+    s_ << name;
+    if (!labels.empty()) s_ << "{" << labels << "}";
+    s_ << " " << num(v) << "\n";
+  }
+  void one(const std::string& name, const char* type, const std::string& help, double v) {
+    family(name, type, help);
+    sample(name, "", v);
+  }
+  std::string str() const { return s_.str(); }
+
+ private:
+  std::ostringstream s_;
+};
+
+std::vector<std::string> class_names(const nlohmann::json& m) {
+  std::vector<std::string> out;
+  if (m.contains("classes") && m["classes"].is_array())
+    for (const auto& c : m["classes"]) out.push_back(c.get<std::string>());
+  if (!out.empty()) return out;
+  size_t n = 2;
+  if (m.contains("shape") && m["shape"].is_array() && !m["shape"].empty()) n = m["shape"].back().get<size_t>();
+  if (n == 2) return {"benign", "intrusion"};
+  for (size_t i = 0; i < n; ++i) out.push_back("class" + std::to_string(i));
+  return out;
+}
+
+std::string hex(const uint8_t* d, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s += digits[d[i] >> 4];
+    s += digits[d[i] & 15];
+  }
+  return s;
+}
+
+}  // namespace
+
+const std::vector<CounterSpec>& kernel_counters() {
+  static const std::vector<CounterSpec> t = {
+      {NNBPF_STAT_PKTS, "nnbpf_packets_seen_total", "Packets seen by the XDP program."},
+      {NNBPF_STAT_PASSED, "nnbpf_packets_passed_total", "Packets passed (XDP_PASS)."},
+      {NNBPF_STAT_DROPPED, "nnbpf_packets_dropped_total", "Packets dropped from blocked sources (XDP_DROP)."},
+      {NNBPF_STAT_NOT_IP, "nnbpf_packets_not_ip_total", "Packets passed untouched: not IPv4/IPv6 TCP/UDP."},
+      {NNBPF_STAT_FLOWS_NEW, "nnbpf_flows_new_total", "Flows created in the flow table."},
+      {NNBPF_STAT_FLOWS_ENDED, "nnbpf_flows_ended_total", "Flows classified and freed (FIN/RST, idle, every N)."},
+      {NNBPF_STAT_BLOCKS, "nnbpf_blocks_total", "Sources blocked by the model."},
+      {NNBPF_STAT_EXPIRED, "nnbpf_blocks_expired_total", "Block entries removed after their TTL."},
+      {NNBPF_STAT_ALLOWED, "nnbpf_intrusions_allowlisted_total", "Intrusion verdicts on allowlisted sources (not blocked)."},
+      {NNBPF_STAT_EVENTS_LOST, "nnbpf_events_lost_total", "Events lost because the ring buffer was full."},
+      {NNBPF_STAT_FLOW_FULL, "nnbpf_flow_insert_failures_total", "Flow table inserts that failed."},
+      {NNBPF_STAT_AFTER_CLOSE, "nnbpf_packets_after_close_total", "TCP packets of a flow that had just ended."},
+      {NNBPF_STAT_CHAIN_RUNS, "nnbpf_inference_chains_total", "Inference chains started by packets."},
+      {NNBPF_STAT_CHAIN_NS, "nnbpf_inference_chain_seconds_total", "Time in inference chains started by packets.", 1e-9},
+  };
+  return t;
+}
+
+const std::vector<double>& Metrics::latency_buckets() {
+  static const std::vector<double> b = {250e-9, 500e-9, 1e-6, 2e-6, 4e-6, 8e-6, 16e-6, 32e-6, 64e-6, 128e-6, 256e-6, 1e-3};
+  return b;
+}
+
+void Metrics::observe(const nnbpf_event& e) {
+  if (e.type != NNBPF_EV_VERDICT) return;
+  std::lock_guard<std::mutex> g(mu_);
+  verdicts_[e.verdict]++;
+  double s = static_cast<double>(e.infer_ns) * 1e-9;
+  const auto& b = latency_buckets();
+  for (size_t i = 0; i < b.size(); ++i)
+    if (s <= b[i]) latency_counts_[i]++;
+  latency_count_++;
+  latency_sum_s_ += s;
+}
+
+Result<std::string> Metrics::render() {
+  NNBPF_TRY(sfd, open_pinned(iface_, NNBPF_MAP_STATS));
+  Fd stats(sfd);
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return Error::runtime("cannot count possible CPUs");
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(stats.fd, &info, &len)) return Error::runtime(std::string(NNBPF_MAP_STATS) + ": " + std::strerror(errno));
+  // Per-CPU sums, one lookup per counter, at scrape time.
+  std::vector<uint64_t> sum(info.max_entries, 0), vals(ncpu);
+  for (uint32_t k = 0; k < info.max_entries; ++k)
+    if (bpf_map_lookup_elem(stats.fd, &k, vals.data()) == 0)
+      for (auto v : vals) sum[k] += v;
+  auto stat = [&](uint32_t k) -> uint64_t { return k < sum.size() ? sum[k] : 0; };
+
+  nlohmann::json manifest;
+  {
+    std::ifstream in(state_dir(iface_) + "/manifest.json");
+    if (in) manifest = nlohmann::json::parse(in, nullptr, false);
+    if (manifest.is_discarded()) manifest = nlohmann::json::object();
+  }
+  const std::string ifl = "interface=\"" + label_value(iface_) + "\"";
+  Out o;
+  for (const auto& c : kernel_counters()) {
+    if (c.stat >= sum.size()) continue;  // an older object without this counter
+    o.family(c.name, "counter", c.help);
+    o.sample(c.name, "", static_cast<double>(stat(c.stat)) * c.scale);
+  }
+
+  // Verdicts: for two classes the kernel counts both (inferences, intrusions);
+  // with more classes the split by class comes from the events.
+  auto classes = class_names(manifest);
+  o.family("nnbpf_inferences_total", "counter", "Inferences by verdict (class name).");
+  if (classes.size() == 2) {
+    uint64_t all = stat(NNBPF_STAT_INFERENCES), intr = stat(NNBPF_STAT_INTRUSIONS);
+    o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[0]) + "\"",
+             static_cast<double>(all >= intr ? all - intr : 0));
+    o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[1]) + "\"", static_cast<double>(intr));
+  } else {
+    std::lock_guard<std::mutex> g(mu_);
+    for (size_t i = 0; i < classes.size(); ++i) {
+      auto it = verdicts_.find(static_cast<uint32_t>(i));
+      o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[i]) + "\"",
+               static_cast<double>(it == verdicts_.end() ? 0 : it->second));
+    }
+  }
+
+  // Inference latency from the events' infer_ns (only events the daemon read).
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    const auto& b = latency_buckets();
+    o.family("nnbpf_inference_duration_seconds", "histogram",
+             "Inference time per classified flow, from the events (bpf_ktime_get_ns in the chain).");
+    for (size_t i = 0; i < b.size(); ++i)
+      o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"" + num(b[i]) + "\"",
+               static_cast<double>(latency_counts_[i]));
+    o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"+Inf\"", static_cast<double>(latency_count_));
+    o.sample("nnbpf_inference_duration_seconds_sum", "", latency_sum_s_);
+    o.sample("nnbpf_inference_duration_seconds_count", "", static_cast<double>(latency_count_));
+  }
+
+  // Tables: flows tracked / evicted, blocks active.
+  uint64_t tracked = 0, capacity = 0;
+  if (auto ffd = open_pinned(iface_, NNBPF_MAP_FLOWS)) {
+    Fd flows(*ffd);
+    nnbpf_flow_key key{}, next{};
+    void* prev = nullptr;
+    while (tracked < (1u << 24) && bpf_map_get_next_key(flows.fd, prev, &next) == 0) {
+      ++tracked;
+      key = next;
+      prev = &key;
+    }
+    bpf_map_info fi{};
+    uint32_t fl = sizeof fi;
+    if (bpf_obj_get_info_by_fd(flows.fd, &fi, &fl) == 0) capacity = fi.max_entries;
+  }
+  uint64_t fnew = stat(NNBPF_STAT_FLOWS_NEW), fend = stat(NNBPF_STAT_FLOWS_ENDED);
+  o.one("nnbpf_flows_evicted_total", "counter",
+        "Flows that left the table without a verdict (LRU eviction): new - ended - tracked.",
+        static_cast<double>(fnew >= fend + tracked ? fnew - fend - tracked : 0));
+  o.one("nnbpf_flows_tracked", "gauge", "Flows in the flow table now.", static_cast<double>(tracked));
+  o.one("nnbpf_flows_capacity", "gauge", "Size of the flow table (LRU).", static_cast<double>(capacity));
+  uint64_t active = 0;
+  if (auto bfd = open_pinned(iface_, NNBPF_MAP_BLOCKED)) {
+    Fd blocked(*bfd);
+    nnbpf_addr key{}, next{};
+    nnbpf_block val{};
+    void* prev = nullptr;
+    uint64_t now = ktime_now_ns();
+    for (int i = 0; i < NNBPF_MAX_BLOCKED && bpf_map_get_next_key(blocked.fd, prev, &next) == 0; ++i) {
+      if (bpf_map_lookup_elem(blocked.fd, &next, &val) == 0 && (val.expires_ns == 0 || val.expires_ns > now)) ++active;
+      key = next;
+      prev = &key;
+    }
+  }
+  o.one("nnbpf_blocks_active", "gauge", "Sources blocked now (model and user entries, not expired).",
+        static_cast<double>(active));
+
+  uint64_t errors = 0;
+  if (auto efd = open_pinned(iface_, NNBPF_MAP_ERRORS)) {
+    Fd errs(*efd);
+    for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k)
+      if (bpf_map_lookup_elem(errs.fd, &k, vals.data()) == 0)
+        for (auto v : vals) errors += v;
+  }
+  o.one("nnbpf_inference_errors_total", "counter", "Inferences that failed in the kernel (nnbpf stats).",
+        static_cast<double>(errors));
+
+  // Parameter slot and generation (the hot-update state).
+  uint32_t slot = 0;
+  uint64_t generation = 0;
+  std::string digest = manifest.value("model_digest", "");
+  if (auto ifd = open_pinned(iface_, NNBPF_MAP_PARAM_IDX)) {
+    Fd idx(*ifd);
+    uint32_t zero = 0;
+    bpf_map_lookup_elem(idx.fd, &zero, &slot);
+    slot &= 1;
+    if (auto pfd = open_pinned(iface_, NNBPF_MAP_PARAMS)) {
+      Fd params(*pfd);
+      bpf_map_info pi{};
+      uint32_t pl = sizeof pi;
+      if (bpf_obj_get_info_by_fd(params.fd, &pi, &pl) == 0 && pi.value_size >= sizeof(nnbpf_params_hdr)) {
+        std::vector<uint8_t> buf(pi.value_size);
+        if (bpf_map_lookup_elem(params.fd, &slot, buf.data()) == 0) {
+          nnbpf_params_hdr hdr;
+          std::memcpy(&hdr, buf.data(), sizeof hdr);
+          generation = hdr.generation;
+          digest = hex(hdr.digest, 32);
+        }
+      }
+    }
+  }
+  o.one("nnbpf_param_slot", "gauge", "Parameter slot the kernel reads (0 or 1).", slot);
+  o.one("nnbpf_param_generation", "gauge", "Generation of the running parameters (+1 per hot update).",
+        static_cast<double>(generation));
+
+  size_t nfeat = manifest.contains("features") && manifest["features"].is_array() ? manifest["features"].size() : 0;
+  std::string b = manifest.contains("quant") ? manifest["quant"].value("b", nlohmann::json(0)).dump() : "0";
+  std::string cls;
+  for (size_t i = 0; i < classes.size(); ++i) cls += (i ? "," : "") + classes[i];
+  o.family("nnbpf_model_info", "gauge", "The running model (value 1).");
+  o.sample("nnbpf_model_info",
+           ifl + ",digest=\"" + label_value(digest) + "\",kind=\"" + label_value(manifest.value("kind", "mlp")) +
+               "\",features=\"" + std::to_string(nfeat) + "\",b=\"" + label_value(b) + "\",quant=\"" +
+               label_value(manifest.contains("quant") ? manifest["quant"].value("mode", "") : "") + "\",classes=\"" +
+               label_value(cls) + "\"",
+           1);
+  return o.str();
+}
+
+}  // namespace nnbpf::runtime
