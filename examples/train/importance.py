@@ -151,8 +151,8 @@ def main(argv=None):
     print("cumulative top-K (MLP [K,%s,2]%s, %d epochs; held-out %d flows; float model):"
           % (",".join(map(str, hidden)), "" if args.bias else " no bias", args.epochs,
              len(te_idx)))
-    print("%3s  %-26s %9s %9s %9s %9s %9s" % ("K", "+feature", "accuracy", "precision",
-                                            "recall", "F1", "MCC"))
+    print("%3s  %-26s %9s %9s %9s %9s %9s %9s" % ("K", "+feature", "accuracy", "precision",
+                                                "recall", "F1", "FPR", "MCC"))
     for k in range(1, max_k + 1):
         cols = [name for name, _ in ranking[:k]]
         sub = flows.select(cols)
@@ -164,15 +164,17 @@ def main(argv=None):
         name, imp = ranking[k - 1]
         row = {"k": k, "feature": name, "table_iv": cat[name].table_iv, "importance": imp,
                "accuracy": m["accuracy"], "precision": m["precision"], "recall": m["recall"],
-               "f1": m["f1"], "mcc": m["mcc"]}
+               "f1": m["f1"], "fpr": m["fpr"], "mcc": m["mcc"]}
         rows.append(row)
-        print("%3d  %-26s %9.6f %9.6f %9.6f %9.6f %9.6f"
-              % (k, name, m["accuracy"], m["precision"], m["recall"], m["f1"], m["mcc"]))
+        print("%3d  %-26s %9.6f %9.6f %9.6f %9.6f %9.6f %9.6f"
+              % (k, name, m["accuracy"], m["precision"], m["recall"], m["f1"], m["fpr"],
+                 m["mcc"]))
         if not args.quiet:
             sys.stderr.write("importance.py: K=%d done (%.1f s)\n" % (k, time.time() - t0))
     with open(os.path.join(args.out_dir, "cumulative.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["k", "feature", "table_iv", "importance",
-                                           "accuracy", "precision", "recall", "f1", "mcc"])
+                                           "accuracy", "precision", "recall", "f1", "fpr",
+                                           "mcc"])
         w.writeheader()
         for r in rows:
             w.writerow({k: ("%.6f" % v if isinstance(v, float) else v) for k, v in r.items()})

@@ -117,6 +117,24 @@ CIC_TO_CATALOG = {
 CIC_LABEL = "Label"
 CIC_BENIGN = "BENIGN"
 REPRO_LABEL = "label"
+CIC_PROTO = "Protocol"   # IP protocol number (6, 17, 0)
+REPRO_PROTO = "proto"    # nnbpf capture: tcp / udp
+
+PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1}
+PROTO_NAMES = {v: k for k, v in PROTO_NUMBERS.items()}
+
+
+def parse_proto(cell):
+    """IP protocol number of a `proto`/`Protocol` cell ("tcp", "6", "6.0");
+    -1 when it is none."""
+    c = cell.strip().lower()
+    if c in PROTO_NUMBERS:
+        return PROTO_NUMBERS[c]
+    try:
+        v = float(c)
+    except ValueError:
+        return -1
+    return int(v) if v.is_integer() and 0 <= v <= 255 else -1
 
 
 # ---------------------------------------------------------------------------
@@ -172,11 +190,15 @@ class Flows:
     y         int64 [n], 0 benign / 1 intrusion
     line_no   int64 [n], 0-based physical line of each row in the file
               (the header is line 0), for copying rows out unchanged
+    proto     int64 [n] IP protocol number per row (6 tcp, 17 udp, -1 when
+              the cell is not a protocol), or None when the file has no
+              protocol column (nnbpf's `proto`, CICFlowMeter's `Protocol`)
     """
 
-    def __init__(self, path, fmt, columns, X, y, line_no, ignored):
+    def __init__(self, path, fmt, columns, X, y, line_no, ignored, proto=None):
         self.path, self.format, self.columns = path, fmt, columns
         self.X, self.y, self.line_no, self.ignored = X, y, line_no, ignored
+        self.proto = proto
 
     def __len__(self):
         return len(self.y)
@@ -186,13 +208,14 @@ class Flows:
 
     def subset(self, mask):
         return Flows(self.path, self.format, self.columns, self.X[mask],
-                     self.y[mask], self.line_no[mask], self.ignored)
+                     self.y[mask], self.line_no[mask], self.ignored,
+                     None if self.proto is None else self.proto[mask])
 
     def select(self, columns):
         """The same rows with only the given feature columns, in that order."""
         idx = [self.columns.index(c) for c in columns]
         return Flows(self.path, self.format, list(columns), self.X[:, idx],
-                     self.y, self.line_no, self.ignored)
+                     self.y, self.line_no, self.ignored, self.proto)
 
 
 def _parse_float(s):
@@ -244,6 +267,8 @@ def load_flows(path, fmt="auto", features=None, catalog=None):
         if label_name not in header:
             raise DataError("%s: no '%s' column (format %s)" % (path, label_name, fmt))
         label_idx = header.index(label_name)
+        proto_name = REPRO_PROTO if fmt == "repro" else CIC_PROTO
+        proto_idx = header.index(proto_name) if proto_name in header else None
 
         by_name = {name: (i, mul) for i, name, mul in mapped}
         if features is not None:
@@ -264,7 +289,8 @@ def load_flows(path, fmt="auto", features=None, catalog=None):
 
         # array.array keeps big CIC files at 8 bytes per value.
         vals, labels, line_nos = array.array("d"), array.array("b"), array.array("q")
-        need = max(idx + [label_idx]) + 1
+        protos = array.array("q")
+        need = max(idx + [label_idx] + ([proto_idx] if proto_idx is not None else [])) + 1
         for line_no, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -285,11 +311,14 @@ def load_flows(path, fmt="auto", features=None, catalog=None):
                 labels.append(0 if lab == CIC_BENIGN else 1)
             vals.extend([_parse_float(cells[i]) for i in idx])
             line_nos.append(line_no)
+            if proto_idx is not None:
+                protos.append(parse_proto(cells[proto_idx]))
     if not line_nos:
         raise DataError("%s: no data rows" % path)
     X = np.frombuffer(vals, dtype=np.float64).reshape(len(line_nos), len(cols)) * muls
+    proto = np.frombuffer(protos, dtype=np.int64).copy() if proto_idx is not None else None
     return Flows(path, fmt, cols, X, np.frombuffer(labels, dtype=np.int8).astype(np.int64),
-                 np.frombuffer(line_nos, dtype=np.int64).copy(), ignored)
+                 np.frombuffer(line_nos, dtype=np.int64).copy(), ignored, proto)
 
 
 def write_rows(src_path, line_nos, out_path):
@@ -536,8 +565,9 @@ class OnnxMLP:
 
 
 def binary_metrics(y_true, y_pred):
-    """accuracy, precision, recall, F1, MCC of class 1 (intrusion) and the
-    confusion matrix [[tn, fp], [fn, tp]], as a JSON-able dict."""
+    """accuracy, precision, recall, F1, MCC of class 1 (intrusion), the benign
+    false-positive rate fpr = fp / (fp + tn) (benign flows called intrusions)
+    and the confusion matrix [[tn, fp], [fn, tp]], as a JSON-able dict."""
     y_true = np.asarray(y_true).astype(np.int64)
     y_pred = np.asarray(y_pred).astype(np.int64)
     tp = int(np.sum((y_true == 1) & (y_pred == 1)))
@@ -556,14 +586,15 @@ def binary_metrics(y_true, y_pred):
         "precision": prec,
         "recall": rec,
         "f1": f1,
+        "fpr": fp / (fp + tn) if fp + tn else 0.0,
         "mcc": mcc,
         "confusion_matrix": [[tn, fp], [fn, tp]],
     }
 
 
 def format_metrics(m):
-    return ("accuracy %.6f  precision %.6f  recall %.6f  F1 %.6f  MCC %.6f\n"
+    return ("accuracy %.6f  precision %.6f  recall %.6f  F1 %.6f  FPR %.6f  MCC %.6f\n"
             "confusion [[tn fp] [fn tp]] = [[%d %d] [%d %d]]"
-            % (m["accuracy"], m["precision"], m["recall"], m["f1"], m["mcc"],
+            % (m["accuracy"], m["precision"], m["recall"], m["f1"], m["fpr"], m["mcc"],
                m["confusion_matrix"][0][0], m["confusion_matrix"][0][1],
                m["confusion_matrix"][1][0], m["confusion_matrix"][1][1]))

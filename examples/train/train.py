@@ -67,6 +67,19 @@ def parse_test_size(v):
     return v
 
 
+def parse_target_fpr(s):
+    """--target-fpr: a rate in [0, 1), or 'none' (no operating point)."""
+    if s is None or str(s).strip().lower() in ("none", "off"):
+        return None
+    try:
+        v = float(s)
+    except ValueError:
+        raise DataError("--target-fpr %r: expected a rate in [0, 1) or 'none'" % s)
+    if not (0.0 <= v < 1.0):
+        raise DataError("--target-fpr %r: expected a rate in [0, 1) or 'none'" % s)
+    return v
+
+
 def add_common_args(p):
     """Data/split/model/training flags shared with importance.py."""
     p.add_argument("--data", required=True, metavar="FLOWS.csv",
@@ -82,6 +95,9 @@ def add_common_args(p):
     p.add_argument("--batch-size", type=int, default=512, help="default 512")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--class-weight", default="none", choices=("none", "balanced"),
+                   help="loss weight per class: none, or balanced (n / (2 * n_class)) "
+                        "for imbalanced data (default none)")
 
 
 def build_parser():
@@ -99,7 +115,26 @@ def build_parser():
     p.add_argument("--metrics-out", metavar="FILE.json",
                    help="also write the held-out metrics (and provenance) as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--target-fpr", default="0.001", metavar="F|none",
+                   help="choose the operating point (metadata nnbpf.min_margin) on a "
+                        "validation split so that the benign per-flow false-positive rate "
+                        "is at most F (default 0.001); 'none': train on every training row, "
+                        "no min_margin")
+    p.add_argument("--val-size", type=float, default=0.2,
+                   help="fraction of the training rows held aside (stratified) to choose the "
+                        "operating point with --target-fpr (default 0.2)")
+    p.add_argument("--min-protocol-rows", type=int, default=20, metavar="N",
+                   help="nnbpf.protocols lists a protocol when the training rows hold at "
+                        "least N benign and N intrusion flows of it (default 20)")
+    p.add_argument("--calibration-rows", type=int, default=2000, metavar="N",
+                   help="stratified training rows embedded as nnbpf.calibration "
+                        "(default 2000, at most 2000; 0: none)")
     return p
+
+
+CLASSES = ("benign", "intrusion")
+JUDGED_PROTOCOLS = (("tcp", 6), ("udp", 17))  # what nnbpf's pipeline can classify
+CALIBRATION_MAX_ROWS = 2000
 
 
 # ---------------------------------------------------------------------------
@@ -194,8 +229,21 @@ def progress(epoch, epochs, loss, width=30):
     sys.stderr.flush()
 
 
-def train_mlp(Xs, y, hidden, bias, epochs, batch_size, lr, seed, verbose=True):
-    """Trains on standardized Xs (float) and labels y. Returns the module."""
+def class_weights(y, kind):
+    """Loss weight per class: None (plain cross-entropy) or, for 'balanced',
+    n / (2 * n_c) (scikit-learn's 'balanced'), so each class weighs the same."""
+    if kind in (None, "none"):
+        return None
+    if kind != "balanced":
+        raise DataError("--class-weight %r: none or balanced" % kind)
+    n = len(y)
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
+    return [n / (2.0 * c) if c else 0.0 for c in counts]
+
+
+def train_mlp(Xs, y, hidden, bias, epochs, batch_size, lr, seed, verbose=True, weights=None):
+    """Trains on standardized Xs (float) and labels y. Returns the module.
+    weights: optional per-class loss weights (class_weights)."""
     import torch
     import torch.nn as nn
     if epochs < 1:
@@ -207,7 +255,8 @@ def train_mlp(Xs, y, hidden, bias, epochs, batch_size, lr, seed, verbose=True):
     X_t = torch.from_numpy(np.ascontiguousarray(Xs, dtype=np.float32))
     y_t = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(
+        weight=None if weights is None else torch.tensor(weights, dtype=torch.float32))
     gen = torch.Generator().manual_seed(seed)
     n = len(y_t)
     model.train()
@@ -287,16 +336,128 @@ def export_onnx(mlp, mean, std, features, ranges, extra_meta):
 
 
 def fit_and_export(flows, tr, features_meta, hidden, bias, epochs, batch_size, lr, seed,
-                   extra_meta, verbose=True):
-    """Standardization on the training rows, training, export. Returns
-    (onnx.ModelProto, torch module, mean, std)."""
+                   extra_meta, verbose=True, class_weight="none", ranges_rows=None):
+    """Standardization on the training rows tr, training, export. Input
+    ranges come from ranges_rows (default tr). Returns (onnx.ModelProto,
+    torch module, mean, std)."""
     Xtr = flows.X[tr]
     mean, std = standardization(Xtr)
     mlp = train_mlp(standardize(Xtr, mean, std), flows.y[tr], hidden, bias, epochs,
-                    batch_size, lr, seed, verbose=verbose)
-    model = export_onnx(mlp, mean, std, flows.columns, input_ranges(Xtr, flows.columns),
+                    batch_size, lr, seed, verbose=verbose,
+                    weights=class_weights(flows.y[tr], class_weight))
+    Xr = Xtr if ranges_rows is None else flows.X[ranges_rows]
+    model = export_onnx(mlp, mean, std, flows.columns, input_ranges(Xr, flows.columns),
                         extra_meta)
     return model, mlp, mean, std
+
+
+# ---------------------------------------------------------------------------
+# Model-domain metadata: protocols, operating point, calibration sample
+
+
+def judged_protocols(flows, rows, min_rows):
+    """nnbpf.protocols from the training rows: the protocols (tcp, udp) with
+    at least min_rows benign and min_rows intrusion flows. Returns (value or
+    None when the data has no protocol column, [explanation lines])."""
+    if flows.proto is None:
+        return None, ["nnbpf.protocols not written: the data has no protocol column "
+                      "('%s' / '%s'), so the model judges every protocol"
+                      % (nd.REPRO_PROTO, nd.CIC_PROTO)]
+    proto, y = flows.proto[rows], flows.y[rows]
+    notes, keep = [], []
+    for name, num in JUDGED_PROTOCOLS:
+        nb = int(np.sum((proto == num) & (y == 0)))
+        ni = int(np.sum((proto == num) & (y == 1)))
+        ok = nb >= min_rows and ni >= min_rows
+        if ok:
+            keep.append(name)
+        notes.append("%s %s: %d benign, %d intrusion training flows%s"
+                     % (name, "included" if ok else "excluded", nb, ni,
+                        "" if ok else " (fewer than --min-protocol-rows %d of %s)"
+                        % (min_rows, "each" if nb < min_rows and ni < min_rows
+                           else "benign" if nb < min_rows else "intrusion")))
+    others = sorted(set(proto.tolist()) - {num for _, num in JUDGED_PROTOCOLS})
+    for num in others:
+        n = int(np.sum(proto == num))
+        notes.append("%s excluded: %d training flows (nnbpf classifies tcp and udp only)"
+                     % (nd.PROTO_NAMES.get(num, "protocol %d" % num if num >= 0
+                                           else "unknown protocol"), n))
+    if not keep:
+        raise DataError("no protocol has %d benign and %d intrusion training flows (%s); "
+                        "lower --min-protocol-rows" % (min_rows, min_rows, "; ".join(notes)))
+    return ",".join(keep), notes
+
+
+def margins(ev, X):
+    """logit[1] - logit[0] of the float model (ONNX graph in numpy)."""
+    z = ev.run(X)
+    return z[:, 1] - z[:, 0]
+
+
+def choose_min_margin(benign_margins, target_fpr):
+    """The smallest margin threshold t >= 0 such that at most
+    floor(target_fpr * n) of the n benign margins reach t: t lies just above
+    the (k+1)-th largest benign margin (k = allowed false positives), so
+    'margin > t' and 'margin >= t' count the same flows."""
+    b = np.sort(np.asarray(benign_margins, dtype=np.float64))[::-1]
+    if len(b) == 0:
+        raise DataError("--target-fpr: the validation split has no benign flow")
+    k = int(math.floor(target_fpr * len(b) + 1e-9))
+    if k >= len(b):
+        return 0.0
+    edge = float(b[k])
+    return max(0.0, edge + max(1e-6, 1e-6 * abs(edge)))
+
+
+def at_margin(y, m, t):
+    """binary_metrics of the verdict 'margin > t' (t = min_margin)."""
+    return nd.binary_metrics(y, (np.asarray(m) > t).astype(np.int64))
+
+
+def calibration_csv(flows, rows, n_max, seed):
+    """nnbpf.calibration: a stratified sample of up to n_max of the given
+    rows (file order), as CSV text in catalog units: header = feature names,
+    values rounded down to integers and clamped to the catalog's [lo, hi]."""
+    n_max = min(n_max, CALIBRATION_MAX_ROWS)
+    rows = np.asarray(rows)
+    if n_max <= 0 or len(rows) == 0:
+        return None, 0
+    rng = np.random.default_rng(seed)
+    if len(rows) <= n_max:
+        pick = rows
+    else:
+        pick = []
+        y = flows.y[rows]
+        classes = sorted(set(y.tolist()))
+        quota = {c: int(round(n_max * np.sum(y == c) / len(rows))) for c in classes}
+        while sum(quota.values()) > n_max:
+            quota[max(quota, key=quota.get)] -= 1
+        for c in classes:
+            members = rows[y == c]
+            q = max(1, min(len(members), quota[c]))
+            pick.extend(rng.choice(members, size=q, replace=False).tolist())
+        if len(pick) > n_max:
+            pick = rng.choice(pick, size=n_max, replace=False).tolist()
+        pick = np.array(pick)
+    cat = nd.catalog_by_name()
+    lo = np.array([cat[c].lo for c in flows.columns], dtype=np.float64)
+    hi = np.array([cat[c].hi for c in flows.columns], dtype=np.float64)
+    X = np.clip(np.floor(flows.X[np.sort(pick)]), lo, hi)
+    lines = [",".join(flows.columns)]
+    lines += [",".join("%d" % v for v in row) for row in X]
+    return "\n".join(lines) + "\n", len(pick)
+
+
+def set_metadata(model, meta):
+    """Adds (or replaces) metadata_props entries."""
+    for k, v in meta.items():
+        for p in model.metadata_props:
+            if p.key == k:
+                p.value = str(v)
+                break
+        else:
+            p = model.metadata_props.add()
+            p.key, p.value = k, str(v)
 
 
 def evaluate(model, X, y):
@@ -320,6 +481,13 @@ def main(argv=None):
             raise DataError("--epochs must be >= 1")
         if args.batch_size < 1:
             raise DataError("--batch-size must be >= 1")
+        target_fpr = parse_target_fpr(args.target_fpr)
+        if target_fpr is not None and not (0.0 < args.val_size < 1.0):
+            raise DataError("--val-size %g: expected a fraction in (0, 1)" % args.val_size)
+        if args.min_protocol_rows < 1:
+            raise DataError("--min-protocol-rows must be >= 1")
+        if args.calibration_rows < 0:
+            raise DataError("--calibration-rows must be >= 0")
         for what, path in (("--out", args.out), ("--holdout", args.holdout),
                            ("--metrics-out", args.metrics_out)):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
@@ -336,6 +504,13 @@ def main(argv=None):
 
     try:
         tr, te = split(flows.y, args.test_size, args.seed)
+        # The operating point is chosen on rows the model was not fitted on.
+        if target_fpr is not None:
+            fit_pos, val_pos = split(flows.y[tr], args.val_size, args.seed)
+            fit, val = tr[fit_pos], tr[val_pos]
+        else:
+            fit, val = tr, tr[:0]
+        protocols, proto_notes = judged_protocols(flows, tr, args.min_protocol_rows)
     except DataError as e:
         fail(str(e))
     data_sha = nd.file_sha256(args.data)
@@ -352,12 +527,53 @@ def main(argv=None):
                         len(te), ",".join(flows.columns),
                         ",".join(str(v) for v in [len(flows.columns)] + hidden + [2]),
                         "" if args.bias else " no bias"))
+    if target_fpr is not None:
+        sys.stderr.write("train.py: fitting on %d rows, %d validation rows choose the operating "
+                         "point (--target-fpr %g)\n" % (len(fit), len(val), target_fpr))
+    for note in proto_notes:
+        sys.stderr.write("train.py: protocols: %s\n" % note)
+    if args.class_weight != "none":
+        w = class_weights(flows.y[fit], args.class_weight)
+        sys.stderr.write("train.py: class weights %s: benign %.4g, intrusion %.4g\n"
+                         % (args.class_weight, w[0], w[1]))
+    meta = dict(meta)
+    meta["nnbpf.classes"] = ",".join(CLASSES)
+    if protocols is not None:
+        meta["nnbpf.protocols"] = protocols
     try:
         model, mlp, mean, std = fit_and_export(
-            flows, tr, flows.columns, hidden, args.bias, args.epochs, args.batch_size,
-            args.lr, args.seed, meta, verbose=not args.quiet)
+            flows, fit, flows.columns, hidden, args.bias, args.epochs, args.batch_size,
+            args.lr, args.seed, meta, verbose=not args.quiet,
+            class_weight=args.class_weight, ranges_rows=tr)
     except DataError as e:
         fail(str(e))
+
+    # Operating point on the validation rows, then the calibration sample.
+    extra = {}
+    op = None
+    ev0 = nd.OnnxMLP(model)
+    if target_fpr is not None:
+        try:
+            mv = margins(ev0, flows.X[val])
+            t = choose_min_margin(mv[flows.y[val] == 0], target_fpr)
+        except DataError as e:
+            fail(str(e))
+        extra["nnbpf.min_margin"] = "%.9g" % t
+        t = float(extra["nnbpf.min_margin"])
+        op = {"target_fpr": target_fpr, "min_margin": t,
+              "validation": at_margin(flows.y[val], mv, t)}
+    cal, n_cal = calibration_csv(flows, tr, args.calibration_rows, args.seed)
+    if cal is not None:
+        extra["nnbpf.calibration"] = cal
+    # Domain keys first, provenance last.
+    prov = {k: v for k, v in meta.items() if k.startswith("nnbpf.train.")}
+    for k in prov:
+        for i, p in enumerate(model.metadata_props):
+            if p.key == k:
+                del model.metadata_props[i]
+                break
+    set_metadata(model, extra)
+    set_metadata(model, prov)
 
     import onnx
     onnx.save(model, args.out)
@@ -377,10 +593,25 @@ def main(argv=None):
     n_hb = int((flows.y[te] == 0).sum())
     print("model      %s (sha256 %s)" % (args.out, onnx_sha))
     print("ops        %s" % " ".join(ev.op_types()))
+    print("metadata   classes %s; protocols %s; min_margin %s; calibration %d rows"
+          % (",".join(CLASSES), protocols if protocols is not None else "(all: no protocol column)",
+             extra.get("nnbpf.min_margin", "none"), n_cal))
     print("held-out   %d flows (%d benign, %d intrusion)%s; float model = ONNX in numpy"
           % (len(te), n_hb, len(te) - n_hb,
              ", rows in " + args.holdout if args.holdout else ""))
     print(nd.format_metrics(metrics))
+    if op is not None:
+        op["heldout"] = at_margin(flows.y[te], margins(ev, flows.X[te]), op["min_margin"])
+        v, h = op["validation"], op["heldout"]
+        print("operating  min_margin %s (target FPR %g on %d validation flows: FPR %.6f  "
+              "precision %.6f  recall %.6f)"
+              % (extra["nnbpf.min_margin"], target_fpr, v["n"], v["fpr"], v["precision"],
+                 v["recall"]))
+        print("held-out at min_margin: precision %.6f  recall %.6f  F1 %.6f  FPR %.6f  "
+              "confusion [[%d %d] [%d %d]]"
+              % (h["precision"], h["recall"], h["f1"], h["fpr"], h["confusion_matrix"][0][0],
+                 h["confusion_matrix"][0][1], h["confusion_matrix"][1][0],
+                 h["confusion_matrix"][1][1]))
     sys.stderr.write("train.py: torch vs numpy logits: max |diff| %.3g, verdict agreement %.6f; "
                      "%.1f s\n" % (diff, agree, time.time() - t0))
     if args.metrics_out:
@@ -396,8 +627,13 @@ def main(argv=None):
             "bias": args.bias,
             "epochs": args.epochs,
             "heldout": metrics,
+            "operating_point": op,
+            "protocols": protocols,
+            "protocol_notes": proto_notes,
+            "class_weight": args.class_weight,
             "ops": ev.op_types(),
-            "metadata": ev.metadata,
+            "metadata": {k: v for k, v in ev.metadata.items() if k != "nnbpf.calibration"},
+            "calibration_rows": n_cal,
         }
         with open(args.metrics_out, "w") as f:
             json.dump(doc, f, indent=2)

@@ -395,14 +395,14 @@ def md_report(res, files):
     w("")
     w("## Headline")
     w("")
-    w("| model | params B | ns/inf | verified insns | WQ F1 | Q F1 | Q accuracy | Q precision | "
+    w("| model | params B | ns/inf | verified insns | WQ F1 | Q F1 | Q FPR | Q accuracy | Q precision | "
       "Q recall | Q MCC | Q PR-AUC | agreement | kernel≠ref |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for m in res["models"]:
         q = m["q"]
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.4f%% | %d |"
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.4f%% | %d |"
           % (m["name"], m["params_bytes"], m["ns_per_inference"], m["verified_insns"],
-             f6(m["wq"]["f1"]), f6(q["f1"]), f6(q["accuracy"]), f6(q["precision"]),
+             f6(m["wq"]["f1"]), f6(q["f1"]), f6(q.get("fpr")), f6(q["accuracy"]), f6(q["precision"]),
              f6(q["recall"]), f6(q["mcc"]), f6(q["pr_auc"]), 100 * m["agreement"],
              m["kernel_vs_reference_mismatches"]))
     w("")
@@ -411,12 +411,12 @@ def md_report(res, files):
     w("")
     w("WQ metrics in full (float models):")
     w("")
-    w("| model | WQ accuracy | WQ precision | WQ recall | WQ F1 | WQ MCC | WQ PR-AUC |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
+    w("| model | WQ accuracy | WQ precision | WQ recall | WQ F1 | WQ FPR | WQ MCC | WQ PR-AUC |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for m in res["models"]:
         q = m["wq"]
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (m["name"], f6(q["accuracy"]), f6(q["precision"]),
-                                                   f6(q["recall"]), f6(q["f1"]), f6(q["mcc"]),
+        w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (m["name"], f6(q["accuracy"]), f6(q["precision"]),
+                                                   f6(q["recall"]), f6(q["f1"]), f6(q.get("fpr")), f6(q["mcc"]),
                                                    f6(q["pr_auc"])))
     w("")
     w("Confusion matrices (kernel), rows = label, columns = verdict `[[tn fp] [fn tp]]`:")
