@@ -10,8 +10,9 @@
 # Day 2: seed 2, another order, 0.3 s gaps, counts at 70 % of --scale.
 # Day 3 (only when --days names it): seed 3, every scenario at once (as in
 # tools/demo.sh: timings under load), counts at 60 % of --scale.
-# --days (default 1,2): the days to capture now; the training and day-2
-# evaluation below run on DIR/day1.csv and DIR/day2.csv (when both exist).
+# --days (default 1,2): the days to capture now; when they include day 1 or
+# 2, the training and day-2 evaluation below run on DIR/day1.csv and
+# DIR/day2.csv (made now or by an earlier run).
 # Writes DIR/day1.csv, DIR/day2.csv (one row per ended flow: the 24 catalog
 # features, label, class, src, dst, sport, dport, proto, end, ts_ns), DIR/day{1,2}/
 # (labels, scenarios.tsv), DIR/day1-train.csv (day 1 with at most --cap flows
@@ -85,7 +86,8 @@ capture_day() {  # day seed scale gap|concurrent
 has_day 1 && capture_day 1 1 "$SCALE" 1
 has_day 2 && capture_day 2 2 "$((SCALE * 7 / 10 > 0 ? SCALE * 7 / 10 : 1))" 0.3
 has_day 3 && capture_day 3 3 "$((SCALE * 6 / 10 > 0 ? SCALE * 6 / 10 : 1))" concurrent
-[[ -f $OUT/day1.csv && -f $OUT/day2.csv ]] || { echo "$OUT"; exit 0; }
+# Training and the day-2 evaluation when this run captured day 1 or day 2.
+{ has_day 1 || has_day 2; } && [[ -f $OUT/day1.csv && -f $OUT/day2.csv ]] || { echo "$OUT"; exit 0; }
 
 echo "== train on day 1, test on day 2"
 "$LAB_PY" "$ROOT/tools/lab/evaluate.py" balance --in "$OUT/day1.csv" --out "$OUT/day1-train.csv" --cap "$CAP" | sed 's/^/  day-1 training set: /'
