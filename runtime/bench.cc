@@ -11,6 +11,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 
@@ -77,9 +78,15 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   nnbpf_config cfg{};
   cfg.block_ttl_ns = 0;
   cfg.monitor = 0;
+  apply_policy(PolicyOptions{}, &cfg);  // nnbpf run's default policy
   LoadOptions lo;
   lo.config = cfg;
   NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
+  // The same pipeline without the evidence step: the difference of their
+  // flow-ending packets is the evidence update's cost.
+  cfg.no_evidence = 1;
+  lo.config = cfg;
+  NNBPF_TRY(pipe_noev, LoadedPipeline::load(art, lo));
   int xdp = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
   if (xdp < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
 
@@ -108,7 +115,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   allow.addr.a[10] = allow.addr.a[11] = 0xff;
   std::memcpy(allow.addr.a + 12, &src, 4);
   uint8_t one = 1;
-  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY))
+  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY) ||
+      bpf_map_update_elem(pipe_noev->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY))
     return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
   nnbpf_block bv{};
   bv.by = NNBPF_BLOCK_BY_USER;
@@ -123,6 +131,21 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   NNBPF_TRY(f_ns, measure(xdp, fin, o.repeat_flow, &rv_fin));
   NNBPF_TRY(b_ns, measure(xdp, blk, o.repeat, &rv_blk));
   NNBPF_TRY(e2_ns, measure(empty, mid, o.repeat, nullptr));  // again: drift check
+  // Evidence cost: flow-ending packets with and without the evidence step,
+  // batch by batch in turn so that drift hits both alike.
+  std::vector<int64_t> ev_diff;
+  std::vector<uint64_t> with_ev, without_ev;
+  int xdp_noev = pipe_noev->prog_fd(NNBPF_PROG_XDP_NAME);
+  for (int b = 0; b < o.batches; ++b) {
+    NNBPF_TRY(w, median_run(xdp, fin, o.repeat_flow, 1, nullptr));
+    NNBPF_TRY(wo, median_run(xdp_noev, fin, o.repeat_flow, 1, nullptr));
+    with_ev.push_back(w);
+    without_ev.push_back(wo);
+    ev_diff.push_back(static_cast<int64_t>(w) - static_cast<int64_t>(wo));
+  }
+  std::sort(ev_diff.begin(), ev_diff.end());
+  std::sort(with_ev.begin(), with_ev.end());
+  std::sort(without_ev.begin(), without_ev.end());
   close(empty);
   if (rv_blk != XDP_DROP) return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(rv_blk) + ")");
   if (rv_mid != XDP_PASS || rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
@@ -144,6 +167,11 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   j["packet_ns"] = m_ns;
   j["flow_end_ns"] = f_ns;
   j["blocked_ns"] = b_ns;
+  j["flow_end_evidence_ns"] = with_ev[with_ev.size() / 2];
+  j["flow_end_no_evidence_ns"] = without_ev[without_ev.size() / 2];
+  // Noise only adds time: the fastest batches of each are the best estimate.
+  j["evidence_ns"] = static_cast<int64_t>(with_ev.front()) - static_cast<int64_t>(without_ev.front());
+  j["evidence_median_diff_ns"] = ev_diff[ev_diff.size() / 2];  // median of per-batch differences
   j["packet_overhead_ns"] = m_ns > empty_ns ? m_ns - empty_ns : 0;
   j["flow_end_overhead_ns"] = f_ns > empty_ns ? f_ns - empty_ns : 0;
   j["packet_ratio"] = empty_ns ? static_cast<double>(m_ns) / empty_ns : 0;

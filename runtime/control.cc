@@ -12,6 +12,7 @@
 
 #include "compiler/codegen/params_layout.h"
 #include "nnbpf/abi.h"
+#include "runtime/evidence.h"
 #include "runtime/pins.h"
 
 namespace nnbpf::runtime {
@@ -54,6 +55,16 @@ Result<nlohmann::json> running_manifest(const std::string& iface) {
 Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
   NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
   Fd m(fd);
+  std::vector<std::string> classes = {"benign", "intrusion"};
+  double scale = 1;
+  if (auto man = running_manifest(iface)) {
+    classes = manifest_classes(*man);
+    try {
+      scale = logit_scale(*man);
+    } catch (...) {
+      scale = 1;
+    }
+  }
   std::vector<HostEntry> out;
   nnbpf_addr key{}, next{};
   nnbpf_block val{};
@@ -62,11 +73,18 @@ Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
   while (bpf_map_get_next_key(m.fd, prev, &next) == 0) {
     if (bpf_map_lookup_elem(m.fd, &next, &val) == 0) {
       HostEntry e;
-      e.addr = format_addr(next.a);
+      e.addr = format_prefix(next.a, val.prefixlen);
       e.expires_in_ns = val.expires_ns == 0 ? 0 : (val.expires_ns > now ? val.expires_ns - now : 1);
       e.age_ns = now > val.added_ns ? now - val.added_ns : 0;
       e.drops = val.drops;
       e.by = val.by == NNBPF_BLOCK_BY_USER ? "user" : "model";
+      if (val.by == NNBPF_BLOCK_BY_MODEL) {
+        e.hits = val.hits;
+        e.flows = val.flows;
+        e.class_name = val.class_id < classes.size() ? classes[val.class_id] : std::to_string(val.class_id);
+        e.margin = static_cast<double>(val.margin) / scale;
+        e.ttl_ns = val.ttl_ns;
+      }
       if (val.expires_ns == 0 || val.expires_ns > now) out.push_back(e);
     }
     key = next;
@@ -92,15 +110,26 @@ Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl
 }
 
 Status hosts_del(const std::string& iface, const std::string& addr) {
-  NNBPF_TRY(a, parse_addr(addr));
+  std::string host = addr;
+  if (auto slash = addr.find('/'); slash != std::string::npos) host = addr.substr(0, slash);
+  NNBPF_TRY(a, parse_addr(host));
   NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
   Fd m(fd);
   nnbpf_addr key;
   std::memcpy(key.a, a.data(), 16);
-  if (bpf_map_delete_elem(m.fd, &key)) {
-    if (errno == ENOENT) return Error::bad_input(addr + " is not blocked on " + iface);
+  bool removed = bpf_map_delete_elem(m.fd, &key) == 0;
+  if (!removed && errno != ENOENT)
     return Error::runtime(std::string(NNBPF_MAP_BLOCKED) + ": cannot delete " + addr + ": " + std::strerror(errno));
+  // A model block of the address's prefix, and the prefix's evidence.
+  bool had_evidence = false;
+  if (auto pol = running_policy(iface)) {
+    nnbpf_addr pk;
+    prefix_key(a.data(), *pol, pk.a);
+    if (!removed && std::memcmp(pk.a, key.a, 16) != 0) removed = bpf_map_delete_elem(m.fd, &pk) == 0;
+    auto ev = evidence_del(iface, a.data());
+    had_evidence = ev && *ev;
   }
+  if (!removed && !had_evidence) return Error::bad_input(addr + " is not blocked on " + iface + " and has no evidence");
   return ok_status();
 }
 
@@ -191,6 +220,12 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   Fd idx(ifd);
   NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_SCRATCH));
   Fd scratch(sfd);
+  // The new model's policy (domain, classes, margin, ranges) under the
+  // running options; it goes into the idle slot's policy with the parameters.
+  NNBPF_TRY(popts, running_policy(iface));
+  NNBPF_TRY(next_policy, slot_policy(next.manifest, popts));
+  NNBPF_TRY(polfd, open_pinned(iface, NNBPF_MAP_POLICY));
+  Fd policy(polfd);
 
   UpdateReport r;
   uint32_t zero = 0, running_slot = 0;
@@ -221,6 +256,9 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   r.grace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (bpf_map_update_elem(params.fd, &r.new_slot, bytes.data(), BPF_ANY))
     return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(r.new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  if (bpf_map_update_elem(policy.fd, &r.new_slot, &next_policy, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write slot " + std::to_string(r.new_slot) +
                           ": " + std::strerror(errno) + " (running model unchanged)");
   // The flip: one atomic word; new inferences read the new slot, running ones
   // finish on the slot they pinned at their start.
@@ -257,6 +295,9 @@ Result<nlohmann::json> read_stats(const std::string& iface) {
   j["events_lost"] = sum[NNBPF_STAT_EVENTS_LOST];
   j["flow_insert_failures"] = sum[NNBPF_STAT_FLOW_FULL];
   j["packets_after_close"] = sum[NNBPF_STAT_AFTER_CLOSE];
+  j["flows_out_of_domain"] = sum[NNBPF_STAT_OUT_OF_DOMAIN];
+  j["flows_unsure"] = sum[NNBPF_STAT_UNSURE];
+  j["intrusions_evidence"] = sum[NNBPF_STAT_EVIDENCE];
 
   NNBPF_TRY(ffd, open_pinned(iface, NNBPF_MAP_FLOWS));
   Fd flows(ffd);
@@ -272,9 +313,8 @@ Result<nlohmann::json> read_stats(const std::string& iface) {
   bpf_map_info info{};
   uint32_t len = sizeof info;
   if (bpf_obj_get_info_by_fd(flows.fd, &info, &len) == 0) j["flows_capacity"] = info.max_entries;
-  j["flows_evicted"] = sum[NNBPF_STAT_FLOWS_NEW] >= sum[NNBPF_STAT_FLOWS_ENDED] + tracked
-                           ? sum[NNBPF_STAT_FLOWS_NEW] - sum[NNBPF_STAT_FLOWS_ENDED] - tracked
-                           : 0;
+  const uint64_t gone = sum[NNBPF_STAT_FLOWS_ENDED] + sum[NNBPF_STAT_OUT_OF_DOMAIN] + tracked;
+  j["flows_evicted"] = sum[NNBPF_STAT_FLOWS_NEW] >= gone ? sum[NNBPF_STAT_FLOWS_NEW] - gone : 0;
 
   NNBPF_TRY(ifd, open_pinned(iface, NNBPF_MAP_PARAM_IDX));
   Fd idx(ifd);

@@ -14,15 +14,25 @@
 namespace nnbpf::runtime {
 
 struct HostEntry {
-  std::string addr;
+  std::string addr;            // an address, or a prefix "10.0.0.0/24" for a model block of a prefix
   uint64_t expires_in_ns = 0;  // 0 = never
   uint64_t age_ns = 0;
   uint64_t drops = 0;
   std::string by;              // "model" or "user"
+  // Why the model blocked (by == "model"): the evidence in the window when it
+  // decided, the deciding flow's class and margin (float units), the TTL given.
+  uint32_t hits = 0;
+  uint32_t flows = 0;
+  std::string class_name;
+  double margin = 0;
+  uint64_t ttl_ns = 0;
 };
 
 Result<std::vector<HostEntry>> hosts_list(const std::string& iface);
 Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl_ns);
+// Unblocks `addr` (an address, or a listed prefix "a/n") and clears the
+// evidence of its prefix. An address inside a blocked prefix unblocks the
+// prefix.
 Status hosts_del(const std::string& iface, const std::string& addr);
 Result<size_t> hosts_flush(const std::string& iface);
 

@@ -35,6 +35,8 @@ void on_signal(int) { g_stop = true; }
 struct EventCtx {
   bool json = false;
   std::vector<std::string> features;
+  std::vector<std::string> classes;
+  double logit_scale = 1;
   uint64_t events = 0;
   const std::function<void(const nnbpf_event&)>* handler = nullptr;
 };
@@ -52,6 +54,17 @@ int on_event(void* ctx, void* data, size_t size) {
   const char* proto = e->key.proto == 6 ? "tcp" : e->key.proto == 17 ? "udp" : "ip";
   uint32_t nf = std::min<uint32_t>(e->n_features, NNBPF_MAX_FEATURES);
   uint32_t no = std::min<uint32_t>(e->n_outputs, NNBPF_MAX_OUTPUTS);
+  const bool unsure = e->flags & NNBPF_EVF_UNSURE;
+  std::string cls = e->verdict >= 0 && static_cast<size_t>(e->verdict) < ec->classes.size()
+                        ? ec->classes[e->verdict]
+                        : std::to_string(e->verdict);
+  double margin = static_cast<double>(e->margin) / ec->logit_scale;
+  // The blocked prefix (bits past the prefix zeroed) or the whole address.
+  uint8_t pk[16];
+  std::memcpy(pk, e->key.src.a, 16);
+  for (uint32_t bit = e->prefixlen ? e->prefixlen : 128; bit < 128; ++bit)
+    pk[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  std::string pfx = format_prefix(pk, e->prefixlen);
   if (ec->json) {
     nlohmann::json j;
     j["event"] = e->type == NNBPF_EV_BLOCK ? "block" : "verdict";
@@ -62,22 +75,39 @@ int on_event(void* ctx, void* data, size_t size) {
     j["proto"] = proto;
     j["reason"] = reason_name(e->reason);
     j["verdict"] = e->verdict;
+    j["class"] = cls;
+    j["unsure"] = unsure;
+    j["evidence"] = static_cast<bool>(e->flags & NNBPF_EVF_EVIDENCE);
+    if (e->flags & NNBPF_EVF_ALLOWED) j["allowlisted"] = true;
+    j["margin"] = margin;
+    j["window_hits"] = e->ev_hits;
+    j["window_flows"] = e->ev_flows;
     j["slot"] = e->slot;
+    j["ts_ns"] = e->ts_ns;  // kernel monotonic clock (the evidence window's)
     j["ns_extract"] = e->extract_ns;
     j["ns_infer"] = e->infer_ns;
     nlohmann::json f = nlohmann::json::object();
     for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) f[ec->features[i]] = e->feat[i];
     j["features"] = f;
     j["logits"] = std::vector<int64_t>(e->logits, e->logits + no);
-    if (e->type == NNBPF_EV_BLOCK) j["block_expires_ns"] = e->block_expires_ns;
+    if (e->type == NNBPF_EV_BLOCK) {
+      j["block_expires_ns"] = e->block_expires_ns;
+      j["block_ttl_ns"] = e->block_ttl_ns;
+      j["blocked"] = pfx;
+    }
     std::cout << j.dump() << "\n";
   } else if (e->type == NNBPF_EV_BLOCK) {
-    std::cout << "BLOCK   " << src << " (flow " << src << ":" << e->key.sport << " -> " << dst << ":" << e->key.dport
-              << "/" << proto << ")\n";
+    std::cout << "BLOCK   " << pfx << " for "
+              << (e->block_ttl_ns ? std::to_string(e->block_ttl_ns / 1000000000ull) + " s" : std::string("ever"))
+              << ": " << e->ev_hits << " of " << e->ev_flows << " flows in the window were " << cls
+              << ", deciding flow " << src << ":" << e->key.sport << " -> " << dst << ":" << e->key.dport << "/"
+              << proto << " margin " << margin << "\n";
   } else {
-    std::cout << (e->verdict ? "INTRUSION " : "benign    ") << src << ":" << e->key.sport << " -> " << dst << ":"
+    std::cout << (unsure ? "unsure    " : e->verdict ? "INTRUSION " : "benign    ") << src << ":" << e->key.sport << " -> " << dst << ":"
               << e->key.dport << "/" << proto << " end=" << reason_name(e->reason) << " logits=";
     for (uint32_t i = 0; i < no; ++i) std::cout << (i ? "," : "") << e->logits[i];
+    if (e->verdict) std::cout << " class=" << cls << " margin=" << margin;
+    std::cout << " evidence=" << e->ev_hits << "/" << e->ev_flows;
     std::cout << " slot=" << e->slot << " extract=" << e->extract_ns << "ns infer=" << e->infer_ns << "ns";
     for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) std::cout << " " << ec->features[i] << "=" << e->feat[i];
     std::cout << "\n";
@@ -140,7 +170,8 @@ Status write_file(const std::string& path, const std::string& data) {
 
 const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM_IDX, NNBPF_MAP_SCRATCH,
                             NNBPF_MAP_ERRORS,  NNBPF_MAP_FLOWS,  NNBPF_MAP_BLOCKED,   NNBPF_MAP_ALLOW,
-                            NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED};
+                            NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED,    NNBPF_MAP_POLICY,
+                            NNBPF_MAP_EVIDENCE};
 
 }  // namespace
 
@@ -248,10 +279,20 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
               << (old_pid ? " by pid " + std::to_string(old_pid) : std::string()) << "\n";
   }
 
+  NNBPF_CHECK(validate_policy(o.policy));
+  const bool has_model = !art.stage_names.empty();
+  nnbpf_policy slot_pol{};
+  std::string policy_summary;
+  if (has_model) {
+    NNBPF_TRY(sp, slot_policy(art.manifest, o.policy, &policy_summary));
+    slot_pol = sp;
+  }
+
   nnbpf_config cfg{};
   cfg.block_ttl_ns = o.block_ttl_ns;
   cfg.every_packets = o.every_packets;
   cfg.monitor = o.monitor ? 1 : 0;
+  apply_policy(o.policy, &cfg);
   LoadOptions lo;
   lo.verbose = o.verbose;
   lo.config = cfg;
@@ -266,8 +307,20 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (bpf_map_update_elem(allow_fd, allow[i].data(), &one, BPF_ANY))
       return Error::runtime("allowlist: cannot add " + o.allow[i] + ": " + std::strerror(errno));
 
-  // Keep the blocks of the pipeline we take over.
+  // The model's policy, in both slots (nnbpf update rewrites the idle one).
+  if (int pfd = pipe->map_fd(NNBPF_MAP_POLICY); pfd >= 0) {
+    for (uint32_t slot = 0; slot < 2; ++slot)
+      if (bpf_map_update_elem(pfd, &slot, &slot_pol, BPF_ANY))
+        return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write: " + std::strerror(errno));
+  }
+
+  // Keep the blocks and the evidence of the pipeline we take over.
   if (old_link >= 0) {
+    int old_ev = bpf_obj_get((pdir + "/" NNBPF_MAP_EVIDENCE).c_str());
+    if (old_ev >= 0) {
+      copy_evidence(old_ev, pipe->map_fd(NNBPF_MAP_EVIDENCE));
+      close(old_ev);
+    }
     int old_blocked = bpf_obj_get((pdir + "/" NNBPF_MAP_BLOCKED).c_str());
     int new_blocked = pipe->map_fd(NNBPF_MAP_BLOCKED);
     if (old_blocked >= 0) {
@@ -289,6 +342,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   EventCtx ectx;
   ectx.json = o.json;
   ectx.features = art.model.features;
+  ectx.classes = manifest_classes(art.manifest);
+  try {
+    ectx.logit_scale = has_model ? logit_scale(art.manifest) : 1;
+  } catch (...) {
+    ectx.logit_scale = 1;
+  }
   ectx.handler = &o.on_event;
   std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
       ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr), &ring_buffer__free);
@@ -328,6 +387,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     close(link_fd);
     fs::remove(sdir + "/pid", ec);
     fs::remove(sdir + "/manifest.json", ec);
+    fs::remove(sdir + "/policy.json", ec);
     return e.with_context("detached again: ");
   };
   if (auto u = unpin_all(o.iface); !u) return undo(u.error());
@@ -345,6 +405,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   if (bpf_obj_pin(link_fd, (pdir + "/link").c_str()))
     return undo(Error::runtime(pdir + "/link: cannot pin: " + std::strerror(errno)));
   if (auto w = write_file(sdir + "/manifest.json", art.manifest.dump(2) + "\n"); !w) return undo(w.error());
+  if (auto w = write_file(sdir + "/policy.json", policy_to_json(o.policy).dump(2) + "\n"); !w) return undo(w.error());
   if (auto w = write_file(sdir + "/pid", std::to_string(getpid()) + "\n"); !w) return undo(w.error());
 
   // Kernel run-time statistics (run_cnt, run_time_ns per program) stay on
@@ -362,6 +423,13 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     std::cerr << tag << o.iface << ": attached " << art.dir << " (" << art.stage_names.size() << " stages, model "
               << art.model.digest.substr(0, 16) << ")" << (o.monitor ? " in monitor mode" : "") << "; pins in "
               << pdir << "\n";
+  if (has_model && !o.monitor) {
+    const auto& p = o.policy;
+    std::cerr << tag << "blocking a source /" << p.prefix_v4 << " (IPv4), /" << p.prefix_v6 << " (IPv6) after "
+              << p.block_after << " intrusion verdict" << (p.block_after == 1 ? "" : "s") << " making at least "
+              << p.min_share * 100 << " % of its flows within " << p.window_ns / 1e9 << " s; " << policy_summary
+              << "\n";
+  }
 
 
   struct sigaction sa {};
@@ -409,6 +477,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   }
   fs::remove(sdir + "/pid", ec);
   fs::remove(sdir + "/manifest.json", ec);
+  fs::remove(sdir + "/policy.json", ec);
   fs::remove(sdir, ec);
   fs::remove(kStateRoot, ec);  // only if empty
   std::cerr << tag << o.iface << ": detached (" << ectx.events << " events)\n";

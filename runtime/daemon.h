@@ -12,6 +12,7 @@
 #include "compiler/driver/pipeline.h"
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
+#include "runtime/evidence.h"
 
 namespace nnbpf::runtime {
 
@@ -20,6 +21,7 @@ struct RunOptions {
   std::string dir;                  // nnbpf compile output
   std::string mode = "auto";        // native | generic | auto
   uint64_t block_ttl_ns = 300ull * 1000000000ull;
+  PolicyOptions policy;             // evidence-based blocking (docs/run.md)
   std::vector<std::string> allow;   // CIDRs never blocked
   bool monitor = false;
   uint64_t idle_timeout_ns = 0;     // 0 = off

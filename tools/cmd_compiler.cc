@@ -36,6 +36,7 @@ struct CompileArgs {
   int scale_bits = -1;
   double alpha = 0.005;
   std::string calibration;
+  std::string protocols;
   int64_t max_stage_insns = compiler::kDefaultMaxStageInsns;
   std::string isa = "auto";
   std::string quant = "int32";
@@ -51,6 +52,7 @@ void do_compile(const CompileArgs& a) {
   opts.quant.alpha = a.alpha;
   opts.quant.mode = a.quant == "int8" ? compiler::QuantMode::Int8 : compiler::QuantMode::Int32;
   if (!a.calibration.empty()) opts.calibration_csv = a.calibration;
+  if (!a.protocols.empty()) opts.protocols = a.protocols;
   opts.quant.widen_clamp = a.clamp == "widest";
   opts.max_stage_insns = a.max_stage_insns;
   opts.mcpu = a.isa;
@@ -265,6 +267,9 @@ void register_compiler_commands(CLI::App& app) {
                  "widest (default: clamp inputs only where int32 would overflow at the chosen b) or given (clamp "
                  "at the calibration/metadata ranges)")
       ->check(CLI::IsMember({"widest", "given"}));
+  c->add_option("--protocols", ca->protocols,
+                 "the protocols the model judges, tcp and/or udp (overrides metadata nnbpf.protocols); flows of "
+                 "other protocols are counted, never classified");
   c->add_option("--max-stage-insns", ca->max_stage_insns, "instruction budget per tail-call stage");
   c->add_option("--bpf-isa", ca->isa, "BPF ISA: auto (v4 on Linux >= 6.6, else v3), v3, v4")
       ->check(CLI::IsMember({"auto", "v2", "v3", "v4"}));

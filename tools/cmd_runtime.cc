@@ -1,6 +1,8 @@
 // nnbpf run | capture | update | hosts | stats | bench.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -11,6 +13,7 @@
 #include "runtime/capture.h"
 #include "runtime/control.h"
 #include "runtime/daemon.h"
+#include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 
@@ -24,6 +27,10 @@ struct RunArgs {
   runtime::RunOptions opts;
   std::string ttl = "300s";
   std::string idle;
+  std::string window = "10s";
+  std::string ttl_max = "3600s";
+  std::string min_margin;
+  std::vector<std::string> block_classes;
 };
 
 struct CaptureArgs {
@@ -49,7 +56,14 @@ struct HostsArgs {
   std::string addr;
   std::string ttl;
   bool json = false;
+  bool evidence = false;
 };
+
+std::string seconds_text(uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f s", static_cast<double>(ns) / 1e9);
+  return buf;
+}
 
 // A model given as ONNX is compiled to a temporary directory first.
 Result<compiler::Artifact> artifact_for(const std::string& model, std::string* tmpdir) {
@@ -134,6 +148,29 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
   run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
   run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
+  auto& pol = ra->opts.policy;
+  run->add_option("--window", ra->window, "evidence window (default 10s)");
+  run->add_option("--block-after", pol.block_after,
+                  "block a source after K intrusion verdicts inside the window (default 3)")
+      ->check(CLI::Range(1, 65535));
+  run->add_option("--min-share", pol.min_share,
+                  "... that are at least this share of its classified flows in the window (default 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  run->add_option("--min-margin", ra->min_margin,
+                  "a verdict counts only if logit[class] - logit[0] >= M, float units (default: the model's "
+                  "min_margin, else 0)");
+  run->add_option("--block-prefix-v4", pol.prefix_v4, "evidence and blocks per IPv4 /N (default 32)")
+      ->check(CLI::Range(1, 32));
+  run->add_option("--block-prefix-v6", pol.prefix_v6, "evidence and blocks per IPv6 /N (default 64)")
+      ->check(CLI::Range(1, 128));
+  run->add_option("--block-ttl-max", ra->ttl_max,
+                  "a source blocked again within one TTL of its last block gets twice that TTL, up to this "
+                  "(default 3600s; 0 = no doubling)");
+  run->add_option("--block-classes", ra->block_classes,
+                  "classes whose verdicts count as evidence (default: every class but the first)")
+      ->delimiter(',');
+  run->add_flag("--abstain-outside-ranges", pol.abstain,
+                "a flow with a feature outside the model's training ranges is 'unsure': reported, never evidence");
   run->add_option("--max-flows", ra->opts.max_flows, "flow table size (LRU)");
   run->add_option("--duration", ra->opts.duration_s, "stop after this many seconds (default: run until signalled)");
   run->add_flag("--json", ra->opts.json, "events as JSON lines");
@@ -149,6 +186,21 @@ void register_runtime_commands(CLI::App& app) {
       if (!idle) return report("run", idle.error());
       ra->opts.idle_timeout_ns = *idle;
     }
+    auto window = runtime::parse_duration(ra->window);
+    if (!window) return report("run", window.error().with_context("--window: "));
+    if (*window == 0) return report("run", Error::bad_input("--window must be above 0"));
+    ra->opts.policy.window_ns = *window;
+    auto tmax = runtime::parse_duration(ra->ttl_max);
+    if (!tmax) return report("run", tmax.error().with_context("--block-ttl-max: "));
+    ra->opts.policy.block_ttl_max_ns = *tmax;
+    if (!ra->min_margin.empty()) {
+      char* end = nullptr;
+      double m = std::strtod(ra->min_margin.c_str(), &end);
+      if (end != ra->min_margin.c_str() + ra->min_margin.size() || !std::isfinite(m))
+        return report("run", Error::bad_input("--min-margin: '" + ra->min_margin + "' is not a number"));
+      ra->opts.policy.min_margin = m;
+    }
+    if (!ra->block_classes.empty()) ra->opts.policy.block_classes = ra->block_classes;
     auto st = runtime::run_pipeline(ra->opts);
     if (!st) report("run", st.error());
   });
@@ -184,7 +236,7 @@ void register_runtime_commands(CLI::App& app) {
   auto ha = std::make_shared<HostsArgs>();
   auto* hosts = app.add_subcommand("hosts", "The intrusion host record: list, add, del, flush");
   hosts->require_subcommand(1);
-  auto* hl = hosts->add_subcommand("list", "Blocked sources");
+  auto* hl = hosts->add_subcommand("list", "Blocked sources, why and until when (--evidence: sources not blocked)");
   auto* hadd = hosts->add_subcommand("add", "Block a source");
   auto* hdel = hosts->add_subcommand("del", "Unblock a source");
   auto* hfl = hosts->add_subcommand("flush", "Unblock every source");
@@ -194,22 +246,51 @@ void register_runtime_commands(CLI::App& app) {
   }
   hadd->add_option("addr", ha->addr, "IPv4 or IPv6 address")->required();
   hadd->add_option("--ttl", ha->ttl, "lifetime (e.g. 300s; default forever)");
-  hdel->add_option("addr", ha->addr, "IPv4 or IPv6 address")->required();
+  hdel->add_option("addr", ha->addr, "IPv4 or IPv6 address, or a listed prefix")->required();
+  hl->add_flag("--evidence", ha->evidence, "sources with evidence in the window that are not (yet) blocked");
   hl->callback([ha] {
+    if (ha->evidence) {
+      auto r = runtime::evidence_list(ha->iface, false);
+      if (!r) return report("hosts list", r.error());
+      if (ha->json) {
+        json arr = json::array();
+        for (const auto& e : *r)
+          arr.push_back({{"prefix", e.prefix}, {"window_hits", e.hits}, {"window_flows", e.flows},
+                         {"unsure", e.unsure}, {"blocks", e.blocks}, {"last_seen_ns", e.age_ns},
+                         {"last_margin", e.last_margin}});
+        std::cout << arr.dump() << "\n";
+        return;
+      }
+      for (const auto& e : *r)
+        std::cout << std::left << std::setw(40) << e.prefix << " " << e.hits << " of " << e.flows
+                  << " flows intrusion in the window, " << e.unsure << " unsure, blocked " << e.blocks
+                  << " times, last flow " << seconds_text(e.age_ns) << " ago\n";
+      return;
+    }
     auto r = runtime::hosts_list(ha->iface);
     if (!r) return report("hosts list", r.error());
     if (ha->json) {
       json arr = json::array();
-      for (const auto& e : *r)
-        arr.push_back({{"addr", e.addr}, {"expires_in_ns", e.expires_in_ns}, {"age_ns", e.age_ns},
-                       {"drops", e.drops}, {"by", e.by}});
+      for (const auto& e : *r) {
+        json o = {{"addr", e.addr}, {"expires_in_ns", e.expires_in_ns}, {"age_ns", e.age_ns},
+                  {"drops", e.drops}, {"by", e.by}};
+        if (e.by == "model")
+          o["why"] = {{"window_hits", e.hits}, {"window_flows", e.flows}, {"class", e.class_name},
+                      {"margin", e.margin}, {"ttl_ns", e.ttl_ns}};
+        arr.push_back(o);
+      }
       std::cout << arr.dump() << "\n";
       return;
     }
-    for (const auto& e : *r)
+    for (const auto& e : *r) {
       std::cout << std::left << std::setw(40) << e.addr << " by " << e.by << ", "
                 << (e.expires_in_ns ? std::to_string(e.expires_in_ns / 1000000000ull) + " s left" : "no expiry")
-                << ", " << e.drops << " packets dropped\n";
+                << ", " << e.drops << " packets dropped";
+      if (e.by == "model")
+        std::cout << "; " << e.hits << " of " << e.flows << " flows " << e.class_name << " in the window, margin "
+                  << e.margin << ", TTL " << (e.ttl_ns ? seconds_text(e.ttl_ns) : std::string("forever"));
+      std::cout << "\n";
+    }
   });
   hadd->callback([ha] {
     uint64_t ttl = 0;
@@ -225,7 +306,7 @@ void register_runtime_commands(CLI::App& app) {
   hdel->callback([ha] {
     auto st = runtime::hosts_del(ha->iface, ha->addr);
     if (!st) return report("hosts del", st.error());
-    std::cout << "unblocked " << ha->addr << " on " << ha->iface << "\n";
+    std::cout << "unblocked " << ha->addr << " on " << ha->iface << " (evidence cleared)\n";
   });
   hfl->callback([ha] {
     auto n = runtime::hosts_flush(ha->iface);
@@ -277,6 +358,10 @@ void register_runtime_commands(CLI::App& app) {
               << r["packet_ratio"].get<double>() << "x\n";
     std::cout << "  (c) flow-ending packet    " << std::setw(8) << r["flow_end_ns"].get<uint64_t>() << " ns   "
               << r["flow_end_ratio"].get<double>() << "x  (extraction + full inference chain)\n";
+    std::cout << "      evidence update       " << std::setw(8) << r["evidence_ns"].get<int64_t>()
+              << " ns   (fastest flow-ending batch with minus without the evidence step; median of per-batch "
+                 "differences "
+              << r["evidence_median_diff_ns"].get<int64_t>() << " ns)\n";
     std::cout << "  (d) packet, blocked host  " << std::setw(8) << r["blocked_ns"].get<uint64_t>() << " ns   "
               << r["blocked_ratio"].get<double>() << "x\n";
     std::cout << "memory: " << r["param_bytes"] << " B parameters per slot (x2), " << r["flow_state_bytes"]

@@ -6,7 +6,8 @@
  *   nnbpf_xdp          parse -> host filter -> flow update -> flow end?
  *                      -> features into the scratch -> tail call stage 0
  *   nnbpf_stage_0..k   the compiled model (generated)
- *   nnbpf_flow_finish  event, verdict -> allowlist / block, XDP action
+ *   nnbpf_flow_finish  verdict -> evidence of the source prefix -> allowlist
+ *                      / block (nnbpf/evidence.h), events, XDP action
  *   nnbpf_sweep        BPF_PROG_TEST_RUN from user space: classify one idle
  *                      flow (struct nnbpf_sweep_pkt), same chain
  *
@@ -45,22 +46,69 @@ const volatile struct nnbpf_config nnbpf_cfg = {
 	.block_ttl_ns = NNBPF_DEFAULT_BLOCK_TTL_NS,
 	.every_packets = 0,
 	.monitor = 0,
+	.window_ns = 10ULL * NNBPF_NSEC_PER_SEC,
+	.block_ttl_max_ns = 0,
+	.block_after = 1,
+	.min_share_milli = 0,
+	.prefix_v4 = 32,
+	.prefix_v6 = 128,
+	.abstain = 0,
+	.no_evidence = 0,
 };
+
+#include "nnbpf/evidence.h"
+
+/* Policy of the model in parameter slot `slot` (NULL: none, all defaults). */
+static __always_inline const struct nnbpf_policy *nnbpf_policy_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&nnbpf_policy, &slot);
+}
+
+/* Whether the model running now judges flows of this protocol (policy
+ * proto_out). A pipeline without a model judges nothing and extracts all. */
+static __always_inline int nnbpf_in_domain(__u8 proto)
+{
+#if NNBPF_N_STAGES > 0
+	__u32 zero = 0;
+	__u32 *idx = bpf_map_lookup_elem(&nnbpf_param_idx, &zero);
+	const struct nnbpf_policy *p;
+	__u32 bit = proto == IPPROTO_TCP ? NNBPF_PROTO_OUT_TCP : NNBPF_PROTO_OUT_UDP;
+
+	if (!idx)
+		return 1;
+	p = nnbpf_policy_of(*idx & 1);
+	return !p || !(p->proto_out & bit);
+#else
+	return 1;
+#endif
+}
 
 /* A flow's end: the model's features (input order), key and reason into
  * this CPU's scratch; free the flow if asked (f is not used after that);
  * the extraction time since t0; then run the model: tail call into stage 0,
  * whose chain ends in nnbpf_flow_finish. Returns only when the chain could
- * not start (counted in nnbpf_errors; no inference left running). */
-static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf_flow *f,
+ * not start (counted in nnbpf_errors; no inference left running), or, with
+ * 1, when the flow's protocol is outside the model's domain: then it is
+ * counted (NNBPF_STAT_OUT_OF_DOMAIN) and freed, never classified. */
+static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf_flow *f,
 					   const struct nnbpf_flow_key *k, __u32 reason, int free_flow,
 					   __u64 t0, __u32 mode)
 {
-	struct nnbpf_scratch *s = nnbpf_scratch_get();
+	struct nnbpf_scratch *s;
 
+	if (!nnbpf_in_domain(k->proto)) {
+		if (reason != NNBPF_END_EVERY_N)
+			nnbpf_stat(NNBPF_STAT_OUT_OF_DOMAIN);
+		if (free_flow)
+			bpf_map_delete_elem(&nnbpf_flows, k);
+		if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
+			bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
+		return 1;
+	}
+	s = nnbpf_scratch_get();
 	if (!s) {
 		nnbpf_count_error(NNBPF_ERR_SCRATCH);
-		return;
+		return 0;
 	}
 #define NNBPF_X(i, name) s->feat[i] = nnbpf_feat_##name(f, k);
 	NNBPF_MODEL_FEATURES(NNBPF_X)
@@ -73,7 +121,7 @@ static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbp
 		bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
 	s->extract_ns = bpf_ktime_get_ns() - t0;
 	if (nnbpf_inference_begin(s, mode))
-		return;
+		return 0;
 #if NNBPF_N_STAGES > 0
 	bpf_tail_call(ctx, &nnbpf_progs, NNBPF_PROG_STAGE0);
 #else
@@ -82,6 +130,7 @@ static __always_inline void nnbpf_end_flow(struct xdp_md *ctx, const struct nnbp
 #endif
 	nnbpf_count_error(NNBPF_ERR_TAILCALL);
 	nnbpf_inference_end(s);
+	return 0;
 }
 
 SEC("xdp")
@@ -103,6 +152,25 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	/* Host filter first (paper §IV-A3): a blocked source loses every IP
 	 * packet, flow or not, before any per-flow work. */
 	b = bpf_map_lookup_elem(&nnbpf_blocked, &pkt.key.src);
+	if (!b && nnbpf_prefix_blocks()) {
+		struct nnbpf_addr pfx;
+
+		if (nnbpf_src_prefix(&pkt.key.src, &pfx) < 128)
+			b = bpf_map_lookup_elem(&nnbpf_blocked, &pfx);
+		if (b) {
+			__u64 now = bpf_ktime_get_ns();
+
+			if (b->expires_ns && b->expires_ns <= now) {
+				bpf_map_delete_elem(&nnbpf_blocked, &pfx);
+				nnbpf_stat(NNBPF_STAT_EXPIRED);
+			} else if (!nnbpf_cfg.monitor) {
+				b->drops++;
+				nnbpf_stat(NNBPF_STAT_DROPPED);
+				return XDP_DROP;
+			}
+			b = NULL;
+		}
+	}
 	if (b) {
 		__u64 now = bpf_ktime_get_ns();
 
@@ -166,8 +234,18 @@ pass:
 	return XDP_PASS;
 }
 
+/* What the evidence step decided about one flow (carried in its events). */
+struct nnbpf_ev_info {
+	__u32 hits;
+	__u32 flows;
+	__s64 margin;
+	__u32 flags;     /* NNBPF_EVF_* */
+	__u32 prefixlen;
+	__u64 ttl_ns;
+};
+
 static __always_inline void nnbpf_event_fill(struct nnbpf_event *e, const struct nnbpf_scratch *s, __u32 type,
-					     __u64 now, __u64 block_expires_ns)
+					     __u64 now, __u64 block_expires_ns, const struct nnbpf_ev_info *ei)
 {
 	e->type = type;
 	e->reason = s->reason;
@@ -186,10 +264,16 @@ static __always_inline void nnbpf_event_fill(struct nnbpf_event *e, const struct
 	for (int i = 0; i < NNBPF_MAX_OUTPUTS; i++)
 		e->logits[i] = i < NNBPF_N_OUTPUTS ? s->logits[i] : 0;
 	e->block_expires_ns = block_expires_ns;
+	e->ev_hits = ei->hits;
+	e->ev_flows = ei->flows;
+	e->margin = ei->margin;
+	e->flags = ei->flags;
+	e->prefixlen = ei->prefixlen;
+	e->block_ttl_ns = type == NNBPF_EV_BLOCK ? ei->ttl_ns : 0;
 }
 
 static __always_inline void nnbpf_event_send(const struct nnbpf_scratch *s, __u32 type, __u64 now,
-					     __u64 block_expires_ns)
+					     __u64 block_expires_ns, const struct nnbpf_ev_info *ei)
 {
 	struct nnbpf_event *e = bpf_ringbuf_reserve(&nnbpf_events, sizeof(*e), 0);
 
@@ -197,33 +281,63 @@ static __always_inline void nnbpf_event_send(const struct nnbpf_scratch *s, __u3
 		nnbpf_stat(NNBPF_STAT_EVENTS_LOST);
 		return;
 	}
-	nnbpf_event_fill(e, s, type, now, block_expires_ns);
+	nnbpf_event_fill(e, s, type, now, block_expires_ns, ei);
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Block (or re-block) a source for the configured lifetime. An existing
+/* Block (or re-block) a source prefix for `ttl` (0 = forever). An existing
  * entry is only ever extended: a user's permanent block stays permanent.
  * Returns the entry's deadline. */
-static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *src, __u64 now)
+static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __u64 now, __u64 ttl,
+						 const struct nnbpf_ev_info *ei, __u32 class_id)
 {
-	__u64 ttl = nnbpf_cfg.block_ttl_ns;
 	__u64 expires = ttl ? now + ttl : 0;
 	struct nnbpf_block nb = {
 		.expires_ns = expires,
 		.added_ns = now,
 		.drops = 0,
 		.by = NNBPF_BLOCK_BY_MODEL,
+		.prefixlen = ei->prefixlen,
+		.ttl_ns = ttl,
+		.margin = ei->margin,
+		.hits = ei->hits,
+		.flows = ei->flows,
+		.class_id = class_id,
 		.pad = 0,
 	};
-	struct nnbpf_block *b = bpf_map_lookup_elem(&nnbpf_blocked, src);
+	struct nnbpf_block *b = bpf_map_lookup_elem(&nnbpf_blocked, key);
 
 	if (b) {
 		if (b->expires_ns && (!expires || expires > b->expires_ns))
 			b->expires_ns = expires;
 		return b->expires_ns;
 	}
-	bpf_map_update_elem(&nnbpf_blocked, src, &nb, BPF_NOEXIST);
+	bpf_map_update_elem(&nnbpf_blocked, key, &nb, BPF_NOEXIST);
 	return expires;
+}
+
+/* a < b for unsigned 64-bit values, branch-free: the borrow of a - b. */
+static __always_inline __u64 nnbpf_lt_u64(__u64 a, __u64 b)
+{
+	return ((~a & b) | (~(a ^ b) & (a - b))) >> 63;
+}
+
+/* --abstain-outside-ranges: a feature outside the model's training range.
+ * Branch-free, so the verifier walks it once for any number of features. */
+static __always_inline int nnbpf_outside_ranges(const struct nnbpf_scratch *s, const struct nnbpf_policy *p)
+{
+	__u64 out = 0;
+
+	if (!nnbpf_cfg.abstain || !p || !(p->flags & NNBPF_POLICY_RANGES))
+		return 0;
+#pragma unroll
+	for (int j = 0; j < NNBPF_N_INPUTS; j++) {
+		__u64 x = s->feat[j];
+
+		out |= nnbpf_lt_u64(x, p->data_lo[j]) | nnbpf_lt_u64(p->data_hi[j], x);
+	}
+	asm volatile("" : "+r"(out));
+	return out != 0;
 }
 
 SEC("xdp")
@@ -231,13 +345,14 @@ int nnbpf_flow_finish(struct xdp_md *ctx)
 {
 	struct nnbpf_scratch *s = nnbpf_scratch_get();
 	__u64 now = bpf_ktime_get_ns();
+	struct nnbpf_ev_info ei = {};
+	__u64 expires = 0;
 	int blocked = 0;
 
 	if (!s) {
 		nnbpf_count_error(NNBPF_ERR_SCRATCH);
 		return XDP_PASS;
 	}
-	nnbpf_event_send(s, NNBPF_EV_VERDICT, now, 0);
 	nnbpf_stat(NNBPF_STAT_INFERENCES);
 	/* Inference time inside packet processing, so that user space can
 	 * split nnbpf_xdp's run time (bpf_stats) into extraction and
@@ -248,21 +363,58 @@ int nnbpf_flow_finish(struct xdp_md *ctx)
 	}
 	if (s->reason != NNBPF_END_EVERY_N)
 		nnbpf_stat(NNBPF_STAT_FLOWS_ENDED);
-	if (s->verdict != 0) {
-		struct nnbpf_lpm_key lk = {.prefixlen = 128};
+#if NNBPF_N_STAGES > 0
+	{
+		const struct nnbpf_policy *pol = nnbpf_policy_of(s->slot);
+		__u32 v = (__u32)s->verdict & (NNBPF_MAX_OUTPUTS - 1);
+		struct nnbpf_addr pk;
+		struct nnbpf_ev_result r;
+		int counted, allowed = 0;
 
-		nnbpf_stat(NNBPF_STAT_INTRUSIONS);
-		__builtin_memcpy(&lk.addr, &s->key.src, sizeof(lk.addr));
-		if (bpf_map_lookup_elem(&nnbpf_allow, &lk)) {
-			nnbpf_stat(NNBPF_STAT_ALLOWED);
-		} else if (!nnbpf_cfg.monitor) {
-			__u64 expires = nnbpf_block_source(&lk.addr, now);
+		ei.margin = NNBPF_N_OUTPUTS == 1 ? s->logits[0] : s->logits[v] - s->logits[0];
+		counted = s->verdict != 0 && !(pol && (pol->class_ignore >> v) & 1) &&
+			  !(pol && (pol->flags & NNBPF_POLICY_MARGIN) && ei.margin < pol->min_margin);
+		ei.prefixlen = nnbpf_src_prefix(&s->key.src, &pk);
+		if (s->verdict != 0) {
+			struct nnbpf_lpm_key lk = {.prefixlen = 128};
 
-			nnbpf_stat(NNBPF_STAT_BLOCKS);
-			nnbpf_event_send(s, NNBPF_EV_BLOCK, now, expires);
-			blocked = 1;
+			nnbpf_stat(NNBPF_STAT_INTRUSIONS);
+			__builtin_memcpy(&lk.addr, &s->key.src, sizeof(lk.addr));
+			if (bpf_map_lookup_elem(&nnbpf_allow, &lk)) {
+				nnbpf_stat(NNBPF_STAT_ALLOWED);
+				ei.flags |= NNBPF_EVF_ALLOWED;
+				allowed = 1;
+			}
+		}
+		if (nnbpf_outside_ranges(s, pol)) {
+			nnbpf_stat(NNBPF_STAT_UNSURE);
+			ei.flags |= NNBPF_EVF_UNSURE;
+			nnbpf_evidence_unsure(&pk);
+		} else {
+			if (nnbpf_cfg.no_evidence) {
+				r.hits = r.flows = 0;
+				r.decide = counted;
+			} else {
+				nnbpf_evidence_add(&pk, counted, ei.margin, now, &r);
+			}
+			ei.hits = r.hits;
+			ei.flows = r.flows;
+			if (counted) {
+				nnbpf_stat(NNBPF_STAT_EVIDENCE);
+				ei.flags |= NNBPF_EVF_EVIDENCE;
+			}
+			if (r.decide && !allowed && !nnbpf_cfg.monitor) {
+				ei.ttl_ns = nnbpf_evidence_block(&pk, now);
+				expires = nnbpf_block_source(&pk, now, ei.ttl_ns, &ei, v);
+				nnbpf_stat(NNBPF_STAT_BLOCKS);
+				blocked = 1;
+			}
 		}
 	}
+#endif
+	nnbpf_event_send(s, NNBPF_EV_VERDICT, now, 0, &ei);
+	if (blocked)
+		nnbpf_event_send(s, NNBPF_EV_BLOCK, now, expires, &ei);
 	nnbpf_inference_end(s);
 	if (s->mode == NNBPF_MODE_SWEEP) /* no packet behind this inference */
 		return blocked ? XDP_DROP : XDP_PASS;
@@ -300,6 +452,7 @@ int nnbpf_sweep(struct xdp_md *ctx)
 	f = bpf_map_lookup_elem(&nnbpf_flows, &key);
 	if (!f)
 		return XDP_PASS;
-	nnbpf_end_flow(ctx, f, &key, p->reason, 1, t0, NNBPF_MODE_SWEEP);
+	if (nnbpf_end_flow(ctx, f, &key, p->reason, 1, t0, NNBPF_MODE_SWEEP))
+		return XDP_PASS; /* outside the model's domain: freed, not classified */
 	return XDP_ABORTED;
 }

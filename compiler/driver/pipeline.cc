@@ -86,6 +86,11 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
   if (!qm) return qm.error().with_context(onnx_path + ": ");
   r.quant_model = std::move(qm.value());
   r.float_model = std::move(fm);
+  {
+    auto pol = read_model_policy(r.float_model, r.quant_model.n_outputs(), opts.protocols);
+    if (!pol) return pol.error().with_context(onnx_path + ": ");
+    r.policy = std::move(pol.value());
+  }
 
   r.layout = layout_params(r.quant_model);
   r.mcpu = opts.mcpu == "auto" ? detect_bpf_cpu() : opts.mcpu;
@@ -231,6 +236,10 @@ nlohmann::json make_manifest(const CompileResult& r) {
     m["stages"].push_back(stage);
   }
   m["programs"] = {{"test_entry", NNBPF_PROG_TEST_ENTRY_NAME}, {"test_finish", NNBPF_PROG_TEST_FINISH_NAME}};
+  // The model's domain and operating point (docs/run.md, "Blocking policy").
+  m["protocols"] = r.policy.protocols ? json(*r.policy.protocols) : json(nullptr);
+  m["classes"] = r.policy.classes;
+  m["min_margin"] = r.policy.min_margin ? json(*r.policy.min_margin) : json(nullptr);
   return m;
 }
 
@@ -286,6 +295,30 @@ std::string describe_ir(const CompileResult& r) {
   return o.str();
 }
 
+namespace {
+
+// "domain:" and "classes:" lines of the summary.
+std::string describe_domain(const CompileResult& r) {
+  std::ostringstream o;
+  const ModelPolicy& p = r.policy;
+  o << "domain:   ";
+  if (p.protocols) {
+    for (size_t i = 0; i < p.protocols->size(); ++i) o << (i ? "," : "") << (*p.protocols)[i];
+    if (p.protocols->empty()) o << "no protocol";
+    o << " only (" << p.protocols_source << "); flows of other protocols are counted, never classified\n";
+  } else {
+    o << "all protocols: the model declares no nnbpf.protocols (--protocols tcp[,udp] sets its domain)\n";
+  }
+  o << "classes:  ";
+  for (size_t i = 0; i < p.classes.size(); ++i) o << (i ? "," : "") << p.classes[i];
+  o << " (" << p.classes_source << ")";
+  if (p.min_margin) o << "; operating point min_margin " << std::setprecision(6) << *p.min_margin;
+  o << "\n";
+  return o.str();
+}
+
+}  // namespace
+
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
@@ -301,6 +334,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
     for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
     o << "\n";
+    o << describe_domain(r);
     o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots (node capacity " << q.tree->node_capacity
       << ", leaf capacity " << q.tree->leaf_capacity << "); BPF ISA " << r.mcpu << "\n";
     o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
@@ -344,6 +378,7 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
   for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
   o << "\n";
+  o << describe_domain(r);
   o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots; BPF ISA " << r.mcpu << "\n";
   o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
   return o.str();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/codegen/params_layout.h"
+#include "compiler/driver/model_policy.h"
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/ir/model.h"
 #include "compiler/passes/plan_stages.h"
@@ -23,6 +24,7 @@ struct CompileOptions {
   FrontendOptions frontend;
   QuantOptions quant;
   std::optional<std::string> calibration_csv;  // --calibration
+  std::optional<std::string> protocols;        // --protocols: overrides metadata nnbpf.protocols
   int64_t max_stage_insns = kDefaultMaxStageInsns;
   std::string mcpu = "auto";                   // auto | v3 | v4
   EmitKind emit = EmitKind::Obj;
@@ -37,6 +39,7 @@ struct CompileResult {
   std::string object;      // ELF bytes (EmitKind::Obj)
   std::string mcpu;
   std::string ranges_source;  // "calibration CSV", "model metadata", "feature catalog bounds"
+  ModelPolicy policy;         // domain, class names, operating point (manifest)
   double seconds = 0;
 };
 

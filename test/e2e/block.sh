@@ -9,11 +9,14 @@
 # - hosts add blocks at once, hosts del unblocks at once;
 # - IPv6 flows are classified and blocked like IPv4;
 # - SIGINT detaches and unpins.
+# It runs with --block-after 1 --min-share 0: one intrusion verdict blocks its
+# source, as before evidence-based blocking (test/e2e/evidence.sh tests the
+# defaults).
 source "$(dirname "$0")/lib.bash"
 setup_net
 "$NNBPF" compile "$NNBPF_FIXTURES_DIR/port_gate.onnx" -o "$WORK/gate" --scale-bits 16 > /dev/null
 start_servers 8000,9999 90
-start_nnbpf "$WORK/gate" --block-ttl 6s --allow "$IP_C2/32"
+start_nnbpf "$WORK/gate" --block-ttl 6s --allow "$IP_C2/32" --block-after 1 --min-share 0
 
 # Benign traffic.
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 300 --src "$IP_C")

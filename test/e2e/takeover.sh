@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A daemon killed with SIGKILL leaves its pinned pipeline attached and
 # protecting; the next nnbpf run takes it over (same link, blocks kept) and
-# detaches cleanly on SIGINT.
+# detaches cleanly on SIGINT. One intrusion verdict blocks (--block-after 1
+# --min-share 0); evidence across a take-over: test/e2e/evidence.sh.
 source "$(dirname "$0")/lib.bash"
 setup_net
 "$NNBPF" compile "$NNBPF_FIXTURES_DIR/port_gate.onnx" -o "$WORK/gate" --scale-bits 16 > /dev/null
 start_servers 8000,9999 60
-start_nnbpf "$WORK/gate"
+start_nnbpf "$WORK/gate" --block-after 1 --min-share 0
 vnnbpf hosts add "$IP_C2" --iface "$IF_V" > /dev/null
 kill -9 "$NNBPF_PID"
 sleep 0.3
@@ -17,7 +18,7 @@ in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 1 --src "$IP_C" --rst > /dev/nu
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 1 --src "$IP_C" --timeout 0.5)
 [[ $out == "ok=0 fail=1" ]] || fail "intrusion not blocked while the daemon is dead: $out"
 
-start_nnbpf "$WORK/gate"
+start_nnbpf "$WORK/gate" --block-after 1 --min-share 0
 grep -q "taking over" "$WORK/run.err" || fail "no takeover message: $(cat "$WORK/run.err")"
 vnnbpf hosts list --iface "$IF_V" | tee "$WORK/hosts.txt"
 grep -q "^$IP_C2 " "$WORK/hosts.txt" || fail "manual block lost in the takeover"

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
@@ -260,6 +261,14 @@ struct LoadOpts {
   uint32_t max_flows = 0;  // 0: the object's default
   bool wire_chain = true;   // stages in nnbpf_progs
   bool wire_finish = true;  // finish programs in nnbpf_progs
+  // Evidence policy (the object's defaults: block on the first verdict).
+  uint64_t window_ns = 10 * kSec;
+  uint32_t block_after = 1;
+  uint32_t min_share_milli = 0;
+  uint32_t prefix_v4 = 32;
+  uint32_t prefix_v6 = 128;
+  uint64_t block_ttl_max_ns = 0;
+  uint32_t abstain = 0;
 };
 
 class Pipeline {
@@ -393,6 +402,17 @@ class Pipeline {
     b.by = by;
     ASSERT_EQ(bpf_map_update_elem(blocked_, src.data(), &b, BPF_ANY), 0);
   }
+  // The model policy of parameter slot 0 (struct nnbpf_policy).
+  void set_policy(const nnbpf_policy& pol) {
+    uint32_t zero = 0;
+    ASSERT_EQ(bpf_map_update_elem(map(NNBPF_MAP_POLICY), &zero, &pol, BPF_ANY), 0);
+  }
+  bool evidence(const Addr& prefix, nnbpf_evidence* out = nullptr) const {
+    nnbpf_evidence e{};
+    if (bpf_map_lookup_elem(map(NNBPF_MAP_EVIDENCE), prefix.data(), &e)) return false;
+    if (out) *out = e;
+    return true;
+  }
   bool blocked(const Addr& src, nnbpf_block* out = nullptr) const {
     nnbpf_block b{};
     if (bpf_map_lookup_elem(blocked_, src.data(), &b)) return false;
@@ -445,9 +465,20 @@ class Pipeline {
       EXPECT_EQ(cfg.block_ttl_ns, 300 * kSec) << "default block TTL";
       EXPECT_EQ(cfg.every_packets, 0u);
       EXPECT_EQ(cfg.monitor, 0u);
+      EXPECT_EQ(cfg.block_after, 1u) << "the object's default blocks on the first verdict";
+      EXPECT_EQ(cfg.min_share_milli, 0u);
+      EXPECT_EQ(cfg.prefix_v4, 32u);
+      EXPECT_EQ(cfg.prefix_v6, 128u);
       cfg.block_ttl_ns = o.block_ttl_ns;
       cfg.every_packets = o.every_packets;
       cfg.monitor = o.monitor;
+      cfg.window_ns = o.window_ns;
+      cfg.block_after = o.block_after;
+      cfg.min_share_milli = o.min_share_milli;
+      cfg.prefix_v4 = o.prefix_v4;
+      cfg.prefix_v6 = o.prefix_v6;
+      cfg.block_ttl_max_ns = o.block_ttl_max_ns;
+      cfg.abstain = o.abstain;
       std::memcpy(data.data() + vs->offset, &cfg, sizeof cfg);
       if (bpf_map__set_initial_value(rodata, data.data(), data.size())) return "set .rodata";
       return "";
@@ -1414,3 +1445,261 @@ TEST_F(XdpTest, PerPacketCost) {
 }
 
 }  // namespace
+
+// ---- evidence-based blocking (bpf_rt/include/nnbpf/evidence.h) -----------------------------
+
+// One complete flow from `src` (SYN, data, FIN|ACK) on its own port; the XDP
+// action of the ending packet.
+int one_flow(Pipeline& p, const Addr& src, uint16_t sport) {
+  Pkt pk;
+  pk.src = src;
+  pk.sport = sport;
+  if (p.run(pk.with_flags(kSyn)) == XDP_DROP) return XDP_DROP;
+  p.run(pk.with_payload(200));
+  return p.run(pk.with_flags(kFin | kAck));
+}
+
+TEST_F(XdpTest, EvidenceBlocksAfterKVerdictsInTheWindow) {
+  LoadOpts o;
+  o.block_after = 3;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  Addr src = v4(203, 0, 113, 20);
+  EXPECT_EQ(one_flow(*p, src, 41000), XDP_PASS);
+  EXPECT_EQ(one_flow(*p, src, 41001), XDP_PASS);
+  EXPECT_FALSE(p->blocked(src)) << "two verdicts are not enough for K = 3";
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].ev_hits, 1u);
+  EXPECT_EQ(ev[1].ev_hits, 2u);
+  EXPECT_EQ(ev[1].ev_flows, 2u);
+  EXPECT_TRUE(ev[1].flags & NNBPF_EVF_EVIDENCE);
+  EXPECT_EQ(one_flow(*p, src, 41002), XDP_DROP) << "the third verdict blocks";
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].type, static_cast<uint32_t>(NNBPF_EV_BLOCK));
+  EXPECT_EQ(ev[1].ev_hits, 3u);
+  EXPECT_EQ(ev[1].ev_flows, 3u);
+  EXPECT_EQ(ev[1].block_ttl_ns, 300 * kSec);
+  EXPECT_GT(ev[1].margin, 0);
+  nnbpf_block b{};
+  ASSERT_TRUE(p->blocked(src, &b));
+  EXPECT_EQ(b.by, static_cast<uint32_t>(NNBPF_BLOCK_BY_MODEL));
+  EXPECT_EQ(b.hits, 3u);
+  EXPECT_EQ(b.flows, 3u);
+  EXPECT_EQ(b.class_id, 1u);
+  EXPECT_EQ(b.margin, ev[1].margin);
+  EXPECT_EQ(b.prefixlen, 128u);
+  nnbpf_evidence e{};
+  ASSERT_TRUE(p->evidence(src, &e));
+  EXPECT_EQ(e.blocks, 1u);
+  uint32_t left = 0;
+  for (const auto& bk : e.b) left += bk.hits + bk.flows;
+  EXPECT_EQ(left, 0u) << "a block starts the prefix's evidence afresh";
+  EXPECT_EQ(p->stat(NNBPF_STAT_EVIDENCE), 3u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_BLOCKS), 1u);
+}
+
+TEST_F(XdpTest, EvidenceShareOfClassifiedFlows) {
+  LoadOpts o;
+  o.block_after = 2;
+  o.min_share_milli = 500;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  const auto& m = p->artifact().model;
+  Addr src = v4(198, 51, 100, 30);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_benign(m), 2)), "");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(one_flow(*p, src, 42000 + i), XDP_PASS);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(m), 3)), "");
+  // 1 of 5, 2 of 6, 3 of 7: below half; 4 of 8: half.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(one_flow(*p, src, 42010 + i), XDP_PASS) << "intrusion " << i + 1;
+  EXPECT_FALSE(p->blocked(src));
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 7u);
+  EXPECT_EQ(ev[6].ev_hits, 3u);
+  EXPECT_EQ(ev[6].ev_flows, 7u);
+  EXPECT_EQ(one_flow(*p, src, 42020), XDP_DROP);
+  nnbpf_block b{};
+  ASSERT_TRUE(p->blocked(src, &b));
+  EXPECT_EQ(b.hits, 4u);
+  EXPECT_EQ(b.flows, 8u);
+}
+
+TEST_F(XdpTest, EvidenceWindowExpires) {
+  LoadOpts o;
+  o.block_after = 2;
+  o.window_ns = 400 * 1000000ULL;  // steps of 50 ms
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  Addr src = v4(198, 51, 100, 40);
+  EXPECT_EQ(one_flow(*p, src, 43000), XDP_PASS);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the window
+  EXPECT_EQ(one_flow(*p, src, 43001), XDP_PASS) << "the first verdict left the window";
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].ev_hits, 1u);
+  EXPECT_EQ(ev[1].ev_flows, 1u);
+  EXPECT_EQ(one_flow(*p, src, 43002), XDP_DROP) << "two inside the window";
+}
+
+TEST_F(XdpTest, EvidenceMarginFloor) {
+  LoadOpts o;  // block after 1
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  // Learn the model's margin on a flow from an allowlisted source.
+  Addr probe = v4(192, 0, 2, 1);
+  p->allow(probe, 128);
+  EXPECT_EQ(one_flow(*p, probe, 44000), XDP_PASS);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  int64_t margin = ev[0].margin;
+  EXPECT_EQ(margin, ev[0].logits[1] - ev[0].logits[0]);
+  ASSERT_GT(margin, 0);
+
+  nnbpf_policy pol{};
+  pol.flags = NNBPF_POLICY_MARGIN;
+  pol.min_margin = margin + 1;
+  p->set_policy(pol);
+  Addr src = v4(198, 51, 100, 50);
+  EXPECT_EQ(one_flow(*p, src, 44001), XDP_PASS) << "margin below the floor: not evidence";
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].verdict, 1);
+  EXPECT_FALSE(ev[0].flags & NNBPF_EVF_EVIDENCE);
+  EXPECT_EQ(ev[0].ev_hits, 0u);
+  EXPECT_EQ(ev[0].ev_flows, 1u);
+  pol.min_margin = margin;
+  p->set_policy(pol);
+  EXPECT_EQ(one_flow(*p, src, 44002), XDP_DROP) << "margin at the floor counts";
+
+  // A class that does not count (class_ignore) is never evidence.
+  nnbpf_policy ign{};
+  ign.class_ignore = 1 | 2;
+  p->set_policy(ign);
+  Addr other = v4(198, 51, 100, 51);
+  EXPECT_EQ(one_flow(*p, other, 44003), XDP_PASS);
+  EXPECT_FALSE(p->blocked(other));
+}
+
+TEST_F(XdpTest, EvidenceGroupsSourcesByPrefix) {
+  LoadOpts o;
+  o.block_after = 2;
+  o.prefix_v4 = 24;
+  o.prefix_v6 = 64;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  EXPECT_EQ(one_flow(*p, v4(10, 1, 2, 3), 45000), XDP_PASS);
+  EXPECT_TRUE(p->evidence(v4(10, 1, 2, 0)));
+  EXPECT_FALSE(p->evidence(v4(10, 1, 2, 3))) << "evidence is keyed by the /24";
+  EXPECT_EQ(one_flow(*p, v4(10, 1, 2, 77), 45001), XDP_DROP) << "second verdict of the /24";
+  nnbpf_block b{};
+  ASSERT_TRUE(p->blocked(v4(10, 1, 2, 0), &b));
+  EXPECT_EQ(b.prefixlen, 96u + 24);
+  Pkt same;
+  same.src = v4(10, 1, 2, 200);
+  EXPECT_EQ(p->run(same), XDP_DROP) << "the whole /24 is blocked";
+  Pkt next;
+  next.src = v4(10, 1, 3, 1);
+  EXPECT_EQ(p->run(next), XDP_PASS);
+
+  auto six = [](const char* a, uint16_t sport, uint8_t flags, int payload = 0) {
+    Pkt pk;
+    pk.ip = 6;
+    pk.src = v6(a);
+    pk.dst = v6("2001:db8::2");
+    pk.sport = sport;
+    pk.flags = flags;
+    pk.payload = payload;
+    return pk;
+  };
+  EXPECT_EQ(p->run(six("2001:db8:1:2::1", 46000, kRst)), XDP_PASS);
+  EXPECT_TRUE(p->evidence(v6("2001:db8:1:2::")));
+  EXPECT_EQ(p->run(six("2001:db8:1:2:aaaa::99", 46001, kRst)), XDP_DROP);
+  ASSERT_TRUE(p->blocked(v6("2001:db8:1:2::"), &b));
+  EXPECT_EQ(b.prefixlen, 64u);
+  EXPECT_EQ(p->run(six("2001:db8:1:2:ffff::5", 46002, kAck)), XDP_DROP);
+  EXPECT_EQ(p->run(six("2001:db8:1:3::1", 46003, kAck)), XDP_PASS) << "another /64";
+  auto ev = p->events();
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().type, static_cast<uint32_t>(NNBPF_EV_BLOCK));
+  EXPECT_EQ(ev.back().prefixlen, 64u);
+}
+
+TEST_F(XdpTest, FlowsOutsideTheModelsDomainAreCountedNeverClassified) {
+  auto p = load(top6_model());
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  nnbpf_policy pol{};
+  pol.proto_out = NNBPF_PROTO_OUT_UDP;  // a TCP-only model
+  p->set_policy(pol);
+  Pkt u;
+  u.l4 = IPPROTO_UDP;
+  u.dport = 53;
+  u.src = v4(198, 51, 100, 60);
+  EXPECT_EQ(p->run(u.with_payload(40)), XDP_PASS);
+  EXPECT_EQ(p->run(u.with_payload(40)), XDP_PASS);
+  EXPECT_TRUE(p->flow(u.key())) << "parsed and tracked";
+  EXPECT_EQ(p->sweep(u.key()), XDP_PASS);
+  EXPECT_FALSE(p->flow(u.key())) << "freed at its end";
+  EXPECT_TRUE(p->events().empty()) << "never classified";
+  EXPECT_EQ(p->stat(NNBPF_STAT_OUT_OF_DOMAIN), 1u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_INFERENCES), 0u);
+  EXPECT_FALSE(p->blocked(u.src));
+  EXPECT_FALSE(p->evidence(u.src));
+  // TCP from the same source is judged (and, K = 1, blocked).
+  EXPECT_EQ(one_flow(*p, u.src, 47000), XDP_DROP);
+  EXPECT_EQ(p->stat(NNBPF_STAT_INFERENCES), 1u);
+}
+
+TEST_F(XdpTest, UnsureFlowsAreNeverEvidence) {
+  LoadOpts o;
+  o.abstain = 1;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  nnbpf_policy pol{};
+  pol.flags = NNBPF_POLICY_RANGES;
+  for (auto& hi : pol.data_hi) hi = 1;  // every flow has a feature above 1
+  p->set_policy(pol);
+  Addr src = v4(198, 51, 100, 70);
+  EXPECT_EQ(one_flow(*p, src, 48000), XDP_PASS);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].verdict, 1);
+  EXPECT_TRUE(ev[0].flags & NNBPF_EVF_UNSURE);
+  EXPECT_FALSE(ev[0].flags & NNBPF_EVF_EVIDENCE);
+  EXPECT_EQ(p->stat(NNBPF_STAT_UNSURE), 1u);
+  EXPECT_FALSE(p->blocked(src));
+  // Inside the ranges: evidence again.
+  for (auto& hi : pol.data_hi) hi = ~0ULL;
+  p->set_policy(pol);
+  EXPECT_EQ(one_flow(*p, src, 48001), XDP_DROP);
+}
+
+TEST_F(XdpTest, RepeatOffenderGetsTwiceTheTtl) {
+  LoadOpts o;
+  o.block_ttl_ns = 300 * 1000000ULL;
+  o.block_ttl_max_ns = 1000 * 1000000ULL;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
+  Addr src = v4(198, 51, 100, 80);
+  nnbpf_block b{};
+  uint64_t want[] = {300, 600, 1000};  // doubled, then capped by the maximum
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(one_flow(*p, src, 49000 + round), XDP_DROP) << "round " << round;
+    ASSERT_TRUE(p->blocked(src, &b));
+    EXPECT_EQ(b.ttl_ns, want[round] * 1000000ULL) << "round " << round;
+    // Wait until the block has expired, but not a further TTL.
+    std::this_thread::sleep_for(std::chrono::nanoseconds(b.expires_ns - mono_ns() + 30 * 1000000ULL));
+  }
+  // Quiet for longer than the last TTL after the block ended: back to the base TTL.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(one_flow(*p, src, 49010), XDP_DROP);
+  ASSERT_TRUE(p->blocked(src, &b));
+  EXPECT_EQ(b.ttl_ns, 300 * 1000000ULL);
+}

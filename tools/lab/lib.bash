@@ -15,7 +15,7 @@ have_capture() { "$NNBPF" capture --help 2>&1 | grep -q -- "--labels"; }
 
 # nnbpf_start DIR EVENTS ERRFILE ARGS...: `nnbpf run DIR --iface <victim> --json ARGS`
 # in the victim's namespace, events stamped with wall-clock t_ns into EVENTS.
-# Sets NNBPF_PID; returns once attached (10 s at most).
+# Sets NNBPF_PID; returns once attached (NNBPF_ATTACH_WAIT seconds at most, default 10).
 nnbpf_start() {
   local dir=$1 events=$2 err=$3
   shift 3
@@ -23,13 +23,13 @@ nnbpf_start() {
     > >("$LAB_PY" "$LAB_ROOT/tools/lab/events.py" stamp > "$events") 2> "$err" &
   NNBPF_PID=$!
   local _
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 $((${NNBPF_ATTACH_WAIT:-10} * 10))); do
     [[ -e /sys/fs/bpf/nnbpf/$LAB_VICTIM_IF/link ]] && grep -q attached "$err" 2> /dev/null && return 0
     kill -0 "$NNBPF_PID" 2> /dev/null || { cat "$err" >&2; echo "nnbpf run exited" >&2; return 1; }
     sleep 0.1
   done
   cat "$err" >&2
-  echo "nnbpf run did not attach in 10 s" >&2
+  echo "nnbpf run did not attach in ${NNBPF_ATTACH_WAIT:-10} s" >&2
   return 1
 }
 

@@ -17,7 +17,7 @@
 #define NNBPF_STATIC_ASSERT _Static_assert
 #endif
 
-#define NNBPF_ABI_VERSION 1
+#define NNBPF_ABI_VERSION 2
 
 /* Limits of the generated code (compiler/ir/model.h uses these). */
 #define NNBPF_MAX_FEATURES 24
@@ -198,13 +198,73 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_test_pkt) == 48 + 8 * (24 + 16), "nnbpf_
 #define NNBPF_EVENTS_BYTES (1 << 20)
 #endif
 
-/* Tunables fixed at load time (in .rodata, set by nnbpf run before load). */
+/* Tunables fixed at load time (in .rodata, set by nnbpf run before load).
+ * The object's defaults block on the first intrusion verdict (block_after
+ * 1, min_share 0, whole addresses); nnbpf run sets its own defaults
+ * (docs/run.md, "Blocking policy"). */
 struct nnbpf_config {
-	__u64 block_ttl_ns;    /* lifetime of a block; 0 = never expires */
+	__u64 block_ttl_ns;    /* lifetime of a first block; 0 = never expires */
 	__u32 every_packets;   /* 0 = off; else classify every N packets, flow kept */
 	__u32 monitor;         /* 1: detect and report, never drop or block */
+	__u64 window_ns;       /* evidence window (NNBPF_EV_BUCKETS steps); 0 = 1 s */
+	__u64 block_ttl_max_ns; /* repeat offenders' TTL doubles up to this; 0 = no doubling */
+	__u32 block_after;     /* K: counted intrusion verdicts in the window (0 counts as 1) */
+	__u32 min_share_milli; /* R * 1000: counted verdicts / classified flows in the window */
+	__u32 prefix_v4;       /* evidence and model blocks per source prefix: /1../32 (0 = 32) */
+	__u32 prefix_v6;       /* /1../128 (0 = 128) */
+	__u32 abstain;         /* 1: features outside the policy's data ranges -> unsure */
+	__u32 no_evidence;     /* nnbpf bench only: skip the evidence step to measure its cost */
 };
-NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_config) == 16, "nnbpf_config size");
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_config) == 56, "nnbpf_config size");
+
+/* ---- model policy (per parameter slot) -----------------------------------
+ * Value of nnbpf_policy, index = parameter slot: what the model in that slot
+ * may judge and what counts as evidence. Written by nnbpf run (slot 0) and
+ * nnbpf update (the idle slot, before the flip), so the policy changes with
+ * the model. All zero = every protocol, every class but 0, no margin floor,
+ * no ranges. */
+#define NNBPF_MAP_POLICY "nnbpf_policy"
+#define NNBPF_PROTO_OUT_TCP 1 /* proto_out bits: protocols outside the model's domain */
+#define NNBPF_PROTO_OUT_UDP 2
+#define NNBPF_POLICY_MARGIN 1 /* flags: min_margin applies */
+#define NNBPF_POLICY_RANGES 2 /* flags: data_lo/data_hi hold the model's training ranges */
+struct nnbpf_policy {
+	__u32 proto_out;    /* NNBPF_PROTO_OUT_*: parsed and counted, never classified */
+	__u32 flags;        /* NNBPF_POLICY_* */
+	__u32 class_ignore; /* bit c: class c is never evidence (bit 0 always) */
+	__u32 pad;
+	__s64 min_margin;   /* logit[v] - logit[0] >= this (integer logits) */
+	__u64 data_lo[NNBPF_MAX_FEATURES];
+	__u64 data_hi[NNBPF_MAX_FEATURES];
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_policy) == 24 + 16 * NNBPF_MAX_FEATURES, "nnbpf_policy size");
+
+/* ---- evidence (per source prefix) ----------------------------------------
+ * Value of nnbpf_evidence (key: struct nnbpf_addr, the source address with
+ * the bits past the prefix zeroed). The window is NNBPF_EV_BUCKETS steps of
+ * window_ns / NNBPF_EV_BUCKETS: bucket i counts the flows of step `epoch`
+ * (epoch = now / step), and a sum covers the current step and the previous
+ * NNBPF_EV_BUCKETS - 1. */
+#define NNBPF_MAP_EVIDENCE "nnbpf_evidence"
+#define NNBPF_EV_BUCKETS 8
+#ifndef NNBPF_MAX_EVIDENCE
+#define NNBPF_MAX_EVIDENCE 65536
+#endif
+struct nnbpf_ev_bucket {
+	__u32 epoch;
+	__u16 flows; /* classified flows (not unsure), saturating */
+	__u16 hits;  /* of which counted intrusion verdicts, saturating */
+};
+struct nnbpf_evidence {
+	struct nnbpf_ev_bucket b[NNBPF_EV_BUCKETS];
+	__u64 last_ns;        /* last classified flow */
+	__u64 block_until_ns; /* end of the last model block (escalation); 0 none */
+	__u64 last_ttl_ns;    /* that block's TTL */
+	__s64 last_margin;    /* margin of the last counted intrusion */
+	__u32 blocks;         /* model blocks of this prefix */
+	__u32 unsure;         /* unsure flows (outside the data ranges), total */
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_evidence) == 8 * NNBPF_EV_BUCKETS + 40, "nnbpf_evidence size");
 
 /* Leading fields of every nnbpf_flows value (key: struct nnbpf_flow_key).
  * The rest of the value (struct nnbpf_flow, bpf_rt/include/nnbpf/flow.h)
@@ -217,15 +277,23 @@ struct nnbpf_flow_hdr {
 	__u32 pad;     /* not part of the prefix: per-model data may start here */
 };
 
-/* Value of nnbpf_blocked (key: struct nnbpf_addr, the source address). */
+/* Value of nnbpf_blocked (key: struct nnbpf_addr, the source address; a
+ * model block of a prefix shorter than the address has the bits past the
+ * prefix zeroed). The evidence fields say why the model blocked. */
 struct nnbpf_block {
 	__u64 expires_ns;  /* bpf_ktime_get_ns() deadline; 0 = never */
 	__u64 added_ns;
 	__u64 drops;       /* packets dropped because of this entry (approximate across CPUs) */
 	__u32 by;          /* NNBPF_BLOCK_BY_* */
+	__u32 prefixlen;   /* of the 128-bit form (IPv4 /n = 96 + n); 0 = 128 */
+	__u64 ttl_ns;      /* lifetime given (doubled for repeat offenders) */
+	__s64 margin;      /* margin of the deciding flow */
+	__u32 hits;        /* counted intrusion verdicts in the window */
+	__u32 flows;       /* classified flows in the window */
+	__u32 class_id;    /* verdict of the deciding flow */
 	__u32 pad;
 };
-NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_block) == 32, "nnbpf_block size");
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_block) == 64, "nnbpf_block size");
 #define NNBPF_BLOCK_BY_MODEL 1
 #define NNBPF_BLOCK_BY_USER 2
 
@@ -254,7 +322,10 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_lpm_key) == 20, "nnbpf_lpm_key size");
 #define NNBPF_STAT_AFTER_CLOSE 13  /* TCP packets of a flow that just ended (FIN/RST): not a new flow */
 #define NNBPF_STAT_CHAIN_NS 14     /* ns in inference chains started by a packet (NNBPF_MODE_FLOW): begin to finish */
 #define NNBPF_STAT_CHAIN_RUNS 15   /* those chains (the count CHAIN_NS is summed over) */
-#define NNBPF_STAT_MAX 16
+#define NNBPF_STAT_OUT_OF_DOMAIN 16 /* flows ended whose protocol the model does not judge: never classified */
+#define NNBPF_STAT_UNSURE 17       /* flows with features outside the data ranges (--abstain-outside-ranges) */
+#define NNBPF_STAT_EVIDENCE 18     /* intrusion verdicts counted as evidence */
+#define NNBPF_STAT_MAX 20
 
 /* Ring-buffer event (nnbpf_events). */
 #define NNBPF_EV_VERDICT 1 /* a flow was classified */
@@ -273,8 +344,18 @@ struct nnbpf_event {
 	__u64 feat[NNBPF_MAX_FEATURES];
 	__s64 logits[NNBPF_MAX_OUTPUTS];
 	__u64 block_expires_ns; /* NNBPF_EV_BLOCK */
+	/* Evidence of the flow's source prefix after this flow (window sums). */
+	__u32 ev_hits;     /* counted intrusion verdicts in the window */
+	__u32 ev_flows;    /* classified flows in the window */
+	__s64 margin;      /* logit[verdict] - logit[0] (binary: logit1 - logit0) */
+	__u32 flags;       /* NNBPF_EVF_* */
+	__u32 prefixlen;   /* NNBPF_EV_BLOCK: of the blocked prefix (128-bit form) */
+	__u64 block_ttl_ns; /* NNBPF_EV_BLOCK: lifetime given */
 };
-NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_event) == 88 + 8 * (24 + 16) + 8, "nnbpf_event size");
+#define NNBPF_EVF_EVIDENCE 1 /* this verdict counted as evidence */
+#define NNBPF_EVF_UNSURE 2   /* features outside the data ranges: unsure, not evidence */
+#define NNBPF_EVF_ALLOWED 4  /* source allowlisted */
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_event) == 88 + 8 * (24 + 16) + 8 + 32, "nnbpf_event size");
 
 /* BPF_PROG_TEST_RUN packet for nnbpf_sweep: classify one flow now. */
 #define NNBPF_SWEEP_MAGIC 0x4e4e5357u /* "NNSW" */

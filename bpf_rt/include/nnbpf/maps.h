@@ -106,4 +106,22 @@ struct {
 	__type(value, __u64);
 } nnbpf_closed SEC(".maps");
 
+/* Model policy per parameter slot (struct nnbpf_policy, abi.h): domain,
+ * evidence classes, margin floor, data ranges. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct nnbpf_policy);
+} nnbpf_policy SEC(".maps");
+
+/* Evidence per source prefix (struct nnbpf_evidence, evidence.h). LRU: the
+ * least recently judged prefixes make room. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NNBPF_MAX_EVIDENCE);
+	__type(key, struct nnbpf_addr);
+	__type(value, struct nnbpf_evidence);
+} nnbpf_evidence SEC(".maps");
+
 #endif /* NNBPF_MAPS_H */
