@@ -5,7 +5,7 @@
 # victim's interface with blocking on, run a short mix of benign traffic and
 # real attacks, show detections and blocks as they happen, summarize, clean up.
 #
-#   sudo tools/demo.sh [--train] [--model MODEL.onnx] [--scale PCT]
+#   sudo tools/demo.sh [--train] [--model MODEL.onnx] [--scale PCT] [--seed S]
 #
 # The default model, examples/models/nnbpf-lab.onnx, was trained on a day of
 # this lab's traffic (examples/models/README.md); --model
@@ -24,6 +24,7 @@ while (($#)); do
     --train) TRAIN=1; shift ;;
     --model) MODEL=${2:?}; shift 2 ;;
     --scale) SCALE=${2:?}; shift 2 ;;
+    --seed) SEED_ARG=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: error: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -45,8 +46,10 @@ cleanup() {
 }
 trap cleanup EXIT
 T0=$(date +%s)
-BENIGN=(web ssh ftp httperf iperf)
-ATTACKS=(scan-syn scan-fin ssh-brute web-brute xss slowloris http-flood)
+BENIGN=(web ssh ftp httperf iperf dl-http dl-https dl-slow parallel small-files upload-http scp ssh-long iperf-rev dns)
+ATTACKS=(scan-syn scan-fin ssh-brute web-brute xss slowloris http-flood syn-flood slowread)
+SEED=${SEED_ARG:-42}
+[[ $SEED =~ ^[0-9]+$ ]] || { echo "demo.sh: error: --seed '$SEED': expected a non-negative integer" >&2; exit 2; }
 
 echo "== nnbpf compile $MODEL"
 $NNBPF compile "$MODEL" -o "$OUT/model" | grep -E '^(model|features|scale|stages|time):'
@@ -97,8 +100,8 @@ echo "== nnbpf run on $LAB_VICTIM_IF (victim $LAB_VICTIM_IP): blocking on, flows
 nnbpf_start "$OUT/model" "$OUT/events.jsonl" "$OUT/run.err" --block-ttl 300s --idle-timeout 3s
 /usr/bin/python3 tools/lab/watch.py follow --events "$OUT/events.jsonl" --labels "$OUT/labels" &
 WATCH_PID=$!
-echo "== traffic: benign ${BENIGN[*]} | attacks ${ATTACKS[*]} (all at once, bounded)"
-lab run --seed 42 --scale "$SCALE" --concurrent --out "$OUT/run" "${BENIGN[@]}" "${ATTACKS[@]}" > /dev/null 2> "$OUT/run.log"
+echo "== traffic (seed $SEED): benign ${BENIGN[*]} | attacks ${ATTACKS[*]} (all at once, bounded)"
+lab run --seed "$SEED" --scale "$SCALE" --concurrent --out "$OUT/run" "${BENIGN[@]}" "${ATTACKS[@]}" > /dev/null 2> "$OUT/run.log"
 sleep 7  # idle flows (scan probes) are classified 3 s after their last packet
 kill "$WATCH_PID" 2> /dev/null
 wait "$WATCH_PID" 2> /dev/null || true

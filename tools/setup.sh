@@ -17,6 +17,7 @@ PKGS=(cmake ninja-build g++ pkg-config
       libxdp-dev xdp-tools prometheus systemd python3-yaml
       # the live lab (tools/lab/): real servers and tools inside network namespaces
       openssh-server openssh-client sshpass vsftpd lftp curl nmap hydra slowhttptest httperf iperf3
+      nginx dnsmasq-base bind9-dnsutils hping3 rsync wget
       openssl util-linux procps)
 
 missing=()

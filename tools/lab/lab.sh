@@ -40,6 +40,22 @@ web           12 0 60  benign: browsing visits: keep-alive connections with page
 httperf       13 0 30  benign: a paced HTTP load, 5 requests per keep-alive connection (httperf, 8 conn/s)
 iperf         14 0 30  benign: iperf3 TCP transfers (2 streams)
 ftp           15 0 60  benign: FTP uploads and downloads of 64 KiB-1 MiB files (lftp, passive)
+dl-http       16 0 45  benign: HTTP downloads of 1 KiB-50 MiB from nginx, one connection each (curl)
+dl-https      17 0 45  benign: HTTPS downloads of 1 KiB-50 MiB from nginx (curl, TLS, HTTP/2 or 1.1)
+dl-slow       18 0 40  benign: rate-limited slow downloads of 64 KiB-1 MiB at 50-250 KiB/s (wget --limit-rate)
+keepalive     19 0 40  benign: 20-120 requests on one keep-alive connection, a few times (curl)
+parallel      20 0 45  benign: browser-like page loads, 4-6 parallel keep-alive connections (curl -Z)
+wget-r        21 0 40  benign: recursive fetches of a small site (wget -r)
+small-files   22 0 40  benign: package-manager-like: many small files in a row (curl, HTTP and HTTPS)
+upload-http   23 0 45  benign: HTTP PUT (nginx WebDAV) and POST (web app) uploads of 1 KiB-8 MiB (curl)
+scp           24 0 45  benign: scp uploads and downloads of 16 KiB-4 MiB, compared
+sftp          25 0 45  benign: sftp batch sessions: put, ls, get, rm
+ftp-active    26 0 45  benign: FTP uploads and downloads in active mode (lftp, PORT)
+ssh-long      27 0 45  benign: a long interactive ssh session with idle pauses of 0.2-6 s (ssh -tt)
+rsync         28 0 45  benign: rsync over ssh: a directory up, changed, up again, down
+iperf-rev     29 0 30  benign: iperf3 reverse (server sends), 1-2 streams
+iperf-udp     30 0 30  benign: iperf3 UDP at 5-50 Mbit/s
+dns           31 0 40  benign: DNS queries (A, AAAA, MX, TXT, SRV, PTR, NXDOMAIN) to dnsmasq (dig)
 scan-syn      51 1 30  intrusion: nmap SYN scan of ports 1-1000
 scan-connect  52 1 30  intrusion: nmap connect() scan of ports 1-1000
 scan-fin      53 1 30  intrusion: nmap FIN scan of ports 1-1000
@@ -53,6 +69,9 @@ xss           60 1 30  intrusion: reflected XSS attempts against /search and /lo
 slowloris     61 1 30  intrusion: slow HTTP headers DoS (slowhttptest -H)
 slowpost      62 1 30  intrusion: slow HTTP body DoS (slowhttptest -B)
 http-flood    63 1 20  intrusion: HTTP GET flood (httperf, 400 conn/s)
+syn-flood     64 1 20  intrusion: TCP SYN flood against :80 (hping3 -S, source = the host's address)
+udp-flood     65 1 20  intrusion: UDP flood against :53 and other ports (hping3 --udp, source = the host's address)
+slowread      66 1 30  intrusion: slow read DoS: tiny receive window, slow reads (slowhttptest -X) against nginx
 "
 scn_field() {  # name field(1..4)
   awk -v n="$1" -v f="$2" '$1==n {print $(f+1); found=1} END {exit !found}' <<< "$CATALOG"
@@ -61,7 +80,7 @@ scn_names() { awk 'NF {print $1}' <<< "$CATALOG"; }
 scn_class() { [[ $(scn_field "$1" 2) == 0 ]] && echo "benign-$1" || echo "$1"; }
 
 PKGS=(openssh-server openssh-client vsftpd nmap hydra slowhttptest httperf iperf3 curl lftp sshpass
-      iproute2 util-linux procps openssl)
+      iproute2 util-linux procps openssl nginx dnsmasq-base bind9-dnsutils hping3 rsync wget)
 ensure_packages() {
   local missing=() p
   for p in "${PKGS[@]}"; do
@@ -174,11 +193,109 @@ max_per_ip=400
 xferlog_enable=NO
 vsftpd_log_file=$W/log/vsftpd.log
 EOF
+  write_web "$W"
+  cat > "$W/dnsmasq.conf" <<EOF
+listen-address=$VICTIM_IP
+bind-interfaces
+port=53
+no-resolv
+no-hosts
+no-poll
+user=root
+group=root
+pid-file=$W/dnsmasq.pid
+local=/lab.test/
+domain-needed
+cache-size=0
+host-record=lab.test,$VICTIM_IP
+host-record=www.lab.test,$VICTIM_IP
+host-record=files.lab.test,$VICTIM_IP
+host-record=ftp.lab.test,$VICTIM_IP
+host-record=ns1.lab.test,$VICTIM_IP
+host-record=mail.lab.test,10.79.$NET.2
+host-record=db.lab.test,10.79.$NET.3
+host-record=git.lab.test,10.79.$NET.4
+host-record=api.lab.test,10.79.$NET.5,fd79::5
+host-record=cdn.lab.test,10.79.$NET.6,fd79::6
+cname=wiki.lab.test,www.lab.test
+cname=repo.lab.test,files.lab.test
+mx-host=lab.test,mail.lab.test,10
+txt-record=lab.test,"v=spf1 mx -all"
+txt-record=_dmarc.lab.test,"v=DMARC1; p=none"
+srv-host=_ldap._tcp.lab.test,db.lab.test,389
+ptr-record=1.$NET.79.10.in-addr.arpa,www.lab.test
+EOF
   cat > "$W/lab.env" <<EOF
 LAB_DIR=$LAB_DIR
 VICTIM_IP=$VICTIM_IP
 LAB_USER=$LAB_USER
 LAB_PASSWORD=$LAB_PASSWORD
+EOF
+}
+
+# nginx's configuration, a self-signed certificate and the files it serves:
+# files/ (fixed sizes 1 KiB-50 MiB), pool/ (200 small package-like files),
+# site/ (a small web site for recursive fetches), upload/ (WebDAV PUT target).
+write_web() {  # WORK
+  local W=$1 i k s
+  mkdir -p "$W/www/files" "$W/www/pool" "$W/www/site/img" "$W/www/upload" "$W/nginx-tmp"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=www.lab.test \
+    -keyout "$W/tls.key" -out "$W/tls.crt" 2> /dev/null
+  for s in 1K 4K 16K 64K 256K 1M 4M 16M 50M; do head -c "$s" /dev/urandom > "$W/www/files/f-$s"; done
+  RANDOM=4242
+  for ((i = 1; i <= 200; i++)); do
+    head -c $((2048 + (RANDOM * 32768 + RANDOM) % 300000)) /dev/urandom > "$W/www/pool/pkg$i.deb"
+  done
+  for ((i = 1; i <= 40; i++)); do head -c $((512 + RANDOM % 60000)) /dev/urandom > "$W/www/site/img/i$i.png"; done
+  {
+    echo "<html><head><title>lab site</title><link rel=stylesheet href=style.css></head><body><h1>lab site</h1>"
+    for ((i = 1; i <= 30; i++)); do echo "<p><a href=\"p$i.html\">page $i</a></p>"; done
+    echo "</body></html>"
+  } > "$W/www/site/index.html"
+  head -c 6000 /dev/zero | tr '\0' 'a' > "$W/www/site/style.css"
+  for ((i = 1; i <= 30; i++)); do
+    {
+      echo "<html><head><link rel=stylesheet href=style.css></head><body><h1>page $i</h1>"
+      for ((k = 0; k < 1 + RANDOM % 4; k++)); do echo "<img src=\"img/i$((1 + RANDOM % 40)).png\">"; done
+      head -c $((1000 + RANDOM % 20000)) /dev/zero | tr '\0' 'x' | fold -w 80
+      echo "<p><a href=\"p$((1 + RANDOM % 30)).html\">next</a> <a href=\"index.html\">home</a></p></body></html>"
+    } > "$W/www/site/p$i.html"
+  done
+  chmod -R a+rX "$W/www"
+  cat > "$W/nginx.conf" <<EOF
+user root;
+worker_processes 2;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/log/nginx.err error;
+events { worker_connections 2048; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log off;
+  sendfile on;
+  keepalive_timeout 30s;
+  keepalive_requests 1000;
+  client_max_body_size 64m;
+  client_body_temp_path $W/nginx-tmp/body;
+  proxy_temp_path $W/nginx-tmp/proxy;
+  fastcgi_temp_path $W/nginx-tmp/fastcgi;
+  uwsgi_temp_path $W/nginx-tmp/uwsgi;
+  scgi_temp_path $W/nginx-tmp/scgi;
+  server {
+    listen $VICTIM_IP:8080;
+    listen $VICTIM_IP:443 ssl http2;
+    server_name www.lab.test;
+    ssl_certificate $W/tls.crt;
+    ssl_certificate_key $W/tls.key;
+    root $W/www;
+    autoindex on;
+    location /upload/ {
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+    }
+  }
+}
 EOF
 }
 
@@ -218,7 +335,7 @@ cmd_up() {
   setsid ip netns exec "$NS_V" unshare --mount bash "$LAB_DIR/victim.sh" "$W" > "$W/log/victim.log" 2>&1 < /dev/null &
   echo $! >> "$STATE/pids"
   local port ok
-  for port in 22 21 80 5201; do
+  for port in 22 21 80 5201 5202 5203 8080 443 53; do
     ok=0
     for _ in $(seq 1 100); do
       if ip netns exec "$NS_V" ss -Hltn "sport = :$port" | grep -q .; then ok=1; break; fi
@@ -226,8 +343,14 @@ cmd_up() {
     done
     ((ok)) || { echo "lab.sh: victim port $port not listening:" >&2; tail -n 5 "$W"/log/* >&2; false; }
   done
+  ok=0
+  for _ in $(seq 1 100); do
+    if ip netns exec "$NS_V" ss -Hlun "sport = :53" | grep -q .; then ok=1; break; fi
+    sleep 0.1
+  done
+  ((ok)) || { echo "lab.sh: victim DNS (udp 53) not listening:" >&2; tail -n 5 "$W"/log/* >&2; false; }
   trap - EXIT
-  note "up: victim $VICTIM_IP on $IF_V (namespace $NS_V), $(scn_names | wc -l) hosts 10.79.$NET.0/24; ssh/ftp/http/iperf3 listening"
+  note "up: victim $VICTIM_IP on $IF_V (namespace $NS_V), $(scn_names | wc -l) hosts 10.79.$NET.0/24; ssh/ftp/http/https/dns/iperf3 listening"
 }
 
 # --- scenarios (run inside the host's namespace by `lab.sh _scenario`) ----------------
@@ -303,6 +426,220 @@ scn_ftp() {
   done
   echo "$n uploads + downloads"
 }
+# --- the broad benign library: every choice (sizes, counts, pauses, order,
+# concurrency) drawn from the scenario's seed ---------------------------------
+SSH_OPTS=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+  -o ConnectTimeout=5 -o PubkeyAuthentication=no)
+logrand() {  # lo hi -> an integer log-uniformly distributed in [lo, hi]
+  awk -v lo="$1" -v hi="$2" -v r=$(((RANDOM << 15) | RANDOM)) 'BEGIN {printf "%d", exp(log(lo) + (log(hi) - log(lo)) * r / 1073741823)}'
+}
+FILES=(1K 4K 16K 64K 256K 1M 4M 16M 50M)
+dl_run() {  # base-url curl-args...: downloads of 1 KiB-50 MiB, whole files or byte ranges
+  local base=$1 n i sz ok=0
+  shift
+  n=$(scaled $((8 + RANDOM % 6)))
+  for ((i = 0; i < n; i++)); do
+    if ((RANDOM % 2)); then
+      curl -s -o /dev/null --max-time 20 "$@" "$base/files/f-${FILES[RANDOM % ${#FILES[@]}]}" && ok=$((ok + 1))
+    else
+      sz=$(logrand 1024 52428800)
+      curl -s -o /dev/null --max-time 20 "$@" -r "0-$((sz - 1))" "$base/files/f-50M" && ok=$((ok + 1))
+    fi
+    pause 0.1 1.5
+  done
+  echo "$ok/$n downloads"
+}
+scn_dl-http() { dl_run "http://$VICTIM_IP:8080"; }
+scn_dl-https() {
+  if ((RANDOM % 2)); then dl_run "https://$VICTIM_IP" -k; else dl_run "https://$VICTIM_IP" -k --http1.1; fi
+}
+scn_dl-slow() {
+  local n i rate ok=0
+  n=$(scaled $((2 + RANDOM % 2)) 1)
+  for ((i = 0; i < n; i++)); do
+    # wget: curl 7.88's --limit-rate does not hold the rate down here.
+    rate=$((50 + RANDOM % 200))
+    timeout 10 wget -q -O /dev/null -T 5 -t 1 --limit-rate="${rate}k" "http://$VICTIM_IP:8080/files/f-${FILES[3 + RANDOM % 2 + RANDOM % 2]}" && ok=$((ok + 1))
+    pause 0.2 1
+  done
+  echo "$n slow downloads ($ok complete)"
+}
+scn_keepalive() {
+  local n i k m urls
+  n=$(scaled $((3 + RANDOM % 3)) 2)
+  for ((i = 0; i < n; i++)); do
+    m=$((20 + RANDOM % 100))
+    urls=()
+    for ((k = 0; k < m; k++)); do
+      case $((RANDOM % 3)) in
+        0) urls+=("http://$VICTIM_IP:8080/pool/pkg$((1 + RANDOM % 200)).deb") ;;
+        1) urls+=("http://$VICTIM_IP:8080/site/p$((1 + RANDOM % 30)).html") ;;
+        2) urls+=("http://$VICTIM_IP:8080/site/img/i$((1 + RANDOM % 40)).png") ;;
+      esac
+    done
+    curl -s --max-time 20 "${urls[@]}" -o /dev/null > /dev/null
+    pause 0.3 2
+  done
+  echo "$n connections"
+}
+scn_parallel() {
+  local n i k m args base
+  n=$(scaled $((8 + RANDOM % 6)) 2)
+  for ((i = 0; i < n; i++)); do
+    ((RANDOM % 2)) && base=http://$VICTIM_IP:8080/site || base=https://$VICTIM_IP/site
+    m=$((6 + RANDOM % 20))
+    args=("$base/p$((1 + RANDOM % 30)).html" "$base/style.css")
+    for ((k = 0; k < m; k++)); do args+=("$base/img/i$((1 + RANDOM % 40)).png"); done
+    curl -s -k --no-progress-meter --max-time 15 -Z --parallel-max $((4 + RANDOM % 3)) "${args[@]}" -o /dev/null > /dev/null
+    pause 0.5 2.5
+  done
+  echo "$n page loads"
+}
+scn_wget-r() {
+  local n i
+  n=$(scaled $((2 + RANDOM % 3)) 2)
+  for ((i = 0; i < n; i++)); do
+    rm -rf "$SCRATCH/w"
+    wget -q -r -l $((1 + RANDOM % 2)) -np -T 5 -t 1 -P "$SCRATCH/w" "http://$VICTIM_IP:8080/site/index.html"
+    pause 0.5 2
+  done
+  echo "$n recursive fetches, last $(find "$SCRATCH/w" -type f 2> /dev/null | wc -l) files"
+}
+scn_small-files() {
+  local n i proto
+  n=$(scaled $((40 + RANDOM % 30)) 5)
+  ((RANDOM % 3)) && proto=http://$VICTIM_IP:8080 || proto=https://$VICTIM_IP
+  for ((i = 0; i < n; i++)); do
+    curl -s -k -o /dev/null --max-time 10 "$proto/pool/pkg$((1 + RANDOM % 200)).deb"
+    pause 0.02 0.4
+  done
+  echo "$n files from $proto"
+}
+scn_upload-http() {
+  local n i sz ok=0
+  n=$(scaled $((8 + RANDOM % 6)) 2)
+  for ((i = 0; i < n; i++)); do
+    sz=$(logrand 1024 8388608)
+    head -c "$sz" /dev/urandom > "$SCRATCH/up.bin"
+    case $((RANDOM % 3)) in
+      0) curl -s -o /dev/null --max-time 20 -T "$SCRATCH/up.bin" "http://$VICTIM_IP:8080/upload/u$i-$RANDOM.bin" && ok=$((ok + 1)) ;;
+      1) curl -s -k -o /dev/null --max-time 20 -T "$SCRATCH/up.bin" "https://$VICTIM_IP/upload/u$i-$RANDOM.bin" && ok=$((ok + 1)) ;;
+      2) curl -s -o /dev/null --max-time 20 -H "Content-Type: application/octet-stream" --data-binary "@$SCRATCH/up.bin" \
+           "http://$VICTIM_IP/upload" && ok=$((ok + 1)) ;;
+    esac
+    pause 0.2 1.5
+  done
+  echo "$ok/$n uploads"
+}
+scn_scp() {
+  local n i kb ok=0
+  n=$(scaled $((3 + RANDOM % 3)) 2)
+  for ((i = 0; i < n; i++)); do
+    kb=$(logrand 16 4096)
+    head -c "${kb}K" /dev/urandom > "$SCRATCH/s$i.bin"
+    sshpass -p "$LAB_PASSWORD" scp -q "${SSH_OPTS[@]}" "$SCRATCH/s$i.bin" "$LAB_USER@$VICTIM_IP:s$i.bin" &&
+      sshpass -p "$LAB_PASSWORD" scp -q "${SSH_OPTS[@]}" "$LAB_USER@$VICTIM_IP:s$i.bin" "$SCRATCH/d$i.bin" &&
+      cmp -s "$SCRATCH/s$i.bin" "$SCRATCH/d$i.bin" && ok=$((ok + 1))
+    pause 0.2 1.5
+  done
+  echo "$ok/$n round trips"
+}
+scn_sftp() {
+  local n i kb ok=0
+  n=$(scaled $((3 + RANDOM % 3)) 2)
+  for ((i = 0; i < n; i++)); do
+    kb=$(logrand 8 4096)
+    head -c "${kb}K" /dev/urandom > "$SCRATCH/f$i.bin"
+    printf 'put %s f%s.bin
+ls -l
+get f%s.bin %s
+rm f%s.bin
+' "$SCRATCH/f$i.bin" "$i" "$i" "$SCRATCH/g$i.bin" "$i" > "$SCRATCH/batch"
+    # Commands on stdin, not -b: batch mode turns password authentication off.
+    sshpass -p "$LAB_PASSWORD" sftp -q "${SSH_OPTS[@]}" "$LAB_USER@$VICTIM_IP" < "$SCRATCH/batch" > /dev/null &&
+      cmp -s "$SCRATCH/f$i.bin" "$SCRATCH/g$i.bin" && ok=$((ok + 1))
+    pause 0.2 1.5
+  done
+  echo "$ok/$n sessions"
+}
+scn_ftp-active() {
+  local n i kb ok=0
+  n=$(scaled $((4 + RANDOM % 4)) 2)
+  for ((i = 0; i < n; i++)); do
+    kb=$(logrand 4 2048)
+    head -c "${kb}K" /dev/urandom > "$SCRATCH/a$i.bin"
+    lftp -u "$LAB_USER,$LAB_PASSWORD" -e "set net:max-retries 1; set net:timeout 5; set ftp:passive-mode no; \
+      put $SCRATCH/a$i.bin -o a$i.bin; get a$i.bin -o $SCRATCH/b$i.bin; ls > /dev/null; rm a$i.bin; bye" \
+      "ftp://$VICTIM_IP" > /dev/null && cmp -s "$SCRATCH/a$i.bin" "$SCRATCH/b$i.bin" && ok=$((ok + 1))
+    pause 0.2 1
+  done
+  echo "$ok/$n active-mode transfers"
+}
+scn_ssh-long() {
+  # One interactive session (a terminal: ssh -tt) typing commands with idle
+  # pauses between them; at scale 100 about 25 s.
+  local m k cmds=("ls -la" "uptime" "ps aux | head -n 15" "df -h" "cat /etc/os-release" "free -m"
+    "ls /usr/bin | head -n 40" "echo \$HOME" "id" "date" "cat /proc/cpuinfo | head -n 20" "env | sort | head")
+  m=$(scaled $((8 + RANDOM % 6)) 3)
+  {
+    for ((k = 0; k < m; k++)); do
+      echo "${cmds[RANDOM % ${#cmds[@]}]}"
+      ((RANDOM % 4)) && pause 0.2 2 || pause 2 6
+    done
+    echo exit
+  } | sshpass -p "$LAB_PASSWORD" ssh -tt "${SSH_OPTS[@]}" "$LAB_USER@$VICTIM_IP" > /dev/null 2>&1
+  echo "$m commands"
+}
+scn_rsync() {
+  local n i k rsh
+  rsh="sshpass -p $LAB_PASSWORD ssh ${SSH_OPTS[*]}"
+  n=$(scaled $((2 + RANDOM % 2)) 2)
+  for ((i = 0; i < n; i++)); do
+    rm -rf "$SCRATCH/r" "$SCRATCH/back"
+    mkdir -p "$SCRATCH/r"
+    for ((k = 0; k < 5 + RANDOM % 20; k++)); do head -c "$(logrand 512 1048576)" /dev/urandom > "$SCRATCH/r/f$k"; done
+    rsync -a -e "$rsh" "$SCRATCH/r/" "$LAB_USER@$VICTIM_IP:rs$i/"
+    for ((k = 0; k < 3; k++)); do head -c "$(logrand 512 262144)" /dev/urandom > "$SCRATCH/r/f$((RANDOM % 5))"; done
+    rsync -a -e "$rsh" "$SCRATCH/r/" "$LAB_USER@$VICTIM_IP:rs$i/"
+    rsync -a -e "$rsh" "$LAB_USER@$VICTIM_IP:rs$i/" "$SCRATCH/back/"
+    diff -rq "$SCRATCH/r" "$SCRATCH/back" > /dev/null || echo "rsync $i: trees differ" >&2
+    pause 0.3 1.5
+  done
+  echo "$n syncs"
+}
+iperf_run() {  # iperf3 args...: on one of the three servers; a busy one is retried on the next
+  local t p k
+  t=$((2 + RANDOM % 3))
+  p=$((5201 + RANDOM % 3))
+  for ((k = 0; k < 3; k++)); do
+    iperf3 -c "$VICTIM_IP" -p "$p" -t "$t" --connect-timeout 3000 "$@" > /dev/null 2>&1 && { echo "${t}s on :$p $*"; return 0; }
+    p=$((5201 + (p - 5201 + 1) % 3))
+    sleep 0.5
+  done
+  echo "iperf3 failed"
+  return 1
+}
+scn_iperf-rev() { iperf_run -R -P $((1 + RANDOM % 2)); }
+scn_iperf-udp() { iperf_run -u -b "$((5 + RANDOM % 46))M" -l "$((400 + RANDOM % 1000))"; }
+scn_dns() {
+  local n i q names=(www files ftp ns1 mail db git api cdn wiki repo) ok=0
+  n=$(scaled $((50 + RANDOM % 30)) 5)
+  for ((i = 0; i < n; i++)); do
+    case $((RANDOM % 10)) in
+      0) q=(lab.test MX) ;;
+      1) q=(lab.test TXT) ;;
+      2) q=(_ldap._tcp.lab.test SRV) ;;
+      3) q=(-x "$VICTIM_IP") ;;
+      4) q=("nohost$RANDOM.lab.test" A) ;;
+      5) q=("${names[RANDOM % ${#names[@]}]}.lab.test" AAAA) ;;
+      *) q=("${names[RANDOM % ${#names[@]}]}.lab.test" A) ;;
+    esac
+    dig +tries=1 +time=2 "@$VICTIM_IP" "${q[@]}" > /dev/null && ok=$((ok + 1))
+    pause 0.05 0.6
+  done
+  echo "$ok/$n queries"
+}
+
 nmap_scan() {  # flags...
   nmap -n -Pn "$@" --max-retries 1 -T4 --host-timeout 20s "$VICTIM_IP" 2>&1 | awk '/^Nmap done|open/ {printf "%s; ", $0} END {print ""}'
 }
@@ -353,6 +690,24 @@ scn_http-flood() {
   n=$(scaled 2000 50)
   httperf --hog --server "$VICTIM_IP" --port 80 --uri / --num-conns "$n" --rate 400 --timeout 3 \
     2>&1 | awk '/^Total:/ {print $2, $3, $4, $5}'
+}
+
+hping_run() {  # hping3 args...: bounded by count, from the host's own address
+  local me
+  me=$(ip -4 -o addr show dev eth0 | awk '{sub("/.*", "", $4); print $4; exit}')
+  hping3 -q -a "$me" "$@" "$VICTIM_IP" 2>&1 | awk '/packets transmitted/ {print}'
+}
+scn_syn-flood() { hping_run -S -p 80 -i u$((1000 + RANDOM % 1000)) -c "$(scaled 3000 100)"; }
+scn_udp-flood() {
+  local ports=(53 53 5201 123 9999)
+  hping_run --udp -p "${ports[RANDOM % ${#ports[@]}]}" -d $((64 + RANDOM % 900)) -i u$((500 + RANDOM % 1000)) -c "$(scaled 3000 100)"
+}
+scn_slowread() {
+  local c l
+  c=$(scaled 150 10)
+  l=$(scaled 20 6)
+  slowhttptest -X -c "$c" -r 50 -l "$l" -w 512 -y 1024 -n 5 -z 32 -k 2 -p 3 -u "http://$VICTIM_IP:8080/files/f-1M" > /dev/null 2>&1 || true
+  echo "$c connections for ${l}s"
 }
 
 cmd__scenario() {  # internal: NAME SEED SCALE (inside the host namespace)

@@ -6,8 +6,8 @@
 # user, sshd_config + host key, vsftpd.conf, and receives the servers' logs.
 # The copies are bind-mounted over /etc/passwd, /etc/shadow and /etc/group in
 # this mount namespace only: the lab user exists for the victim's servers and
-# nowhere else. Starts OpenSSH, vsftpd, the web app and an iperf3 server, all
-# bound to the victim's address, and waits; lab.sh down kills the namespace's
+# nowhere else. Starts OpenSSH, vsftpd, the web app, nginx (HTTP :8080, HTTPS :443),
+# dnsmasq (DNS :53) and three iperf3 servers, all bound to the victim's address, and waits; lab.sh down kills the namespace's
 # processes.
 set -euo pipefail
 W=$1
@@ -23,5 +23,13 @@ if [[ -d /run/sshd ]]; then mount -t tmpfs -o mode=0755 tmpfs /run/sshd; else mk
 /usr/sbin/vsftpd "$W/vsftpd.conf" 0> "$W/log/vsftpd.err" 2>&1 &
 /usr/bin/python3 "$LAB_DIR/webapp.py" --bind "$VICTIM_IP" --port 80 --user "$LAB_USER" \
   --password "$LAB_PASSWORD" --log "$W/log/web.log" 2> "$W/log/web.err" &
-iperf3 -s -B "$VICTIM_IP" -p 5201 > "$W/log/iperf3.log" 2>&1 &
+# One iperf3 server per port: a server runs one test at a time.
+for port in 5201 5202 5203; do
+  iperf3 -s -B "$VICTIM_IP" -p "$port" > "$W/log/iperf3-$port.log" 2>&1 &
+done
+# nginx: static files over HTTP :8080 and HTTPS :443 (self-signed certificate
+# made by lab.sh up), WebDAV PUT under /upload/.
+/usr/sbin/nginx -c "$W/nginx.conf" > "$W/log/nginx.out" 2>&1 &
+# dnsmasq: an authoritative-only DNS server for lab.test (no upstream, no DHCP).
+/usr/sbin/dnsmasq --keep-in-foreground --conf-file="$W/dnsmasq.conf" > "$W/log/dnsmasq.out" 2>&1 &
 wait

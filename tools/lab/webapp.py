@@ -10,6 +10,7 @@ Routes:
   POST /login       user=..&pass=..: "Welcome NAME" or "invalid login" (the
                     web brute-force target)
   GET  /search?q=Q  reflects Q into the page unescaped on purpose (the XSS target)
+  POST /upload      any body up to 64 MiB, read and dropped: 201 (benign uploads)
 
 One thread per connection (ThreadingHTTPServer), HTTP/1.1 with keep-alive
 (a browser's connection carries several requests; a flood opens one per
@@ -84,6 +85,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
+        if url.path == "/upload":
+            # Benign uploads (lab.sh's upload-http): the whole body is read,
+            # counted and dropped; at most 64 MiB.
+            try:
+                n = int(self.headers.get("Content-Length", "0"))
+            except ValueError:
+                n = -1
+            if not 0 <= n <= 64 << 20:
+                return self.reply(413, "<html><body>too large</body></html>")
+            got = 0
+            while got < n:
+                chunk = self.rfile.read(min(65536, n - got))
+                if not chunk:
+                    break
+                got += len(chunk)
+            return self.reply(201, "<html><body>stored %d bytes</body></html>" % got)
         try:
             n = min(int(self.headers.get("Content-Length", "0")), 65536)
         except ValueError:
