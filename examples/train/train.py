@@ -549,7 +549,7 @@ def main(argv=None):
     n_b = int((flows.y[tr] == 0).sum())
     sys.stderr.write("train.py: %s (%s): %d flows, %d train (%d benign, %d intrusion), "
                      "%d held out; features %s; MLP [%s]%s\n"
-                     % (args.data, flows.format, len(flows), len(tr), n_b, len(tr) - n_b,
+                     % (args.data, flows.dialect, len(flows), len(tr), n_b, len(tr) - n_b,
                         len(te), ",".join(flows.columns),
                         ",".join(str(v) for v in [len(flows.columns)] + hidden + [2]),
                         "" if args.bias else " no bias"))
