@@ -319,11 +319,13 @@ class Flows:
               the cell is not a protocol), or None when the file has no
               protocol column (nnbpf's `proto`, CICFlowMeter's `Protocol`)
     report    ReadReport: dialect, rows read / dropped / repaired and why
-    format    the dialect ('nnbpf', 'cic2017', 'cic2018', 'cic2021')
+    dialect   'nnbpf', 'cic2017', 'cic2018' or 'cic2021'
+    format    the earlier name of the family: 'repro' (nnbpf) or 'cicids'
     """
 
     def __init__(self, path, fmt, columns, X, y, line_no, ignored, proto=None, report=None):
-        self.path, self.format, self.columns = path, fmt, columns
+        self.path, self.dialect, self.columns = path, fmt, columns
+        self.format = "repro" if fmt in (NNBPF, "repro") else "cicids"
         self.X, self.y, self.line_no, self.ignored = X, y, line_no, ignored
         self.proto, self.report = proto, report
 
@@ -334,14 +336,14 @@ class Flows:
         return np.all(np.isfinite(self.X), axis=1)
 
     def subset(self, mask):
-        return Flows(self.path, self.format, self.columns, self.X[mask],
+        return Flows(self.path, self.dialect, self.columns, self.X[mask],
                      self.y[mask], self.line_no[mask], self.ignored,
                      None if self.proto is None else self.proto[mask], self.report)
 
     def select(self, columns):
         """The same rows with only the given feature columns, in that order."""
         idx = [self.columns.index(c) for c in columns]
-        return Flows(self.path, self.format, list(columns), self.X[:, idx],
+        return Flows(self.path, self.dialect, list(columns), self.X[:, idx],
                      self.y, self.line_no, self.ignored, self.proto, self.report)
 
 

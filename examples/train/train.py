@@ -368,20 +368,25 @@ def fit_and_export(flows, tr, features_meta, hidden, bias, epochs, batch_size, l
 
 def judged_protocols(flows, rows, min_rows):
     """nnbpf.protocols from the training rows: the protocols (tcp, udp) with
-    at least min_rows benign and min_rows intrusion flows. Returns (value or
-    None when the data has no protocol column, [explanation lines])."""
+    at least min_rows benign and min_rows intrusion flows. When none has
+    that many, the protocols with at least one of each, with a warning (a
+    small data set still gets a domain); when none has both classes, an
+    error. Returns (value or None when the data has no protocol column,
+    [explanation lines])."""
     if flows.proto is None:
         return None, ["nnbpf.protocols not written: the data has no protocol column "
                       "('%s' / '%s'), so the model judges every protocol"
                       % (nd.REPRO_PROTO, nd.CIC_PROTO)]
     proto, y = flows.proto[rows], flows.y[rows]
-    notes, keep = [], []
+    notes, keep, both = [], [], []
     for name, num in JUDGED_PROTOCOLS:
         nb = int(np.sum((proto == num) & (y == 0)))
         ni = int(np.sum((proto == num) & (y == 1)))
         ok = nb >= min_rows and ni >= min_rows
         if ok:
             keep.append(name)
+        if nb and ni:
+            both.append(name)
         notes.append("%s %s: %d benign, %d intrusion training flows%s"
                      % (name, "included" if ok else "excluded", nb, ni,
                         "" if ok else " (fewer than --min-protocol-rows %d of %s)"
@@ -394,8 +399,13 @@ def judged_protocols(flows, rows, min_rows):
                      % (nd.PROTO_NAMES.get(num, "protocol %d" % num if num >= 0
                                            else "unknown protocol"), n))
     if not keep:
-        raise DataError("no protocol has %d benign and %d intrusion training flows (%s); "
-                        "lower --min-protocol-rows" % (min_rows, min_rows, "; ".join(notes)))
+        if not both:
+            raise DataError("no protocol has both benign and intrusion training flows (%s): "
+                            "the model could judge none" % "; ".join(notes))
+        keep = both
+        notes.append("WARNING: no protocol reaches --min-protocol-rows %d; nnbpf.protocols = "
+                     "%s, the protocols with flows of both classes (train on more data)"
+                     % (min_rows, ",".join(keep)))
     return ",".join(keep), notes
 
 
@@ -539,7 +549,7 @@ def main(argv=None):
     n_b = int((flows.y[tr] == 0).sum())
     sys.stderr.write("train.py: %s (%s): %d flows, %d train (%d benign, %d intrusion), "
                      "%d held out; features %s; MLP [%s]%s\n"
-                     % (args.data, flows.format, len(flows), len(tr), n_b, len(tr) - n_b,
+                     % (args.data, flows.dialect, len(flows), len(tr), n_b, len(tr) - n_b,
                         len(te), ",".join(flows.columns),
                         ",".join(str(v) for v in [len(flows.columns)] + hidden + [2]),
                         "" if args.bias else " no bias"))
