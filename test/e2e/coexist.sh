@@ -92,7 +92,7 @@ grep -q "taking over" "$WORK/run.err" || fail "the next run did not take over"
 [[ $(conn 8000 "$IP_C2" 2) == "ok=0 fail=2" ]] || fail "the taken-over pipeline lost the block"
 stop_nnbpf
 [[ -e /sys/fs/bpf/nnbpf/$IF_V ]] && fail "pins left after detaching"
-vx xdp-loader status "$IF_V" | grep -q nnbpf_dispatch && fail "nnbpf still attached after SIGINT"
+status=$(vx xdp-loader status "$IF_V"); grep -q nnbpf_dispatch <<< "$status" && fail "nnbpf still attached after SIGINT"
 [[ $(conn 8000 "$IP_C2" 3) == "ok=3 fail=0" ]] || fail "traffic after detaching"
 
 if [[ $dispatcher == no ]]; then

@@ -90,7 +90,8 @@ capeff=$((16#$(awk '/^CapEff/{print $2}' /proc/$NNBPF_PID/status)))
 (( (capeff & 0x2) == 0 )) || fail "the daemon kept CAP_DAC_OVERRIDE: the bounding set was not applied"
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 1 --src "$IP_C" --rst; sleep 0.5; in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 2 --src "$IP_C" --timeout 0.5)
 [[ $out == *"ok=0 fail=2" ]] || fail "the service did not block an intruder: $out"
-in_v curl -sf --max-time 5 http://127.0.0.1:9464/metrics | grep -q '^nnbpf_blocks_active 1' || fail "the service's metrics"
+metrics=$(in_v curl -sf --max-time 5 http://127.0.0.1:9464/metrics) || fail "the service's metrics endpoint"
+grep -q '^nnbpf_blocks_active 1$' <<< "$metrics" || { grep '^nnbpf_blocks' <<< "$metrics"; fail "the service's metrics: no active block"; }
 gen0=$(stat_of param_generation)
 sed -i "s|^model = .*|model = $WORK/gb|" "$ETC/$IF_V.conf"
 in_unit "${reload_cmd[@]}" || fail "ExecReload failed"
