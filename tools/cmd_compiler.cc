@@ -191,6 +191,10 @@ void do_infer(const InferArgs& a) {
   if (!art) return report("infer", art.error());
   auto rows = read_feature_csv(a.input, art->model.features);
   if (!rows) return report("infer", rows.error());
+  // A CICFlowMeter file, or rows skipped: say what was read (as train.py does).
+  const CsvReadReport& rr = rows->report;
+  if (rr.dialect != "nnbpf" || rr.dropped_rows() || rr.header_repeats)
+    std::fprintf(stderr, "nnbpf infer: %s: %s\n", a.input.c_str(), rr.summary().c_str());
   std::string out;
   out.reserve(rows->rows.size() * 24);
   char line[512];
@@ -226,7 +230,8 @@ void do_infer(const InferArgs& a) {
     durations.reserve(rows->rows.size());
     for (size_t i = 0; i < rows->rows.size(); ++i) {
       auto r = (*p)->run(rows->rows[i], a.repeat);
-      if (!r) return report("infer", r.error().with_context(a.input + ": row " + std::to_string(i + 1) + ": "));
+      if (!r)
+        return report("infer", r.error().with_context(a.input + ":" + std::to_string(rows->line_numbers[i]) + ": "));
       durations.push_back(r->duration_ns);
       chain.push_back(r->chain_ns);
       int n = std::snprintf(line, sizeof line, "%d", r->verdict);

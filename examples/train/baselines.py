@@ -174,8 +174,7 @@ def add_data_args(p):
     p.add_argument("--data", required=True, metavar="FLOWS.csv",
                    help="flow CSV (nnbpf's format or CIC-IDS-2017)")
     p.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
-    p.add_argument("--format", default="auto", choices=("auto", "repro", "cicids"),
-                   help="CSV format (default: detect)")
+    tr.add_format_args(p)
     p.add_argument("--seed", type=int, default=1, help="split/model seed (default 1)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction, stratified (default 0.2)")
@@ -185,6 +184,12 @@ def add_data_args(p):
                    help="catalog features, in input order (default: all in the data)")
     p.add_argument("--metrics-out", metavar="FILE.json",
                    help="also write the held-out metrics (and provenance) as JSON")
+    p.add_argument("--min-protocol-rows", type=int, default=20, metavar="N",
+                   help="nnbpf.protocols lists a protocol with at least N benign and N "
+                        "intrusion training flows (default 20, as train.py)")
+    p.add_argument("--calibration-rows", type=int, default=2000, metavar="N",
+                   help="stratified training rows embedded as nnbpf.calibration "
+                        "(default 2000, at most 2000; 0: none)")
 
 
 def prepare(args, argv, kind):
@@ -196,17 +201,29 @@ def prepare(args, argv, kind):
                        ("--metrics-out", args.metrics_out)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise DataError("%s %s: directory does not exist" % (what, path))
-    flows, dropped = tr.load_and_select(args.data, args.format, features)
-    if dropped:
-        sys.stderr.write("baselines.py: dropped %d rows with NaN/Inf in the selected features\n"
-                         % dropped)
+    flows, dropped = tr.load_and_select(args.data, args.format, features, args.attempted)
+    sys.stderr.write("baselines.py: %s: %s\n" % (args.data, flows.report.summary()))
     train_idx, test_idx = tr.split(flows.y, args.test_size, args.seed)
-    meta = {
+    if args.min_protocol_rows < 1:
+        raise DataError("--min-protocol-rows must be >= 1")
+    if args.calibration_rows < 0:
+        raise DataError("--calibration-rows must be >= 0")
+    # The model-domain keys train.py writes (no operating point: no validation split).
+    protocols, notes = tr.judged_protocols(flows, train_idx, args.min_protocol_rows)
+    for note in notes:
+        sys.stderr.write("baselines.py: protocols: %s\n" % note)
+    meta = {"nnbpf.classes": ",".join(tr.CLASSES)}
+    if protocols is not None:
+        meta["nnbpf.protocols"] = protocols
+    cal, _ = tr.calibration_csv(flows, train_idx, args.calibration_rows, args.seed)
+    if cal is not None:
+        meta["nnbpf.calibration"] = cal
+    meta.update({
         "nnbpf.train.kind": kind,
         "nnbpf.train.seed": str(args.seed),
         "nnbpf.train.data_sha256": nd.file_sha256(args.data),
         "nnbpf.train.command": shlex.join([sys.argv[0]] + list(argv)),
-    }
+    })
     return flows, train_idx, test_idx, meta
 
 
@@ -229,8 +246,8 @@ def finish(args, model, flows, te, meta, extra, t0):
         doc = {"model": args.out, "model_sha256": onnx_sha, "data": args.data,
                "data_sha256": meta["nnbpf.train.data_sha256"],
                "command": meta["nnbpf.train.command"], "seed": args.seed,
-               "features": flows.columns, "heldout": metrics, "ops": ev.op_types(),
-               "metadata": ev.metadata}
+               "features": flows.columns, "read": flows.report.as_dict(), "heldout": metrics, "ops": ev.op_types(),
+               "metadata": {k: v for k, v in ev.metadata.items() if k != "nnbpf.calibration"}}
         doc.update(extra)
         with open(args.metrics_out, "w") as f:
             json.dump(doc, f, indent=2)

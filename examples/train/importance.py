@@ -110,11 +110,10 @@ def main(argv=None):
             raise DataError("--epochs must be >= 1")
         if args.max_k < 0:
             raise DataError("--max-k must be >= 0")
-        flows, dropped = tr.load_and_select(args.data, args.format, features)
+        flows, dropped = tr.load_and_select(args.data, args.format, features, args.attempted)
     except DataError as e:
         fail(str(e))
-    if dropped:
-        sys.stderr.write("importance.py: dropped %d rows with NaN/Inf\n" % dropped)
+    sys.stderr.write("importance.py: %s: %s\n" % (args.data, flows.report.summary()))
     try:
         os.makedirs(args.out_dir, exist_ok=True)
     except OSError as e:
@@ -159,7 +158,7 @@ def main(argv=None):
         tr.seed_everything(args.seed, args.threads)
         model, _, _, _ = tr.fit_and_export(sub, tr_idx, cols, hidden, args.bias, args.epochs,
                                            args.batch_size, args.lr, args.seed, {},
-                                           verbose=False)
+                                           verbose=False, class_weight=args.class_weight)
         m, _ = tr.evaluate(model, sub.X[te_idx], sub.y[te_idx])
         name, imp = ranking[k - 1]
         row = {"k": k, "feature": name, "table_iv": cat[name].table_iv, "importance": imp,

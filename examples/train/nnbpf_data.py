@@ -84,44 +84,75 @@ def catalog_by_name(path=None):
 
 
 # ---------------------------------------------------------------------------
-# CIC-IDS-2017 / CICFlowMeter column mapping: CIC name (spaces stripped) ->
-# (catalog name, multiplier to catalog units). CIC IATs are microseconds.
+# CSV dialects: nnbpf's own format and CICFlowMeter's (CIC-IDS-2017,
+# CSE-CIC-IDS2018, the 2021 re-extraction). The column table is
+# compiler/support/flow_csv_dialects.def, shared with the C++ reader of
+# `nnbpf infer --input`; the rules below are the same on both sides
+# (docs/infer.md#input-files, examples/train/README.md#input-formats).
 
-CIC_TO_CATALOG = {
-    "Destination Port": ("dst_port", 1),
-    "Total Fwd Packets": ("fwd_pkt_count", 1),
-    "Total Length of Fwd Packets": ("fwd_bytes_total", 1),
-    "Fwd Packet Length Max": ("fwd_pkt_len_max", 1),
-    "Fwd Packet Length Min": ("fwd_pkt_len_min", 1),
-    "Fwd Packet Length Std": ("fwd_pkt_len_std", 1),
-    "Fwd Packet Length Mean": ("fwd_pkt_len_mean", 1),
-    "Fwd IAT Total": ("fwd_iat_total_ns", 1000),
-    "Fwd IAT Mean": ("fwd_iat_mean_ns", 1000),
-    "Fwd IAT Std": ("fwd_iat_std_ns", 1000),
-    "Fwd IAT Max": ("fwd_iat_max_ns", 1000),
-    "Fwd IAT Min": ("fwd_iat_min_ns", 1000),
-    "Fwd PSH Flags": ("fwd_psh_count", 1),
-    "Fwd URG Flags": ("fwd_urg_count", 1),
-    "Fwd Header Length": ("fwd_header_len", 1),
-    "Fwd Packets/s": ("fwd_pkts_per_s", 1),
-    "Avg Fwd Segment Size": ("fwd_seg_size_avg", 1),
-    "Fwd Avg Bytes/Bulk": ("fwd_bulk_bytes_avg", 1),
-    "Fwd Avg Packets/Bulk": ("fwd_bulk_pkts_avg", 1),
-    "Fwd Avg Bulk Rate": ("fwd_bulk_rate_bytes_per_s", 1),
-    "Subflow Fwd Packets": ("subflow_fwd_pkts", 1),
-    "Subflow Fwd Bytes": ("subflow_fwd_bytes", 1),
-    "act_data_pkt_fwd": ("fwd_act_data_pkts", 1),
-    "min_seg_size_forward": ("fwd_seg_size_min", 1),
-}
+DEFAULT_DIALECTS = os.path.normpath(
+    os.path.join(HERE, "..", "..", "compiler", "support", "flow_csv_dialects.def"))
+_DIALECT_RE = re.compile(
+    r'^\s*NNBPF_CSV_DIALECT\(\s*([a-z0-9_]+)\s*,\s*"([^"]*)"\s*,\s*"([^"]*)"\s*,\s*"([^"]*)"\s*\)', re.M)
+_COLUMN_RE = re.compile(
+    r'^\s*NNBPF_CSV_COLUMN\(\s*([a-z0-9_]+)\s*,\s*"([^"]*)"\s*,\s*([a-z0-9_]+)\s*,\s*(\d+)\s*\)', re.M)
 
-CIC_LABEL = "Label"
-CIC_BENIGN = "BENIGN"
+NNBPF = "nnbpf"
 REPRO_LABEL = "label"
-CIC_PROTO = "Protocol"   # IP protocol number (6, 17, 0)
 REPRO_PROTO = "proto"    # nnbpf capture: tcp / udp
+CIC_LABEL = "Label"
+CIC_PROTO = "Protocol"   # IP protocol number (6, 17, 0)
+CIC_BENIGN = "BENIGN"    # compared case-insensitively (CSE-CIC-IDS2018 writes "Benign")
+ATTEMPTED_SUFFIX = " - Attempted"
+ATTEMPTED_POLICIES = ("intrusion", "benign", "drop")
+FORMAT_ALIASES = {"repro": NNBPF, "cicids": "cic"}  # --format names of earlier versions
 
 PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1}
 PROTO_NAMES = {v: k for k, v in PROTO_NUMBERS.items()}
+
+
+class Dialect:
+    __slots__ = ("name", "label", "proto", "description", "columns")
+
+    def __init__(self, name, label, proto, description):
+        self.name, self.label, self.proto, self.description = name, label, proto, description
+        self.columns = {}   # column name -> (catalog feature, factor)
+
+
+_dialect_cache = {}
+
+
+def load_dialects(path=None):
+    """The CICFlowMeter dialects, in table order: {name: Dialect}."""
+    path = path or os.environ.get("NNBPF_CSV_DIALECTS") or DEFAULT_DIALECTS
+    if path in _dialect_cache:
+        return _dialect_cache[path]
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise DataError("cannot read the CSV dialect table %s: %s" % (path, e.strerror))
+    out = {}
+    for m in _DIALECT_RE.finditer(text):
+        out[m.group(1)] = Dialect(*m.groups())
+    cat = catalog_by_name()
+    n_cols = 0
+    for m in _COLUMN_RE.finditer(text):
+        d, col, feat, factor = m.group(1), m.group(2), m.group(3), int(m.group(4))
+        if d not in out or feat not in cat:
+            raise DataError("%s: NNBPF_CSV_COLUMN(%s, \"%s\", %s): unknown dialect or feature"
+                            % (path, d, col, feat))
+        out[d].columns[col] = (feat, factor)
+        n_cols += 1
+    if n_cols != len(re.findall(r"^\s*NNBPF_CSV_COLUMN\(", text, re.M)) or not out:
+        raise DataError("%s: could not parse every NNBPF_CSV_DIALECT/COLUMN line" % path)
+    _dialect_cache[path] = out
+    return out
+
+
+def cic_to_catalog(dialect="cic2017"):
+    """{column name: (catalog name, factor)} of one dialect."""
+    return dict(load_dialects()[dialect].columns)
 
 
 def parse_proto(cell):
@@ -162,20 +193,115 @@ def _open_text(path):
         raise DataError("%s: %s" % (path, e.strerror))
 
 
+def _cell(s):
+    """A cell as both readers see it: spaces/tabs/CR trimmed, then one pair
+    of surrounding double quotes removed."""
+    s = s.strip(" \t\r")
+    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
+        s = s[1:-1]
+    return s
+
+
 def _split(line):
-    line = line.rstrip("\r\n")
-    if '"' in line:
-        return next(csv.reader([line]))
-    return line.split(",")
+    return [_cell(c) for c in line.rstrip("\r\n").split(",")]
+
+
+def detect_dialect(header, fmt="auto"):
+    """The dialect of a header (stripped names): 'nnbpf' when a column is a
+    catalog feature name, else the CICFlowMeter dialect with the most
+    columns in the table (ties: table order; tied dialects map the shared
+    columns alike). fmt: auto | nnbpf | cic (any CIC dialect) | a dialect."""
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
+    dialects = load_dialects()
+    if fmt == NNBPF:
+        return NNBPF
+    if fmt in dialects:
+        return fmt
+    if fmt not in ("auto", "cic"):
+        raise DataError("unknown --format %r (auto, nnbpf, cic, %s)" % (fmt, ", ".join(dialects)))
+    names = set(header)
+    if fmt == "auto" and names & set(catalog_by_name()):
+        return NNBPF
+    best, score = None, 0
+    for d in dialects.values():
+        s = len(names & set(d.columns))
+        if s > score:
+            best, score = d.name, s
+    if best is None:
+        if fmt == "auto" and REPRO_LABEL in names:
+            return NNBPF
+        raise DataError("no column names a catalog feature or a CICFlowMeter column "
+                        "(dialects %s)" % ", ".join(dialects))
+    return best
 
 
 def detect_format(header):
-    """'cicids' or 'repro' from a header's (stripped) column names."""
-    names = set(header)
-    if CIC_LABEL in names or "Destination Port" in names or \
-            (len(names & set(CIC_TO_CATALOG)) >= 2 and REPRO_LABEL not in names):
-        return "cicids"
-    return "repro"
+    """Kept for callers of earlier versions: 'repro' or 'cicids'."""
+    return "repro" if detect_dialect(header) == NNBPF else "cicids"
+
+
+class ReadReport:
+    """What reading a flow CSV did, counted the same way by the C++ reader
+    (compiler/support/csv.cc) and printed by train.py and nnbpf infer."""
+
+    REASONS = ("not a number", "NaN/Infinity", "negative", "too large", "empty label",
+               "attempted")
+
+    def __init__(self, dialect):
+        self.dialect = dialect
+        self.rows_read = 0          # data rows (blank lines and repeated headers not counted)
+        self.dropped = {}           # reason -> {column: rows}
+        self.repaired = {}          # column -> rows with a fractional value rounded down
+        self.header_repeats = 0
+        self.duplicate_columns = []  # names seen again after their first column
+        self.non_utf8_labels = 0
+        self.attempted = 0          # "<attack> - Attempted" rows kept
+        self.attempted_as = "intrusion"
+        self.repaired_rows = 0      # rows with at least one repaired value
+
+    def drop(self, reason, column, n=1):
+        d = self.dropped.setdefault(reason, {})
+        d[column] = d.get(column, 0) + n
+
+    def n_dropped(self):
+        return sum(sum(v.values()) for v in self.dropped.values())
+
+    def summary(self):
+        """One line: rows read, dropped (by reason and column), repaired."""
+        def detail(d):
+            return ", ".join("%s %d" % (c, n) for c, n in sorted(d.items()))
+        parts = ["%s dialect: %d rows read" % (self.dialect, self.rows_read)]
+        nd_ = self.n_dropped()
+        if nd_:
+            parts.append("%d dropped (%s)" % (nd_, "; ".join(
+                "%s: %s" % (r, detail(self.dropped[r])) for r in self.REASONS if r in self.dropped)))
+        else:
+            parts.append("0 dropped")
+        if self.repaired_rows:
+            parts.append("%d repaired (fractional values rounded down: %s)"
+                         % (self.repaired_rows, detail(self.repaired)))
+        else:
+            parts.append("0 repaired")
+        if self.header_repeats:
+            parts.append("%d repeated header lines skipped" % self.header_repeats)
+        if self.duplicate_columns:
+            parts.append("duplicate columns ignored (first kept): %s"
+                         % ", ".join(self.duplicate_columns))
+        if self.non_utf8_labels:
+            parts.append("%d labels with non-UTF-8 bytes" % self.non_utf8_labels)
+        if self.attempted:
+            parts.append("%d '- Attempted' labels counted as %s" % (self.attempted,
+                                                                    self.attempted_as))
+        return "; ".join(parts)
+
+    def as_dict(self):
+        return {"dialect": self.dialect, "rows_read": self.rows_read,
+                "dropped": self.n_dropped(), "dropped_by_reason": self.dropped,
+                "repaired": self.repaired_rows, "repaired_by_column": self.repaired,
+                "header_repeats": self.header_repeats,
+                "duplicate_columns": self.duplicate_columns,
+                "non_utf8_labels": self.non_utf8_labels, "attempted": self.attempted,
+                "attempted_as": self.attempted_as}
 
 
 class Flows:
@@ -184,21 +310,22 @@ class Flows:
     columns   catalog names of the feature columns, in the file's order
               (only the requested ones when load_flows got `features`,
               then in the requested order)
-    X         float64 [n, len(columns)] in catalog units (NaN where a cell
-              did not parse); rows are the file's data rows, blank lines
-              skipped
+    X         float64 [n, len(columns)] in catalog units: non-negative
+              integers (CICFlowMeter values converted and rounded down)
     y         int64 [n], 0 benign / 1 intrusion
     line_no   int64 [n], 0-based physical line of each row in the file
               (the header is line 0), for copying rows out unchanged
     proto     int64 [n] IP protocol number per row (6 tcp, 17 udp, -1 when
               the cell is not a protocol), or None when the file has no
               protocol column (nnbpf's `proto`, CICFlowMeter's `Protocol`)
+    report    ReadReport: dialect, rows read / dropped / repaired and why
+    format    the dialect ('nnbpf', 'cic2017', 'cic2018', 'cic2021')
     """
 
-    def __init__(self, path, fmt, columns, X, y, line_no, ignored, proto=None):
+    def __init__(self, path, fmt, columns, X, y, line_no, ignored, proto=None, report=None):
         self.path, self.format, self.columns = path, fmt, columns
         self.X, self.y, self.line_no, self.ignored = X, y, line_no, ignored
-        self.proto = proto
+        self.proto, self.report = proto, report
 
     def __len__(self):
         return len(self.y)
@@ -209,116 +336,200 @@ class Flows:
     def subset(self, mask):
         return Flows(self.path, self.format, self.columns, self.X[mask],
                      self.y[mask], self.line_no[mask], self.ignored,
-                     None if self.proto is None else self.proto[mask])
+                     None if self.proto is None else self.proto[mask], self.report)
 
     def select(self, columns):
         """The same rows with only the given feature columns, in that order."""
         idx = [self.columns.index(c) for c in columns]
         return Flows(self.path, self.format, list(columns), self.X[:, idx],
-                     self.y, self.line_no, self.ignored, self.proto)
+                     self.y, self.line_no, self.ignored, self.proto, self.report)
 
 
-def _parse_float(s):
-    try:
+_NUMBER_RE = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_NONFINITE = {"inf", "infinity", "nan", "-inf", "-infinity", "-nan"}
+_NOT_A_NUMBER = None
+TWO64 = 18446744073709551616.0
+
+
+def parse_number(s):
+    """A cell as a float, as C++ std::from_chars reads it (decimal or
+    scientific, optional '-', 'inf'/'infinity'/'nan' in any case), or None."""
+    if _NUMBER_RE.match(s):
         return float(s)
-    except ValueError:
-        return math.nan
+    if s.lower() in _NONFINITE:
+        return float(s.lower().replace("infinity", "inf"))
+    return None
 
 
-def load_flows(path, fmt="auto", features=None, catalog=None):
-    """Reads a flow CSV (see Flows). fmt: auto | repro | cicids.
+def _parse_count(s):
+    """nnbpf format: a non-negative integer, or an integral float ('12.0');
+    None otherwise (the C++ reader's parse_count)."""
+    if s.isascii() and s.isdigit():
+        v = int(s)
+        return float(v) if v < (1 << 64) else None
+    v = parse_number(s)
+    if v is None or s.startswith("-") or not math.isfinite(v) or v < 0 or v != math.floor(v) \
+            or v >= TWO64:
+        return None
+    return v
+
+
+def load_flows(path, fmt="auto", features=None, catalog=None, attempted="intrusion"):
+    """Reads a flow CSV (see Flows and ReadReport). fmt: auto | nnbpf |
+    cic | cic2017 | cic2018 | cic2021 ('repro', 'cicids': earlier names).
 
     features: optional list of catalog names to load, in that order; each
-    must be a catalog name present in the file. Raises DataError."""
+    must be a catalog name present in the file. attempted: what a CIC label
+    '<attack> - Attempted' is: intrusion | benign | drop. Raises DataError
+    (one line naming file, line and column) for what the C++ reader refuses
+    too."""
     cat = catalog_by_name(catalog)
+    if attempted not in ATTEMPTED_POLICIES:
+        raise DataError("--attempted %r: one of %s" % (attempted, ", ".join(ATTEMPTED_POLICIES)))
     with _open_text(path) as f:
-        header_line = f.readline()
+        header_line = ""
+        header_no = 0
+        for header_no, header_line in enumerate(f):
+            if header_line.strip():
+                break
         if not header_line.strip():
             raise DataError("%s: empty file (no header line)" % path)
-        raw_header = _split(header_line)
-        header = [h.strip() for h in raw_header]
-        if fmt == "auto":
-            fmt = detect_format(header)
-        if fmt not in ("repro", "cicids"):
-            raise DataError("unknown --format %r (auto, repro or cicids)" % fmt)
+        header = _split(header_line)
+        dialect = detect_dialect(header, fmt)
+        nnbpf = dialect == NNBPF
+        rep = ReadReport(dialect)
+        rep.attempted_as = attempted
 
-        # column index -> (catalog name, multiplier)
-        mapped = []
-        ignored = []
-        seen = set()
-        if fmt == "repro":
-            label_name = REPRO_LABEL
-            for i, h in enumerate(header):
-                if h in cat and h not in seen:
-                    mapped.append((i, h, 1))
-                    seen.add(h)
-                elif h != label_name:
-                    ignored.append(h)
-        else:
-            label_name = CIC_LABEL
-            for i, h in enumerate(header):
-                m = CIC_TO_CATALOG.get(h)
-                # CIC-IDS-2017 repeats "Fwd Header Length" (".1" copy): first wins.
-                if m and m[0] not in seen:
-                    mapped.append((i, m[0], m[1]))
-                    seen.add(m[0])
-                elif h != label_name:
-                    ignored.append(h)
+        # column index -> (catalog name, factor, column name)
+        mapped, ignored, seen_names = [], [], set()
+        table = None if nnbpf else load_dialects()[dialect].columns
+        for i, h in enumerate(header):
+            if h in seen_names:
+                if nnbpf and h in cat and (features is None or h in features):
+                    raise DataError("%s:%d: column '%s' appears twice" % (path, header_no + 1, h))
+                if not nnbpf and h in table:
+                    rep.duplicate_columns.append(h)
+                continue
+            seen_names.add(h)
+            m = (h, 1) if nnbpf and h in cat else table.get(h) if not nnbpf else None
+            if m:
+                mapped.append((i, m[0], m[1], h))
+            else:
+                ignored.append(h)
+        label_name = REPRO_LABEL if nnbpf else load_dialects()[dialect].label
         if label_name not in header:
-            raise DataError("%s: no '%s' column (format %s)" % (path, label_name, fmt))
+            raise DataError("%s: no '%s' column (%s format)" % (path, label_name, dialect))
         label_idx = header.index(label_name)
-        proto_name = REPRO_PROTO if fmt == "repro" else CIC_PROTO
+        proto_name = REPRO_PROTO if nnbpf else load_dialects()[dialect].proto
         proto_idx = header.index(proto_name) if proto_name in header else None
 
-        by_name = {name: (i, mul) for i, name, mul in mapped}
+        by_name = {name: (i, mul, h) for i, name, mul, h in mapped}
         if features is not None:
             for name in features:
                 if name not in cat:
                     raise DataError("unknown feature '%s' (not in the nnbpf catalog)" % name)
                 if name not in by_name:
-                    raise DataError("%s: feature '%s' is not a column of this file" % (path, name))
+                    hint = "" if nnbpf else " (%s dialect: no column maps to it)" % dialect
+                    raise DataError("%s: feature '%s' is not a column of this file%s"
+                                    % (path, name, hint))
             if len(set(features)) != len(features):
                 raise DataError("feature list names a feature twice")
             cols = list(features)
         else:
-            cols = [name for _, name, _ in mapped]
+            cols = [name for _, name, _, _ in mapped]
         if not cols:
-            raise DataError("%s: no column names a catalog feature (format %s)" % (path, fmt))
+            raise DataError("%s: no column names a catalog feature (%s format)" % (path, dialect))
         idx = [by_name[c][0] for c in cols]
-        muls = np.array([by_name[c][1] for c in cols], dtype=np.float64)
+        muls = [by_name[c][1] for c in cols]
+        src_names = [by_name[c][2] for c in cols]
 
         # array.array keeps big CIC files at 8 bytes per value.
         vals, labels, line_nos = array.array("d"), array.array("b"), array.array("q")
         protos = array.array("q")
-        need = max(idx + [label_idx] + ([proto_idx] if proto_idx is not None else [])) + 1
-        for line_no, line in enumerate(f, start=1):
+        n_cells = len(header)
+        for line_no, line in enumerate(f, start=header_no + 1):
             if not line.strip():
                 continue
             cells = _split(line)
-            if len(cells) < need:
-                raise DataError("%s:%d: %d fields, expected %d" % (path, line_no + 1,
-                                                                    len(cells), len(header)))
-            lab = cells[label_idx].strip()
-            if fmt == "repro":
+            if cells == header:
+                rep.header_repeats += 1
+                continue
+            if len(cells) != n_cells:
+                raise DataError("%s:%d: expected %d columns, found %d"
+                                % (path, line_no + 1, n_cells, len(cells)))
+            rep.rows_read += 1
+            lab = cells[label_idx]
+            if nnbpf:
+                row = []
+                for k, i in enumerate(idx):
+                    v = _parse_count(cells[i])
+                    if v is None:
+                        raise DataError("%s:%d: column '%s': %s" % (
+                            path, line_no + 1, cols[k], "empty value" if not cells[i]
+                            else "not a non-negative integer: '%s'" % cells[i]))
+                    row.append(v)
                 try:
-                    v = float(lab)
+                    y = float(lab)
                 except ValueError:
-                    v = -1.0
-                if v not in (0.0, 1.0):
+                    y = -1.0
+                if y not in (0.0, 1.0):
                     raise DataError("%s:%d: label %r is not 0 or 1" % (path, line_no + 1, lab))
-                labels.append(int(v))
+                y = int(y)
             else:
-                labels.append(0 if lab == CIC_BENIGN else 1)
-            vals.extend([_parse_float(cells[i]) for i in idx])
+                row, bad = [], None
+                for k, i in enumerate(idx):
+                    v = parse_number(cells[i])
+                    if v is None:
+                        bad = "not a number"
+                    elif math.isnan(v) or math.isinf(v):
+                        bad = "NaN/Infinity"
+                    elif v < 0:
+                        bad = "negative"
+                    else:
+                        x = v * muls[k]
+                        if x >= TWO64:
+                            bad = "too large"
+                        else:
+                            row.append(x)
+                            continue
+                    rep.drop(bad, src_names[k])
+                    break
+                if bad:
+                    continue
+                if not lab:
+                    rep.drop("empty label", label_name)
+                    continue
+                if any("\udc80" <= ch <= "\udcff" for ch in lab):
+                    rep.non_utf8_labels += 1
+                if lab.upper() == CIC_BENIGN:
+                    y = 0
+                elif lab.endswith(ATTEMPTED_SUFFIX):
+                    if attempted == "drop":
+                        rep.drop("attempted", label_name)
+                        continue
+                    rep.attempted += 1
+                    y = 0 if attempted == "benign" else 1
+                else:
+                    y = 1
+                fl = [math.floor(x) for x in row]
+                if fl != row:
+                    rep.repaired_rows += 1
+                    for k, (a, b) in enumerate(zip(fl, row)):
+                        if a != b:
+                            rep.repaired[src_names[k]] = rep.repaired.get(src_names[k], 0) + 1
+                    row = fl
+            vals.extend(row)
+            labels.append(y)
             line_nos.append(line_no)
             if proto_idx is not None:
                 protos.append(parse_proto(cells[proto_idx]))
     if not line_nos:
-        raise DataError("%s: no data rows" % path)
-    X = np.frombuffer(vals, dtype=np.float64).reshape(len(line_nos), len(cols)) * muls
+        raise DataError("%s: no data rows%s" % (path, "" if not rep.n_dropped()
+                                                 else " left (%s)" % rep.summary()))
+    X = np.frombuffer(vals, dtype=np.float64).reshape(len(line_nos), len(cols)).copy()
     proto = np.frombuffer(protos, dtype=np.int64).copy() if proto_idx is not None else None
-    return Flows(path, fmt, cols, X, np.frombuffer(labels, dtype=np.int8).astype(np.int64),
-                 np.frombuffer(line_nos, dtype=np.int64).copy(), ignored, proto)
+    return Flows(path, dialect, cols, X, np.frombuffer(labels, dtype=np.int8).astype(np.int64),
+                 np.frombuffer(line_nos, dtype=np.int64).copy(), ignored, proto, rep)
 
 
 def write_rows(src_path, line_nos, out_path):

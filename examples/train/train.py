@@ -80,12 +80,26 @@ def parse_target_fpr(s):
     return v
 
 
+FORMATS = ("auto", "nnbpf", "cic", "cic2017", "cic2018", "cic2021", "repro", "cicids")
+
+
+def add_format_args(p):
+    """--format and --attempted (train.py, importance.py, baselines.py)."""
+    p.add_argument("--format", default="auto", choices=FORMATS,
+                   help="input dialect (default: detect from the header); cic: the "
+                        "CICFlowMeter dialect that matches best; repro, cicids: earlier names "
+                        "of nnbpf, cic")
+    p.add_argument("--attempted", default="intrusion", choices=nd.ATTEMPTED_POLICIES,
+                   help="CICFlowMeter labels '<attack> - Attempted' (2021 re-extraction) count "
+                        "as intrusion (default), benign, or are dropped")
+
+
 def add_common_args(p):
     """Data/split/model/training flags shared with importance.py."""
     p.add_argument("--data", required=True, metavar="FLOWS.csv",
-                   help="flow CSV: nnbpf format (catalog columns + label) or CIC-IDS-2017")
-    p.add_argument("--format", default="auto", choices=("auto", "repro", "cicids"),
-                   help="input format (default: auto-detect from the header)")
+                   help="flow CSV: nnbpf format (catalog columns + label) or CICFlowMeter "
+                        "(CIC-IDS-2017, CSE-CIC-IDS2018, the 2021 re-extraction)")
+    add_format_args(p)
     p.add_argument("--seed", type=int, default=1, help="split/initialization seed (default 1)")
     p.add_argument("--test-size", type=float, default=0.2,
                    help="held-out fraction, stratified (default 0.2)")
@@ -141,16 +155,13 @@ CALIBRATION_MAX_ROWS = 2000
 # Data
 
 
-def load_and_select(path, fmt, features):
-    """Loads the CSV (only the needed columns) and drops rows with NaN/Inf in
-    them. Returns (flows, n_dropped)."""
-    flows = nd.load_flows(path, fmt=fmt, features=features)
-    ok = flows.finite_mask()
-    dropped = int((~ok).sum())
-    if dropped:
-        flows = flows.subset(ok)
-    if len(flows) == 0:
-        raise DataError("%s: no row left after dropping NaN/Inf" % path)
+def load_and_select(path, fmt, features, attempted="intrusion"):
+    """Loads the CSV (only the needed columns; CICFlowMeter rows with NaN,
+    Infinity, negative or non-numeric values in them dropped, fractional
+    values rounded down: nnbpf_data.load_flows). Returns (flows, n_dropped);
+    flows.report says what was read, dropped and repaired."""
+    flows = nd.load_flows(path, fmt=fmt, features=features, attempted=attempted)
+    dropped = flows.report.n_dropped()
     classes = set(np.unique(flows.y).tolist())
     if classes != {0, 1}:
         raise DataError("%s: needs both classes (benign 0 and intrusion 1), found %s"
@@ -357,20 +368,25 @@ def fit_and_export(flows, tr, features_meta, hidden, bias, epochs, batch_size, l
 
 def judged_protocols(flows, rows, min_rows):
     """nnbpf.protocols from the training rows: the protocols (tcp, udp) with
-    at least min_rows benign and min_rows intrusion flows. Returns (value or
-    None when the data has no protocol column, [explanation lines])."""
+    at least min_rows benign and min_rows intrusion flows. When none has
+    that many, the protocols with at least one of each, with a warning (a
+    small data set still gets a domain); when none has both classes, an
+    error. Returns (value or None when the data has no protocol column,
+    [explanation lines])."""
     if flows.proto is None:
         return None, ["nnbpf.protocols not written: the data has no protocol column "
                       "('%s' / '%s'), so the model judges every protocol"
                       % (nd.REPRO_PROTO, nd.CIC_PROTO)]
     proto, y = flows.proto[rows], flows.y[rows]
-    notes, keep = [], []
+    notes, keep, both = [], [], []
     for name, num in JUDGED_PROTOCOLS:
         nb = int(np.sum((proto == num) & (y == 0)))
         ni = int(np.sum((proto == num) & (y == 1)))
         ok = nb >= min_rows and ni >= min_rows
         if ok:
             keep.append(name)
+        if nb and ni:
+            both.append(name)
         notes.append("%s %s: %d benign, %d intrusion training flows%s"
                      % (name, "included" if ok else "excluded", nb, ni,
                         "" if ok else " (fewer than --min-protocol-rows %d of %s)"
@@ -383,8 +399,13 @@ def judged_protocols(flows, rows, min_rows):
                      % (nd.PROTO_NAMES.get(num, "protocol %d" % num if num >= 0
                                            else "unknown protocol"), n))
     if not keep:
-        raise DataError("no protocol has %d benign and %d intrusion training flows (%s); "
-                        "lower --min-protocol-rows" % (min_rows, min_rows, "; ".join(notes)))
+        if not both:
+            raise DataError("no protocol has both benign and intrusion training flows (%s): "
+                            "the model could judge none" % "; ".join(notes))
+        keep = both
+        notes.append("WARNING: no protocol reaches --min-protocol-rows %d; nnbpf.protocols = "
+                     "%s, the protocols with flows of both classes (train on more data)"
+                     % (min_rows, ",".join(keep)))
     return ",".join(keep), notes
 
 
@@ -394,19 +415,26 @@ def margins(ev, X):
     return z[:, 1] - z[:, 0]
 
 
-def choose_min_margin(benign_margins, target_fpr):
-    """The smallest margin threshold t >= 0 such that at most
-    floor(target_fpr * n) of the n benign margins reach t: t lies just above
-    the (k+1)-th largest benign margin (k = allowed false positives), so
-    'margin > t' and 'margin >= t' count the same flows."""
-    b = np.sort(np.asarray(benign_margins, dtype=np.float64))[::-1]
+def choose_min_margin(margins, y, target_fpr):
+    """The operating point: a threshold t >= 0 on the margins of the
+    validation rows such that at most k = floor(target_fpr * n_benign)
+    benign margins lie above it. t lies halfway between the (k+1)-th largest
+    benign margin and the next larger validation margin (benign or not), so
+    no validation margin is near t: 'margin > t' and 'margin >= t' count the
+    same flows, and so does the runtime's integer margin round(t * 2^f)
+    unless the gap is below its resolution. Without a larger margin, t is
+    1e-3 above the benign one."""
+    m = np.asarray(margins, dtype=np.float64)
+    b = np.sort(m[np.asarray(y) == 0])[::-1]
     if len(b) == 0:
         raise DataError("--target-fpr: the validation split has no benign flow")
     k = int(math.floor(target_fpr * len(b) + 1e-9))
     if k >= len(b):
         return 0.0
     edge = float(b[k])
-    return max(0.0, edge + max(1e-6, 1e-6 * abs(edge)))
+    higher = m[m > edge]
+    t = edge + (float(higher.min()) - edge) / 2 if len(higher) else edge + 1e-3
+    return max(0.0, t)
 
 
 def at_margin(y, m, t):
@@ -492,12 +520,10 @@ def main(argv=None):
                            ("--metrics-out", args.metrics_out)):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
                 raise DataError("%s %s: directory does not exist" % (what, path))
-        flows, dropped = load_and_select(args.data, args.format, features)
+        flows, dropped = load_and_select(args.data, args.format, features, args.attempted)
     except DataError as e:
         fail(str(e))
-    if dropped:
-        sys.stderr.write("train.py: dropped %d row%s with NaN/Inf in the selected features\n"
-                         % (dropped, "" if dropped == 1 else "s"))
+    sys.stderr.write("train.py: %s: %s\n" % (args.data, flows.report.summary()))
 
     import torch
     seed_everything(args.seed, args.threads)
@@ -521,7 +547,7 @@ def main(argv=None):
         "nnbpf.train.command": command,
     }
     n_b = int((flows.y[tr] == 0).sum())
-    sys.stderr.write("train.py: %s (%s format): %d flows, %d train (%d benign, %d intrusion), "
+    sys.stderr.write("train.py: %s (%s): %d flows, %d train (%d benign, %d intrusion), "
                      "%d held out; features %s; MLP [%s]%s\n"
                      % (args.data, flows.format, len(flows), len(tr), n_b, len(tr) - n_b,
                         len(te), ",".join(flows.columns),
@@ -555,7 +581,7 @@ def main(argv=None):
     if target_fpr is not None:
         try:
             mv = margins(ev0, flows.X[val])
-            t = choose_min_margin(mv[flows.y[val] == 0], target_fpr)
+            t = choose_min_margin(mv, flows.y[val], target_fpr)
         except DataError as e:
             fail(str(e))
         extra["nnbpf.min_margin"] = "%.9g" % t
@@ -623,6 +649,7 @@ def main(argv=None):
             "command": command,
             "seed": args.seed,
             "features": flows.columns,
+            "read": flows.report.as_dict(),
             "hidden": hidden,
             "bias": args.bias,
             "epochs": args.epochs,
