@@ -46,7 +46,11 @@ lab_rows=$(($(wc -l < "$LAB_CSV") - 1))
 lab_agree=$(paste -d' ' <(cut -d, -f1 "$WORK/lab.train.kernel") <(cut -d, -f1 "$WORK/lab.train.float") | awk '$1==$2' | wc -l)
 [[ $((lab_agree * 100)) -ge $((lab_rows * 99)) ]] || fail "lab: float/kernel agreement $lab_agree/$lab_rows is below 99 %"
 $PY "$NNBPF_SOURCE_DIR/examples/train/train.py" --data "$LAB_CSV" --out "$WORK/lab-again.onnx" --seed 1 --epochs 200 \
-    --batch-size 32 --quiet --target-fpr none > /dev/null 2>&1 || fail "lab: retraining with the documented command"
+    --batch-size 32 --target-fpr 0.01 --quiet > /dev/null 2>&1 || fail "lab: retraining with the documented command"
+# the operating point the model card documents
+meta_margin() { $PY -c 'import onnx, sys; print({p.key: p.value for p in onnx.load(sys.argv[1]).metadata_props}.get("nnbpf.min_margin", "none"))' "$1"; }
+[[ $(meta_margin "$NNBPF_SOURCE_DIR/examples/models/nnbpf-lab.onnx") == "$(meta_margin "$WORK/lab-again.onnx")" ]] ||
+  fail "lab: nnbpf.min_margin of the shipped and the retrained model differ"
 "$NNBPF" compile "$WORK/lab-again.onnx" -o "$WORK/lab-again" > /dev/null || fail "lab: compile the retrained model"
 "$NNBPF" infer "$WORK/lab-again" --input "$LAB_CSV" --engine float > "$WORK/lab-again.float" || fail "lab: float"
 cmp -s "$WORK/lab.train.float" "$WORK/lab-again.float" || fail "lab: the documented command does not reproduce the shipped model"
