@@ -47,6 +47,17 @@ for f in fid_port8080 fid_rules fid_bias; do
 done
 # The fixtures carry nnbpf.calibration: the gate judged those rows.
 grep -q 'model metadata nnbpf.calibration' "$WORK/fid_port8080.compile.txt" || fail "fid_port8080: gate did not use nnbpf.calibration"
+# nnbpf check --json repeats the manifest's agreement and logit_frac_bits.
+"$NNBPF" check "$WORK/fid_port8080" --json | $PY -c '
+import json, sys
+j = json.load(sys.stdin); a = j["agreement"]; q = j["quant"]
+m = json.load(open(sys.argv[1]))
+assert j["ok"] and a["passed"] and a["agreement"] >= 0.999 and a["rows"] == 500, a
+assert a["source"] == "model metadata nnbpf.calibration" and not a["sampled"], a
+assert q["logit_frac_bits"] == q["b"] == m["quant"]["b"] == m["quant"]["logit_frac_bits"], q
+assert m["quant"]["b"] == m["quant"]["b_safe"] - m["quant"]["margin_bits"], m["quant"]
+print("fid_port8080: check --json: agreement %.4f on %d rows, logit_frac_bits %d" % (a["agreement"], a["rows"], q["logit_frac_bits"]))
+' "$WORK/fid_port8080/manifest.json" || fail "check --json lacks the agreement"
 check_fidelity svm "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-svm.onnx" "$REPRO_DATA"
 check_fidelity mlp_6_64_2 "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx" "$REPRO_DATA"
 echo "fidelity: PASS"
