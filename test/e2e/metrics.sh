@@ -10,7 +10,7 @@ command -v promtool > /dev/null && command -v prometheus > /dev/null || fail "ne
 setup_net
 "$NNBPF" compile "$NNBPF_FIXTURES_DIR/port_gate.onnx" -o "$WORK/gate" --scale-bits 16 > /dev/null
 start_servers 8000,9999 90
-start_nnbpf "$WORK/gate" --block-ttl 60s --metrics-addr 127.0.0.1:9464
+start_nnbpf "$WORK/gate" --block-ttl 60s --block-after 1 --min-share 0 --metrics-addr 127.0.0.1:9464
 grep -q "metrics on http://127.0.0.1:9464/metrics" "$WORK/run.err" || fail "no metrics line"
 scrape() { in_v curl -sf --max-time 5 http://127.0.0.1:9464/metrics; }
 metric() {  # name{labels} -> value

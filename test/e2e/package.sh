@@ -67,6 +67,8 @@ ETC=$WORK/etc; mkdir -p "$ETC"
 "$ROOT/usr/bin/nnbpf" compile "$WORK/a.onnx" -o "$WORK/ga" --scale-bits 16 > /dev/null
 "$ROOT/usr/bin/nnbpf" compile "$WORK/b.onnx" -o "$WORK/gb" --scale-bits 16 > /dev/null
 sed "s|^model = .*|model = $WORK/ga|; s|^allow = .*||" "$ROOT/usr/share/doc/nnbpf/examples/eth0.conf" > "$ETC/$IF_V.conf"
+# One intrusion verdict blocks here (the test's intruder makes one flow).
+printf 'block-after = 1\nmin-share = 0\n' >> "$ETC/$IF_V.conf"
 unit_cmd() {  # ExecStart|ExecReload -> command line
   sed -n "s/^$1=//p" "$UNIT" | sed "s|%i|$IF_V|g; s|/usr/bin/nnbpf|$ROOT/usr/bin/nnbpf|; s|/etc/nnbpf/|$ETC/|g"
 }
