@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <memory>
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
@@ -26,7 +28,12 @@ uint16_t csum16(const uint8_t* p, size_t n) {
   return static_cast<uint16_t>(~s);
 }
 
-Result<uint64_t> median_run(int prog_fd, const std::string& pkt, int repeat, int batches, uint32_t* retval) {
+// Every flow-ending packet writes an event into the pipeline's ring buffer,
+// which nobody reads while BPF_PROG_TEST_RUN runs: after each batch the
+// drain callback empties it, so that every measured packet writes its event
+// (a full ring would send most of them down the cheaper "event lost" path).
+Result<uint64_t> median_run(int prog_fd, const std::string& pkt, int repeat, int batches, uint32_t* retval,
+                            const std::function<void()>& drain = {}) {
   std::vector<uint64_t> ns;
   std::string out(pkt.size() + 256, '\0');
   for (int b = 0; b < batches; ++b) {
@@ -39,9 +46,26 @@ Result<uint64_t> median_run(int prog_fd, const std::string& pkt, int repeat, int
     if (bpf_prog_test_run_opts(prog_fd, &t)) return Error::runtime(std::string("BPF_PROG_TEST_RUN: ") + std::strerror(errno));
     ns.push_back(t.duration);
     if (retval) *retval = t.retval;
+    if (drain) drain();
   }
   std::sort(ns.begin(), ns.end());
   return ns[ns.size() / 2];
+}
+
+int count_event(void* ctx, void*, size_t) {
+  ++*static_cast<uint64_t*>(ctx);
+  return 0;
+}
+
+// Sum of one per-CPU counter of the pipeline's nnbpf_stats map.
+uint64_t stat_sum(int stats_fd, uint32_t key) {
+  int ncpu = libbpf_num_possible_cpus();
+  if (stats_fd < 0 || ncpu <= 0) return 0;
+  std::vector<uint64_t> vals(ncpu);
+  if (bpf_map_lookup_elem(stats_fd, &key, vals.data())) return 0;
+  uint64_t n = 0;
+  for (auto v : vals) n += v;
+  return n;
 }
 
 }  // namespace
@@ -123,12 +147,31 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
     return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
 
+  // A batch of flow-ending packets must fit in the ring buffer (8-byte
+  // record header, 8-byte aligned), with room to spare.
+  const int ring_events = static_cast<int>(NNBPF_EVENTS_BYTES / ((sizeof(nnbpf_event) + 8 + 7) / 8 * 8));
+  const int repeat_flow = std::max(1, std::min(o.repeat_flow, ring_events * 3 / 4));
+  uint64_t events_read = 0;
+  using Ring = std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)>;
+  Ring rb(ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), count_event, &events_read, nullptr), &ring_buffer__free);
+  Ring rb_noev(ring_buffer__new(pipe_noev->map_fd(NNBPF_MAP_EVENTS), count_event, &events_read, nullptr),
+               &ring_buffer__free);
+  if (!rb || !rb_noev) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
+  auto drain = [&] {
+    ring_buffer__consume(rb.get());
+    ring_buffer__consume(rb_noev.get());
+  };
+  const uint64_t lost_before = stat_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
+                               stat_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
+
   uint32_t rv_empty = 0, rv_mid = 0, rv_fin = 0, rv_blk = 0;
   nlohmann::json j;
-  auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) { return median_run(fd, pkt, repeat, o.batches, rv); };
+  auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) {
+    return median_run(fd, pkt, repeat, o.batches, rv, drain);
+  };
   NNBPF_TRY(e_ns, measure(empty, mid, o.repeat, &rv_empty));
   NNBPF_TRY(m_ns, measure(xdp, mid, o.repeat, &rv_mid));
-  NNBPF_TRY(f_ns, measure(xdp, fin, o.repeat_flow, &rv_fin));
+  NNBPF_TRY(f_ns, measure(xdp, fin, repeat_flow, &rv_fin));
   NNBPF_TRY(b_ns, measure(xdp, blk, o.repeat, &rv_blk));
   NNBPF_TRY(e2_ns, measure(empty, mid, o.repeat, nullptr));  // again: drift check
   // Evidence cost: flow-ending packets with and without the evidence step,
@@ -137,8 +180,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   std::vector<uint64_t> with_ev, without_ev;
   int xdp_noev = pipe_noev->prog_fd(NNBPF_PROG_XDP_NAME);
   for (int b = 0; b < o.batches; ++b) {
-    NNBPF_TRY(w, median_run(xdp, fin, o.repeat_flow, 1, nullptr));
-    NNBPF_TRY(wo, median_run(xdp_noev, fin, o.repeat_flow, 1, nullptr));
+    NNBPF_TRY(w, median_run(xdp, fin, repeat_flow, 1, nullptr, drain));
+    NNBPF_TRY(wo, median_run(xdp_noev, fin, repeat_flow, 1, nullptr, drain));
     with_ev.push_back(w);
     without_ev.push_back(wo);
     ev_diff.push_back(static_cast<int64_t>(w) - static_cast<int64_t>(wo));
@@ -147,6 +190,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   std::sort(with_ev.begin(), with_ev.end());
   std::sort(without_ev.begin(), without_ev.end());
   close(empty);
+  const uint64_t events_lost = stat_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
+                               stat_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) - lost_before;
   if (rv_blk != XDP_DROP) return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(rv_blk) + ")");
   if (rv_mid != XDP_PASS || rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
   auto errs = pipe->error_counters();
@@ -162,7 +207,9 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   j["bpf_isa"] = art.mcpu;
   j["batches"] = o.batches;
   j["repeat"] = o.repeat;
-  j["repeat_flow_end"] = o.repeat_flow;
+  j["repeat_flow_end"] = repeat_flow;  // capped so that a batch's events fit in the ring buffer
+  j["events_written"] = events_read;   // read back from the ring buffers after every batch
+  j["events_lost"] = events_lost;      // NNBPF_STAT_EVENTS_LOST during the bench: 0 when every packet wrote its event
   j["empty_ns"] = empty_ns;
   j["packet_ns"] = m_ns;
   j["flow_end_ns"] = f_ns;

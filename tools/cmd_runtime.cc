@@ -368,6 +368,9 @@ void register_runtime_commands(CLI::App& app) {
               << r["evidence_median_diff_ns"].get<int64_t>() << " ns)\n";
     std::cout << "  (d) packet, blocked host  " << std::setw(8) << r["blocked_ns"].get<uint64_t>() << " ns   "
               << r["blocked_ratio"].get<double>() << "x\n";
+    std::cout << "events: " << r["events_written"] << " written and read back, " << r["events_lost"]
+              << " lost (flow-ending batches of " << r["repeat_flow_end"]
+              << " packets, the ring buffer drained after each)\n";
     std::cout << "memory: " << r["param_bytes"] << " B parameters per slot (x2), " << r["flow_state_bytes"]
               << " B state per tracked flow (+" << r["flow_key_bytes"] << " B key)\n";
   });
