@@ -14,30 +14,11 @@
 #include "nnbpf/abi.h"
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
+#include "runtime/util.h"
 
 namespace nnbpf::runtime {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
-std::string hex(const uint8_t* d, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += digits[d[i] >> 4];
-    s += digits[d[i] & 15];
-  }
-  return s;
-}
 
 Result<nlohmann::json> running_manifest(const std::string& iface) {
   std::string path = state_dir(iface) + "/manifest.json";

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "runtime/pins.h"
+#include "runtime/util.h"
 
 namespace nnbpf::runtime {
 
@@ -192,18 +193,6 @@ std::string format_prefix(const uint8_t a[16], uint32_t plen) {
   bool v4 = std::memcmp(a, mapped, 12) == 0;
   return format_addr(a) + "/" + std::to_string(v4 ? plen - 96 : plen);
 }
-
-namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
-}  // namespace
 
 Result<std::vector<EvidenceEntry>> evidence_list(const std::string& iface, bool include_blocked) {
   NNBPF_TRY(pol, running_policy(iface));

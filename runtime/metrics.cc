@@ -12,19 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "runtime/evidence.h"
 #include "runtime/pins.h"
+#include "runtime/util.h"
 
 namespace nnbpf::runtime {
 
 namespace {
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // Prometheus label values: backslash, quote and newline escaped.
 std::string label_value(const std::string& v) {
@@ -64,28 +58,6 @@ class Out {
  private:
   std::ostringstream s_;
 };
-
-std::vector<std::string> class_names(const nlohmann::json& m) {
-  std::vector<std::string> out;
-  if (m.contains("classes") && m["classes"].is_array())
-    for (const auto& c : m["classes"]) out.push_back(c.get<std::string>());
-  if (!out.empty()) return out;
-  size_t n = 2;
-  if (m.contains("shape") && m["shape"].is_array() && !m["shape"].empty()) n = m["shape"].back().get<size_t>();
-  if (n == 2) return {"benign", "intrusion"};
-  for (size_t i = 0; i < n; ++i) out.push_back("class" + std::to_string(i));
-  return out;
-}
-
-std::string hex(const uint8_t* d, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += digits[d[i] >> 4];
-    s += digits[d[i] & 15];
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -157,7 +129,7 @@ Result<std::string> Metrics::render() {
 
   // Verdicts: for two classes the kernel counts both (inferences, intrusions);
   // with more classes the split by class comes from the events.
-  auto classes = class_names(manifest);
+  auto classes = manifest_classes(manifest);
   o.family("nnbpf_inferences_total", "counter", "Inferences by verdict (class name).");
   if (classes.size() == 2) {
     uint64_t all = stat(NNBPF_STAT_INFERENCES), intr = stat(NNBPF_STAT_INTRUSIONS);
