@@ -139,6 +139,8 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	struct nnbpf_pkt pkt;
 	struct nnbpf_flow first, *f;
 	struct nnbpf_block *b;
+	const struct nnbpf_addr *bkey;
+	struct nnbpf_addr pfx;
 	enum nnbpf_parse_result r;
 	__u32 reason = 0;
 	int stored = 1;
@@ -150,32 +152,20 @@ int nnbpf_xdp(struct xdp_md *ctx)
 		goto not_flow;
 
 	/* Host filter first (paper §IV-A3): a blocked source loses every IP
-	 * packet, flow or not, before any per-flow work. */
-	b = bpf_map_lookup_elem(&nnbpf_blocked, &pkt.key.src);
-	if (!b && nnbpf_prefix_blocks()) {
-		struct nnbpf_addr pfx;
-
-		if (nnbpf_src_prefix(&pkt.key.src, &pfx) < 128)
-			b = bpf_map_lookup_elem(&nnbpf_blocked, &pfx);
-		if (b) {
-			__u64 now = bpf_ktime_get_ns();
-
-			if (b->expires_ns && b->expires_ns <= now) {
-				bpf_map_delete_elem(&nnbpf_blocked, &pfx);
-				nnbpf_stat(NNBPF_STAT_EXPIRED);
-			} else if (!nnbpf_cfg.monitor) {
-				b->drops++;
-				nnbpf_stat(NNBPF_STAT_DROPPED);
-				return XDP_DROP;
-			}
-			b = NULL;
-		}
+	 * packet, flow or not, before any per-flow work. A model block of a
+	 * prefix shorter than the address (--block-prefix-v4/-v6) is keyed by
+	 * the prefix, looked up only when such prefixes are configured. */
+	bkey = &pkt.key.src;
+	b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
+	if (!b && nnbpf_prefix_blocks() && nnbpf_src_prefix(&pkt.key.src, &pfx) < 128) {
+		bkey = &pfx;
+		b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
 	}
 	if (b) {
 		__u64 now = bpf_ktime_get_ns();
 
 		if (b->expires_ns && b->expires_ns <= now) {
-			bpf_map_delete_elem(&nnbpf_blocked, &pkt.key.src);
+			bpf_map_delete_elem(&nnbpf_blocked, bkey);
 			nnbpf_stat(NNBPF_STAT_EXPIRED);
 		} else if (!nnbpf_cfg.monitor) {
 			b->drops++;
