@@ -267,7 +267,7 @@ void register_runtime_commands(CLI::App& app) {
       }
       for (const auto& e : *r)
         std::cout << std::left << std::setw(40) << e.prefix << " " << e.hits << " of " << e.flows
-                  << " flows intrusion in the window, " << e.unsure << " unsure, blocked " << e.blocks
+                  << " flows counted as evidence in the window, " << e.unsure << " unsure, blocked " << e.blocks
                   << " times, last flow " << seconds_text(e.age_ns) << " ago\n";
       return;
     }

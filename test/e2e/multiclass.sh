@@ -50,6 +50,9 @@ conn "$IP_C" 9200 4
 [[ $(count_events "e['event']=='block'") -eq 0 ]] || fail "scan flows blocked with --block-classes dos"
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 1 --src "$IP_C")
 [[ $out == "ok=1 fail=0" ]] || fail "scan source lost connections: $out"
+vnnbpf hosts list --iface "$IF_V" --evidence > "$WORK/evidence.txt"
+grep -q "^$IP_C .* 0 of [0-9]* flows counted as evidence in the window" "$WORK/evidence.txt" \
+  || fail "hosts list --evidence for $IP_C: $(cat "$WORK/evidence.txt")"
 conn "$IP_C2" 9999 3
 [[ $(wait_events "e['event']=='block' and e['src']=='$IP_C2'" 1) -eq 1 ]] || fail "3 dos flows did not block $IP_C2"
 [[ $(count_events "e['event']=='block' and e['src']=='$IP_C2' and e['class']=='dos' and e['verdict']==2 and e['window_hits']==3") -eq 1 ]] \
