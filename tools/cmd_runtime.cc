@@ -328,13 +328,14 @@ void register_runtime_commands(CLI::App& app) {
   stats->callback([sa] {
     if (sa->programs) return print_program_stats(*sa);
     if (!sa->interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
-    auto j = runtime::read_stats(sa->iface);
-    if (!j) return report("stats", j.error());
+    auto st = runtime::read_stats(sa->iface);
+    if (!st) return report("stats", st.error());
+    const nlohmann::json j = st->to_json();
     if (sa->json) {
-      std::cout << j->dump() << "\n";
+      std::cout << j.dump() << "\n";
       return;
     }
-    for (auto it = j->begin(); it != j->end(); ++it)
+    for (auto it = j.begin(); it != j.end(); ++it)
       std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
   });
 
