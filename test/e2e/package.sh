@@ -51,6 +51,8 @@ echo "scratch root: --version, compile, check PASS with the source tree hidden"
 
 # The unit: verify (no output allowed: warnings are failures) and review.
 UNIT=$ROOT/usr/lib/systemd/system/nnbpf@.service
+# Type=notify: systemd waits for the daemon's READY=1 (runtime/ready.cc).
+[[ $(sed -n 's/^Type=//p' "$UNIT") == notify ]] || fail "the unit is not Type=notify"
 mkdir -p "$WORK/units"
 sed "s|/usr/bin/nnbpf|$ROOT/usr/bin/nnbpf|g" "$UNIT" > "$WORK/units/nnbpf@$IF_V.service"
 systemd-analyze verify "$WORK/units/nnbpf@$IF_V.service" > "$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "systemd-analyze verify failed"; }
