@@ -32,8 +32,9 @@
 #
 # Writes to DIR (default /tmp/nnbpf-overhead): overhead_runs.csv (every
 # measurement), overhead_bpf.csv (the accounting runs), overhead.csv
-# (medians per N), overhead.md (table), overhead.png (plot). Installs iperf3
-# if missing. Always removes its namespaces, processes and pins.
+# (medians per N), overhead.md (table), overhead.png (plot). Installs iperf3 and
+# matplotlib if missing (tools/packages.txt: overhead). Always removes its
+# namespaces, processes and pins.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NNBPF=${NNBPF:-$ROOT/build/bin/nnbpf}
@@ -63,13 +64,8 @@ done
 [[ $MODE == native || $MODE == generic ]] || { echo "overhead.sh: --mode must be native or generic" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "overhead.sh: needs root (namespaces, XDP)" >&2; exit 1; }
 
-if ! command -v iperf3 > /dev/null; then
-  echo "overhead.sh: installing iperf3"
-  echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections 2>/dev/null || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null ||
-    { DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null; }
-fi
+source "$ROOT/tools/packages.bash"
+ensure_packages overhead || { echo "overhead.sh: cannot install its packages (tools/packages.txt: overhead)" >&2; exit 1; }
 [[ -x $NNBPF ]] || "$ROOT/tools/setup.sh"
 PY=/usr/bin/python3
 
