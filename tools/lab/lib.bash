@@ -10,10 +10,6 @@ source "$LAB_ROOT/tools/harness.bash"  # harness_start/stop (the lab's namespace
 lab() { "$LAB_SH" --name "$LAB_NAME" "$@"; }
 lab_env() { eval "$(lab env)"; }
 
-# nnbpf capture exists once the capture command lands; until then the lab
-# captures with `nnbpf run --monitor` and a model reading all 24 features.
-have_capture() { "$NNBPF" capture --help 2>&1 | grep -q -- "--labels"; }
-
 # nnbpf_start DIR EVENTS ERRFILE ARGS...: `nnbpf run DIR --iface <victim> --json ARGS`
 # in the victim's namespace, events stamped with wall-clock t_ns into EVENTS.
 # Sets NNBPF_PID; returns once the daemon says it is attached
@@ -44,26 +40,13 @@ nnbpf_stop() {
 capture_start() {
   local w=$1 labels=$2 idle=$3
   mkdir -p "$w"
-  if have_capture; then
-    HARNESS_READY_TIMEOUT=${NNBPF_ATTACH_WAIT:-10} harness_start "$LAB_VICTIM_NS" "$w/capture.err" \
-      "$NNBPF" capture --iface "$LAB_VICTIM_IF" --out "$w/capture.csv" --labels "$labels" --idle-timeout "$idle" ||
-      return 1
-    NNBPF_PID=$HARNESS_PID
-    CAPTURE_MODE=capture
-  else
-    CAPTURE_MODE=monitor
-    "$LAB_PY" "$LAB_ROOT/tools/lab/capture_model.py" "$w/capture.onnx"
-    "$NNBPF" compile "$w/capture.onnx" -o "$w/capture-model" > /dev/null
-    nnbpf_start "$w/capture-model" "$w/capture.jsonl" "$w/capture.err" --monitor --idle-timeout "$idle"
-  fi
-  cp "$labels" "$w/labels"
+  HARNESS_READY_TIMEOUT=${NNBPF_ATTACH_WAIT:-10} harness_start "$LAB_VICTIM_NS" "$w/capture.err" \
+    "$NNBPF" capture --iface "$LAB_VICTIM_IF" --out "$w/capture.csv" --labels "$labels" --idle-timeout "$idle" ||
+    return 1
+  NNBPF_PID=$HARNESS_PID
 }
 capture_stop() {
   local w=$1 out=$2
   nnbpf_stop
-  if [[ $CAPTURE_MODE == capture ]]; then
-    cp "$w/capture.csv" "$out"
-  else
-    "$LAB_PY" "$LAB_ROOT/tools/lab/events.py" to-csv --events "$w/capture.jsonl" --labels "$w/labels" --out "$out"
-  fi
+  cp "$w/capture.csv" "$out"
 }
