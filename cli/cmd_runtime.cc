@@ -16,6 +16,7 @@
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/ready.h"
 #include "runtime/service.h"
 
 namespace nnbpf::cli {
@@ -179,8 +180,11 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  run->add_option("--ready-fd", ra->opts.ready_fd,
+                  "once attached and pinned, write 'ready IFACE' to this file descriptor and close it");
   register_service_options(run, &ra->svc, &ra->opts);
   run->callback([ra] {
+    if (auto r = runtime::check_ready_fd(ra->opts.ready_fd); !r) return report("run", r.error());
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
     ra->opts.block_ttl_ns = *ttl;
@@ -219,7 +223,10 @@ void register_runtime_commands(CLI::App& app) {
   cap->add_option("--mode", ca->opts.mode, "XDP mode: native, generic or auto")
       ->check(CLI::IsMember({"native", "generic", "auto"}));
   cap->add_flag("-v,--verbose", ca->opts.verbose, "print libbpf's log");
+  cap->add_option("--ready-fd", ca->opts.ready_fd,
+                  "once attached, write 'ready IFACE' to this file descriptor and close it");
   cap->callback([ca] {
+    if (auto r = runtime::check_ready_fd(ca->opts.ready_fd); !r) return report("capture", r.error());
     if (!ca->idle.empty()) {
       auto idle = runtime::parse_duration(ca->idle);
       if (!idle) return report("capture", idle.error());
