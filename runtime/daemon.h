@@ -12,6 +12,7 @@
 #include "compiler/driver/pipeline.h"
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
+#include "runtime/events.h"
 #include "runtime/evidence.h"
 
 namespace nnbpf::runtime {
@@ -52,9 +53,6 @@ Status run_pipeline(const RunOptions& opts);
 // Attaches `artifact` to opts.iface and serves it until signalled or
 // opts.duration_s; always detaches and removes its pins.
 Status run_artifact(const compiler::Artifact& artifact, const RunOptions& opts);
-
-// "fin", "rst", "idle", "every_n", "exit" for NNBPF_END_*.
-const char* reason_name(uint32_t reason);
 
 // Parses "300s", "5m", "1h", "250ms", "42" (seconds) into ns.
 Result<uint64_t> parse_duration(const std::string& text);
