@@ -15,7 +15,10 @@
 #                                 this mount namespace, so pins are visible),
 #                                 stderr to ERR, and wait until it says it is
 #                                 ready; sets HARNESS_PID (tracked)
-#   harness_stop PID [SECONDS]    SIGINT and wait; 1 if it is still alive
+#   harness_stop PID [SECONDS] [SIGNAL]
+#                                 SIGINT (or SIGNAL) and wait (default 5 s); 1 if
+#                                 it is still alive, else 0 and its exit status
+#                                 in HARNESS_STATUS
 #
 # Readiness is what the daemon signals (runtime/ready.cc), never a line
 # grepped from its log: harness_start appends `--ready-fd 3` and reads the
@@ -29,6 +32,7 @@ HARNESS_IFACES=()
 HARNESS_ON_EXIT=()
 HARNESS_DIRS=()
 HARNESS_PID=
+HARNESS_STATUS=
 
 harness_trap() { trap harness_cleanup EXIT; }
 harness_on_exit() { HARNESS_ON_EXIT+=("$1"); }
@@ -108,16 +112,18 @@ print("ready", flush=True)' "$dir/notify" "$timeout" 2> /dev/null >&"$fd" &
   return 1
 }
 
-harness_stop() {  # PID [SECONDS]
+harness_stop() {  # PID [SECONDS] [SIGNAL]
   local pid=$1 i p kept=()
-  if kill -INT "$pid" 2> /dev/null; then
+  HARNESS_STATUS=
+  if kill -"${3:-INT}" "$pid" 2> /dev/null; then
     for ((i = 0; i < ${2:-5} * 10; i++)); do
       kill -0 "$pid" 2> /dev/null || break
       sleep 0.1
     done
     kill -0 "$pid" 2> /dev/null && return 1
   fi
-  wait "$pid" 2> /dev/null || true
+  HARNESS_STATUS=0
+  wait "$pid" 2> /dev/null || HARNESS_STATUS=$?
   for p in "${HARNESS_PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
   HARNESS_PIDS=("${kept[@]}")  # gone: never killed at exit (its pid may be reused)
   return 0

@@ -103,10 +103,8 @@ sleep 3   # D and G idle out (2 s timeout)
 # E: live when the capture stops (flushed at exit).
 send "$IP6_C" 53 40005 udp 20,40
 sleep 0.3
-kill -INT "$CAP_PID"
-for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$CAP_PID" 2>/dev/null && fail "nnbpf capture did not stop on SIGINT"
-wait "$CAP_PID" || fail "nnbpf capture exited with $?: $(cat "$WORK/capture.err")"
+harness_stop "$CAP_PID" 5 || fail "nnbpf capture did not stop on SIGINT"
+[[ $HARNESS_STATUS -eq 0 ]] || fail "nnbpf capture exited with $HARNESS_STATUS: $(cat "$WORK/capture.err")"
 t_end=$(date +%s%N)
 cat "$WORK/capture.err"
 [[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGINT"
@@ -222,8 +220,8 @@ harness_start "$NS_V" "$WORK/term.err" "$NNBPF" capture --iface "$IF_V" --out "$
   fail "nnbpf capture (SIGTERM case) did not attach"
 TERM_PID=$HARNESS_PID
 send "$IP_C" 7000 40008 udp 10
-kill -TERM "$TERM_PID"
-wait "$TERM_PID" || fail "capture after SIGTERM: $(cat "$WORK/term.err")"
+harness_stop "$TERM_PID" 5 TERM || fail "capture did not stop on SIGTERM"
+[[ $HARNESS_STATUS -eq 0 ]] || fail "capture after SIGTERM: $(cat "$WORK/term.err")"
 [[ $(grep -c ",exit," "$WORK/term.csv") -eq 1 ]] || fail "SIGTERM: the live flow was not flushed: $(cat "$WORK/term.csv")"
 [[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGTERM"
 ip -n "$NS_V" link show "$IF_V" | grep -q xdp && fail "XDP still attached after SIGTERM"

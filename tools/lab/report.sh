@@ -56,7 +56,7 @@ nnbpf_stop
 
 cat > "$ON/meta.json" <<JSON
 {"date": "$(date -u +%Y-%m-%dT%H:%MZ)", "kernel": "$(uname -r)",
- "capture": "`nnbpf capture`",
+ "capture": "\`nnbpf capture\`",
  "features": "$(cat "$DS/features")", "run_args": "nnbpf run lab-model --iface $LAB_VICTIM_IF $RUN_ARGS",
  "minutes": "$(( ($(date +%s) - T0 + 59) / 60 ))"}
 JSON
