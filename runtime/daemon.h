@@ -25,6 +25,7 @@ struct RunOptions {
   std::vector<std::string> allow;   // CIDRs never blocked
   bool monitor = false;
   uint64_t idle_timeout_ns = 0;     // 0 = off
+  uint64_t embryonic_timeout_ns = 0; // TCP flows of one packet (no handshake) idle this long; 0 = off
   uint32_t every_packets = 0;       // 0 = off
   uint32_t max_flows = 0;           // 0 = object default
   bool json = false;
@@ -52,7 +53,7 @@ Status run_pipeline(const RunOptions& opts);
 // opts.duration_s; always detaches and removes its pins.
 Status run_artifact(const compiler::Artifact& artifact, const RunOptions& opts);
 
-// "fin", "rst", "idle", "every_n", "exit" for NNBPF_END_*.
+// "fin", "rst", "idle", "every_n", "exit", "embryonic" for NNBPF_END_*.
 const char* reason_name(uint32_t reason);
 
 // Parses "300s", "5m", "1h", "250ms", "42" (seconds) into ns.
