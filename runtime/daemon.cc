@@ -418,7 +418,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
     if (sweep && std::chrono::steady_clock::now() - last_sweep >= sweep->period()) {
-      if (auto r = sweep->run(); !r) std::cerr << tag << r.error().message << "\n";
+      if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
       last_sweep = std::chrono::steady_clock::now();
     }
     if (o.duration_s > 0 &&
