@@ -30,6 +30,7 @@ struct RunArgs {
   runtime::ServiceOptions svc;  // --metrics-addr, --watch-model (cmd_config.cc)
   std::string ttl = "300s";
   std::string idle;
+  std::string embryonic = "1s";
   std::string window = "10s";
   std::string ttl_max = "3600s";
   std::string min_margin;
@@ -150,6 +151,9 @@ void register_runtime_commands(CLI::App& app) {
   run->add_option("--allow", ra->opts.allow, "CIDR that is never blocked (repeatable)");
   run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
   run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
+  run->add_option("--embryonic-timeout", ra->embryonic,
+                  "classify TCP flows of one packet (a SYN never followed by the handshake, e.g. a port-scan "
+                  "probe) idle this long (default 1s; 0 = off)");
   run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
   auto& pol = ra->opts.policy;
   run->add_option("--window", ra->window, "evidence window (default 10s)");
@@ -193,6 +197,9 @@ void register_runtime_commands(CLI::App& app) {
       if (!idle) return report("run", idle.error());
       ra->opts.idle_timeout_ns = *idle;
     }
+    auto embryonic = runtime::parse_duration(ra->embryonic);
+    if (!embryonic) return report("run", embryonic.error().with_context("--embryonic-timeout: "));
+    ra->opts.embryonic_timeout_ns = *embryonic;
     auto window = runtime::parse_duration(ra->window);
     if (!window) return report("run", window.error().with_context("--window: "));
     if (*window == 0) return report("run", Error::bad_input("--window must be above 0"));

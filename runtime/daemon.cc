@@ -25,6 +25,7 @@
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 #include "runtime/ready.h"
+#include "runtime/sweep.h"
 
 namespace nnbpf::runtime {
 
@@ -35,47 +36,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-// Idle sweep: classify every flow whose last packet is older than
-// `idle_ns`, by running nnbpf_sweep on its key (BPF_PROG_TEST_RUN): the same
-// feature extraction, inference chain and finish program as a flow end.
-// With `rb`, events are consumed as the sweep goes (a flush at exit may end
-// more flows than the ring buffer holds).
-size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_entries,
-                  uint32_t reason = NNBPF_END_IDLE, ring_buffer* rb = nullptr) {
-  bpf_map_info info{};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(flows_fd, &info, &len)) return 0;
-  std::vector<uint8_t> val(info.value_size);
-  std::vector<nnbpf_flow_key> idle;
-  nnbpf_flow_key key{}, next{};
-  void* prev = nullptr;
-  uint64_t now = ktime_now_ns();
-  for (uint32_t i = 0; i < max_entries && bpf_map_get_next_key(flows_fd, prev, &next) == 0; ++i) {
-    if (bpf_map_lookup_elem(flows_fd, &next, val.data()) == 0 && val.size() >= sizeof(nnbpf_flow_hdr)) {
-      nnbpf_flow_hdr h;
-      std::memcpy(&h, val.data(), sizeof h);
-      if (now > h.last_ns && now - h.last_ns >= idle_ns) idle.push_back(next);
-    }
-    key = next;
-    prev = &key;
-  }
-  size_t done = 0;
-  for (const auto& k : idle) {
-    nnbpf_sweep_pkt pkt{};
-    pkt.magic = NNBPF_SWEEP_MAGIC;
-    pkt.reason = reason;
-    pkt.key = k;
-    nnbpf_sweep_pkt out{};
-    LIBBPF_OPTS(bpf_test_run_opts, t);
-    t.data_in = &pkt;
-    t.data_size_in = sizeof pkt;
-    t.data_out = &out;
-    t.data_size_out = sizeof out;
-    t.repeat = 1;
-    if (bpf_prog_test_run_opts(sweep_fd, &t) == 0) ++done;
-    if (rb && done % 256 == 0) ring_buffer__consume(rb);
-  }
-  return done;
 }
 
 bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
@@ -246,8 +206,12 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   }
 
   // Everything that can fail without side effects, before attaching.
-  const int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
-  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
+  std::unique_ptr<IdleSweep> sweep;
+  if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
+    auto sw = IdleSweep::attach(pipe->object(), {o.idle_timeout_ns, o.embryonic_timeout_ns});
+    if (!sw) return sw.error().with_context(art.dir + ": ");
+    sweep = std::move(*sw);
+  }
   EventPrinter ectx;
   ectx.json = o.json;
   ectx.features = art.model.features;
@@ -357,16 +321,11 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
   auto start = std::chrono::steady_clock::now();
   auto last_sweep = start;
-  uint32_t flows_max = 0;
-  if (bpf_map* fm = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS)) flows_max = bpf_map__max_entries(fm);
-  // Sweep often enough that a flow is classified within ~1.25x its timeout.
-  auto sweep_every = std::chrono::milliseconds(
-      std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
-    if (o.idle_timeout_ns && std::chrono::steady_clock::now() - last_sweep >= sweep_every) {
-      sweep_idle(flows_fd, sweep_fd, o.idle_timeout_ns, flows_max);
+    if (sweep && std::chrono::steady_clock::now() - last_sweep >= sweep->period()) {
+      if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
       last_sweep = std::chrono::steady_clock::now();
     }
     if (o.duration_s > 0 &&
@@ -381,8 +340,8 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   xdp_hook.reset();
   if (stats_fd >= 0) close(stats_fd);
   // No packet reaches the pipeline now: flush the flows still tracked.
-  if (o.flush_at_exit && sweep_fd >= 0) {
-    sweep_idle(flows_fd, sweep_fd, 0, flows_max, NNBPF_END_EXIT, rb);
+  if (o.flush_at_exit && sweep) {
+    if (auto r = sweep->flush(NNBPF_END_EXIT, rb); !r) std::cerr << tag << r.error().message << "\n";
     ring_buffer__consume(rb);
   }
   rb_owner.reset();

@@ -17,6 +17,7 @@ const char* reason_name(uint32_t r) {
     case NNBPF_END_IDLE: return "idle";
     case NNBPF_END_EVERY_N: return "every_n";
     case NNBPF_END_EXIT: return "exit";
+    case NNBPF_END_EMBRYONIC: return "embryonic";
     default: return "other";
   }
 }

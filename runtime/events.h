@@ -28,7 +28,7 @@ struct EventPrinter {
 // it to `observe`, then gives it to `handler` or prints it to stdout.
 int print_event(void* ctx, void* data, size_t size);
 
-// "fin", "rst", "idle", "every_n", "exit" for NNBPF_END_*.
+// "fin", "rst", "idle", "every_n", "exit", "embryonic" for NNBPF_END_*.
 const char* reason_name(uint32_t reason);
 
 }  // namespace nnbpf::runtime

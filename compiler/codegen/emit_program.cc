@@ -1,7 +1,8 @@
 // Assembles the translation unit: model constants, the generated parameter
 // struct (every offset asserted against layout_params), the model's feature
 // list, the hand-written runtime (bpf_rt/progs/pipeline.bpf.c and the XDP
-// pipeline bpf_rt/progs/xdp.bpf.c), the object stamp, the initial parameter
+// pipeline bpf_rt/progs/xdp.bpf.c with its idle-sweep iterator
+// bpf_rt/progs/sweep.bpf.c), the object stamp, the initial parameter
 // slot, and one XDP program per stage.
 #include <iomanip>
 
@@ -97,7 +98,8 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
     emit_params_struct(ctx);
   emit_feature_list(ctx);
   o << "#include \"progs/pipeline.bpf.c\"\n";
-  o << "#include \"progs/xdp.bpf.c\"\n\n";
+  o << "#include \"progs/xdp.bpf.c\"\n";
+  o << "#include \"progs/sweep.bpf.c\"\n\n";
   o << "#define nnbpf_barrier() asm volatile(\"\" ::: \"memory\")\n";
   o << "#define nnbpf_opaque(v) asm volatile(\"\" : \"+r\"(v) :: \"memory\")\n\n";
   emit_sections(ctx, static_cast<int>(plan.stages.size()));

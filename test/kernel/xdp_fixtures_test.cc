@@ -39,6 +39,7 @@
 #include "nnbpf/abi.h"
 #include "runtime/map_iter.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/sweep.h"
 
 namespace fs = std::filesystem;
 using nnbpf::compiler::Artifact;
@@ -421,6 +422,7 @@ class Pipeline {
   }
   int map(const char* name) const { return lp_->map_fd(name); }
   const Artifact& artifact() const { return *art_; }
+  bpf_object* object() const { return obj_; }
 
  private:
   static int on_event(void* ctx, void* data, size_t size) {
@@ -1230,6 +1232,110 @@ TEST_F(XdpTest, SweepOfAnIntruderBlocksIt) {
   EXPECT_TRUE(p->blocked(pk.src));
   EXPECT_EQ(p->events().size(), 2u);
   EXPECT_EQ(p->stat(NNBPF_STAT_DROPPED), 0u) << "no packet was dropped";
+}
+
+// The in-kernel sweep (runtime/sweep.h, nnbpf_sweep_scan): exactly the flows
+// idle for their timeout are classified, with their reason; the others stay.
+TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
+  auto p = load(top6_model(), monitor());
+  ASSERT_TRUE(p);
+  Pkt syn;  // a port-scan probe: one SYN, never the handshake's ACK
+  syn.flags = kSyn;
+  syn.sport = 41001;
+  Pkt est;  // an established connection: SYN, ACK, a request, then idle
+  est.sport = 41002;
+  Pkt udp;  // one UDP datagram, then idle
+  udp.l4 = IPPROTO_UDP;
+  udp.sport = 41003;
+  udp.dport = 53;
+  udp.payload = 30;
+  EXPECT_EQ(p->run(syn), XDP_PASS);
+  EXPECT_EQ(p->run(est.with_flags(kSyn)), XDP_PASS);
+  EXPECT_EQ(p->run(est), XDP_PASS);
+  EXPECT_EQ(p->run(est.with_flags(kAck | kPsh).with_payload(100)), XDP_PASS);
+  EXPECT_EQ(p->run(udp), XDP_PASS);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Pkt fresh;  // an active flow: a packet just now
+  fresh.flags = kSyn;
+  fresh.sport = 41004;
+  EXPECT_EQ(p->run(fresh), XDP_PASS);
+  ASSERT_EQ(p->flow_count(), 4u);
+
+  // Embryonic timeout 200 ms, idle timeout 10 s: only the SYN-only flow.
+  auto emb = nnbpf::runtime::IdleSweep::attach(p->object(), {10 * kSec, kSec / 5});
+  ASSERT_TRUE(emb) << emb.error().message;
+  auto n = (*emb)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(same_key(ev[0].key, syn.key()));
+  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EMBRYONIC));
+  expect_reference(p->artifact().model, ev[0]);
+  EXPECT_FALSE(p->flow(syn.key()));
+  EXPECT_TRUE(p->flow(est.key())) << "an established idle flow is not swept early";
+  EXPECT_TRUE(p->flow(fresh.key()));
+
+  // Idle timeout 200 ms: the established and the UDP flow, not the fresh one.
+  auto idle = nnbpf::runtime::IdleSweep::attach(p->object(), {kSec / 5, 0});
+  ASSERT_TRUE(idle) << idle.error().message;
+  n = (*idle)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2u);
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);
+  for (const auto& e : ev) {
+    EXPECT_EQ(e.reason, static_cast<uint32_t>(NNBPF_END_IDLE));
+    EXPECT_TRUE(same_key(e.key, est.key()) || same_key(e.key, udp.key()));
+    expect_reference(p->artifact().model, e);
+  }
+  EXPECT_NE(ev[0].key.sport, ev[1].key.sport);
+  EXPECT_EQ(p->flow_count(), 1u);
+  EXPECT_TRUE(p->flow(fresh.key())) << "an active flow is never swept";
+
+  // The exit flush takes every flow left, with its reason.
+  n = (*idle)->flush(NNBPF_END_EXIT, nullptr);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EXIT));
+  EXPECT_EQ(p->flow_count(), 0u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), 4u);
+}
+
+// A pass over more due flows than one scan returns (NNBPF_SWEEP_BATCH: the
+// scan runs again) finds every idle one and nothing else.
+TEST_F(XdpTest, InKernelSweepOverManyFlows) {
+  LoadOpts o = monitor();
+  o.max_flows = 1 << 18;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  int flows = p->map(NNBPF_MAP_FLOWS);
+  std::vector<uint8_t> val(p->flow_value_size(), 0);
+  const uint64_t now = mono_ns();
+  constexpr uint32_t kFlows = 150000;
+  uint32_t idle = 0;
+  for (uint32_t i = 0; i < kFlows; ++i) {
+    Pkt pk;
+    pk.l4 = IPPROTO_UDP;
+    pk.src = v4(10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i));
+    pk.sport = 1024;
+    nnbpf_flow_hdr h{};
+    h.pkts = 3;
+    h.last_ns = i % 7 == 0 ? now - 20 * kSec : now + 60 * kSec;  // every 7th idle
+    idle += i % 7 == 0;
+    std::memcpy(val.data(), &h, sizeof h - sizeof h.pad);
+    nnbpf_flow_key k = pk.key();
+    ASSERT_EQ(bpf_map_update_elem(flows, &k, val.data(), BPF_NOEXIST), 0) << i;
+  }
+  auto sw = nnbpf::runtime::IdleSweep::attach(p->object(), {10 * kSec, kSec});
+  ASSERT_TRUE(sw) << sw.error().message;
+  auto n = (*sw)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, idle);
+  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), idle);
+  EXPECT_EQ(p->flow_count(), kFlows - idle);
 }
 
 // ---- encapsulations and families ---------------------------------------------------------
