@@ -4,15 +4,13 @@ always answers benign (logits 1, -1). `nnbpf run --monitor --json` with it
 reports every ended flow with every feature the XDP extractor computed: the
 lab's stand-in for `nnbpf capture` where that command is not built in
 (tools/lab/capture.sh)."""
-import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "train"))
-import nnbpf_data as nd  # noqa: E402
+import nnbpf_data as nd
 
 
 def main():

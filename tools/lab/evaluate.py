@@ -32,9 +32,8 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import events as ev  # noqa: E402
-import nnbpf_manifest  # noqa: E402
+import events as ev
+import nnbpf_manifest
 
 
 def fail(msg):

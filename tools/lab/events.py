@@ -17,12 +17,10 @@ import argparse
 import csv
 import ipaddress
 import json
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "train"))
-import nnbpf_data as nd  # noqa: E402
+import nnbpf_data as nd
 
 TAIL = ["label", "class", "src", "dst", "sport", "dport", "proto", "end", "ts_ns"]
 
