@@ -23,6 +23,7 @@
 #include "runtime/attach_libxdp.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/ready.h"
 
 namespace nnbpf::runtime {
 
@@ -449,6 +450,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
   auto start = std::chrono::steady_clock::now();
   auto last_sweep = start;
   uint32_t flows_max = 0;

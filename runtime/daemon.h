@@ -33,6 +33,7 @@ struct RunOptions {
   bool bpf_stats = false;           // kernel BPF run-time statistics on while attached
   std::string attach = "link";      // link (own the hook) | libxdp (share it: attach_libxdp.h)
   unsigned xdp_priority = 50;       // libxdp run order, lower first
+  int ready_fd = -1;                // --ready-fd: "ready IFACE" once attached (runtime/ready.h)
   // For nnbpf capture: events go to on_event instead of stdout; a pipeline
   // already pinned on the interface is refused instead of taken over; after
   // detaching, every flow still in the table is flushed through the same

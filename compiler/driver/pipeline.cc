@@ -113,6 +113,18 @@ std::string describe_disagreement(const CompileResult& r) {
   return o.str();
 }
 
+// --bpf-isa: as given, or "auto": what the running kernel accepts (a warning
+// when the probe itself was refused and the kernel version decided).
+std::string choose_isa(const std::string& want, std::vector<std::string>& warnings) {
+  if (want != "auto") return want;
+  BpfIsa isa = probe_bpf_isa();
+  if (!isa.probed)
+    warnings.push_back("BPF ISA " + isa.cpu +
+                       " chosen from the kernel version: no privilege (CAP_BPF) to probe the kernel; "
+                       "--bpf-isa sets it");
+  return isa.cpu;
+}
+
 }  // namespace
 
 Result<CompileResult> compile_model(const std::string& onnx_path, const CompileOptions& opts) {
@@ -180,7 +192,7 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
   }
 
   r.layout = layout_params(r.quant_model);
-  r.mcpu = opts.mcpu == "auto" ? detect_bpf_cpu() : opts.mcpu;
+  r.mcpu = choose_isa(opts.mcpu, r.warnings);
   PlanTarget target;
   target.isa_v4 = r.mcpu == "v4";
   for (const auto& l : r.layout.layers) target.weight_offsets.push_back(l.weight_offset);
@@ -215,7 +227,7 @@ Result<CompileResult> compile_capture(const std::string& mcpu) {
   r.float_model.features = q.features;
   r.ranges_source = "feature catalog bounds";
   r.layout = layout_params(q);
-  r.mcpu = mcpu == "auto" ? detect_bpf_cpu() : mcpu;
+  r.mcpu = choose_isa(mcpu, r.warnings);
   r.c_source = emit_program(q, r.plan, r.layout);
   NNBPF_TRY(obj, compile_bpf_c(r.c_source, r.mcpu));
   r.object = std::move(obj.object);

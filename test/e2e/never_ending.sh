@@ -10,7 +10,7 @@ start_nnbpf "$WORK/gate" --monitor --idle-timeout 1s --every-packets 50
 
 in_c $PY "$TRAFFIC" udp "$IP_V" 9999 --count 220 --gap 0.002 --src "$IP_C" > /dev/null
 in_c $PY "$TRAFFIC" hold "$IP_V" 8000 --seconds 3 --src "$IP_C2" > /dev/null &
-HOLD=$!; PIDS+=($HOLD)
+HOLD=$!; harness_track $HOLD
 in_c $PY "$TRAFFIC" syn "$IP_V" 9998 --count 300 --src "$IP_C" > /dev/null
 wait "$HOLD"
 sleep 2.5

@@ -16,6 +16,7 @@
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/ready.h"
 #include "runtime/service.h"
 
 namespace nnbpf::cli {
@@ -179,8 +180,11 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  run->add_option("--ready-fd", ra->opts.ready_fd,
+                  "once attached and pinned, write 'ready IFACE' to this file descriptor and close it");
   register_service_options(run, &ra->svc, &ra->opts);
   run->callback([ra] {
+    if (auto r = runtime::check_ready_fd(ra->opts.ready_fd); !r) return report("run", r.error());
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
     ra->opts.block_ttl_ns = *ttl;
@@ -219,7 +223,10 @@ void register_runtime_commands(CLI::App& app) {
   cap->add_option("--mode", ca->opts.mode, "XDP mode: native, generic or auto")
       ->check(CLI::IsMember({"native", "generic", "auto"}));
   cap->add_flag("-v,--verbose", ca->opts.verbose, "print libbpf's log");
+  cap->add_option("--ready-fd", ca->opts.ready_fd,
+                  "once attached, write 'ready IFACE' to this file descriptor and close it");
   cap->callback([ca] {
+    if (auto r = runtime::check_ready_fd(ca->opts.ready_fd); !r) return report("capture", r.error());
     if (!ca->idle.empty()) {
       auto idle = runtime::parse_duration(ca->idle);
       if (!idle) return report("capture", idle.error());
@@ -328,13 +335,14 @@ void register_runtime_commands(CLI::App& app) {
   stats->callback([sa] {
     if (sa->programs) return print_program_stats(*sa);
     if (!sa->interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
-    auto j = runtime::read_stats(sa->iface);
-    if (!j) return report("stats", j.error());
+    auto st = runtime::read_stats(sa->iface);
+    if (!st) return report("stats", st.error());
+    const nlohmann::json j = st->to_json();
     if (sa->json) {
-      std::cout << j->dump() << "\n";
+      std::cout << j.dump() << "\n";
       return;
     }
-    for (auto it = j->begin(); it != j->end(); ++it)
+    for (auto it = j.begin(); it != j.end(); ++it)
       std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
   });
 
