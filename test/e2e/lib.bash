@@ -7,6 +7,7 @@
 set -euo pipefail
 : "${NNBPF:?}" "${NNBPF_FIXTURES_DIR:?}" "${NNBPF_SOURCE_DIR:?}"
 PY=/usr/bin/python3
+export PYTHONPATH=$NNBPF_SOURCE_DIR/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
 TRAFFIC=$NNBPF_SOURCE_DIR/test/e2e/traffic.py
 
 if [[ $(id -u) -ne 0 ]]; then

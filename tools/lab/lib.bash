@@ -4,6 +4,7 @@
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_SH=$LAB_ROOT/tools/lab/lab.sh
 LAB_PY=/usr/bin/python3
+export PYTHONPATH=$LAB_ROOT/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
 source "$LAB_ROOT/tools/harness.bash"  # harness_start/stop (the lab's namespaces are lab.sh's)
 : "${LAB_NAME:=lab}"
 

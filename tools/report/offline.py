@@ -45,10 +45,9 @@ import numpy as np
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 TRAIN_DIR = os.path.join(ROOT, "examples", "train")
-sys.path.insert(0, TRAIN_DIR)
-import nnbpf_data as nd  # noqa: E402
-from nnbpf_data import DataError  # noqa: E402
-import train as T  # noqa: E402
+import nnbpf_data as nd
+from nnbpf_data import DataError
+import train as T
 
 PROG = "offline.py"
 TARGET_F1 = 0.995
@@ -586,7 +585,7 @@ def run(args, data, work):
     common = ["--data", data, "--seed", str(args.seed), "--test-size", str(args.test_size)]
     errors = []
     res = {
-        "command": "sudo tools/report/offline.py" + (" --quick" if args.quick else ""),
+        "command": "sudo env PYTHONPATH=examples/train tools/report/offline.py" + (" --quick" if args.quick else ""),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "kernel": platform.release(),
         "machine": "%d CPUs" % os.cpu_count(),
