@@ -422,7 +422,7 @@ class Pipeline {
   }
   int map(const char* name) const { return lp_->map_fd(name); }
   const Artifact& artifact() const { return *art_; }
-  bpf_object* object() const { return obj_; }
+  bpf_object* object() const { return lp_->object(); }
 
  private:
   static int on_event(void* ctx, void* data, size_t size) {
