@@ -8,7 +8,7 @@
                                             and CLOCK_MONOTONIC now (s)
   sweep_flows.py scan PINDIR [REPEAT]       the in-kernel walk alone: PINDIR/nnbpf_sweep_scan
                                             (BPF_PROG_TEST_RUN, timeouts far: nothing due) ->
-                                            mean ms per walk and flows visited
+                                            mean CPU ms per walk and flows visited
 
 Keys 10.a.b.c:1024 -> 10.255.255.254:80/tcp, one per flow; values are the
 flow header (last_ns, pkts = 3: not embryonic) and zeros. Filled with
@@ -23,7 +23,6 @@ import time
 
 SYS_BPF = 321  # x86_64
 BPF_MAP_LOOKUP_ELEM, BPF_OBJ_GET, BPF_PROG_TEST_RUN, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_UPDATE_BATCH = 1, 7, 10, 15, 26
-SCAN_MAGIC = 0x4E4E5343  # struct nnbpf_scan_pkt, bpf_rt/include/nnbpf/sweep.h
 STAT_FLOWS_ENDED = 5
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -92,18 +91,20 @@ def ended(pindir):
 
 def scan(pindir, repeat):
     fd = obj_get(pindir + "/nnbpf_sweep_scan")
-    # Timeouts far away: every flow's age is computed, none is due.
-    pkt = ctypes.create_string_buffer(
-        struct.pack("=14sHII3QIIQ", bytes(14), 0, SCAN_MAGIC, 0, time.monotonic_ns(), 1 << 62, 1 << 62, 0, 0, 0), 64)
-    out = ctypes.create_string_buffer(64)
     total = 0
+    visited = 0
     for _ in range(repeat):
-        attr = ctypes.create_string_buffer(struct.pack("=IIIIQQII", fd, 0, 64, 64, addr(pkt), addr(out), 1, 0), 128)
+        # struct nnbpf_scan_args, timeouts far away: every flow's age is
+        # computed, none is due. A syscall program runs in this thread: its
+        # CPU time is the walk's.
+        args = ctypes.create_string_buffer(struct.pack("=3Q4IQ", time.monotonic_ns(), 1 << 62, 1 << 62, 0, 0, 0, 0, 0), 48)
+        attr = ctypes.create_string_buffer(struct.pack("=IIIIQQIIIIQQ", fd, 0, 0, 0, 0, 0, 0, 0, 48, 0, addr(args), 0), 128)
+        t0 = time.thread_time_ns()
         if libc.syscall(SYS_BPF, BPF_PROG_TEST_RUN, attr, 128) < 0:
             e = ctypes.get_errno()
             raise OSError(e, os.strerror(e))
-        total += struct.unpack_from("=I", attr.raw, 36)[0]
-    visited = struct.unpack_from("=Q", out.raw, 56)[0]
+        total += time.thread_time_ns() - t0
+        visited = struct.unpack_from("=Q", args.raw, 40)[0]
     os.close(fd)
     return total / repeat / 1e6, visited
 
