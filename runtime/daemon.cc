@@ -24,6 +24,7 @@
 #include "runtime/events.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "nnbpf/sweep.h"
 #include "runtime/ready.h"
 #include "runtime/sweep.h"
 
@@ -275,7 +276,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (m && bpf_map__pin(m, (pdir + "/" + name).c_str()))
       return undo(Error::runtime(pdir + "/" + name + ": cannot pin: " + std::strerror(errno)));
   }
-  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME, NNBPF_PROG_SWEEP_SCAN_NAME}) {
     int fd = pipe->prog_fd(prog);
     if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
       return undo(Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno)));

@@ -63,7 +63,7 @@ IdleSweep::~IdleSweep() {
 std::chrono::milliseconds IdleSweep::period() const {
   uint64_t shortest = timeouts_.idle_ns;
   if (timeouts_.embryonic_ns && (!shortest || timeouts_.embryonic_ns < shortest)) shortest = timeouts_.embryonic_ns;
-  return std::chrono::milliseconds(std::clamp<uint64_t>(shortest / 4000000ull, 50, 1000));
+  return std::chrono::milliseconds(std::clamp<uint64_t>(shortest / 2000000ull, 50, 1000));
 }
 
 Result<size_t> IdleSweep::run(ring_buffer* rb) {
@@ -81,26 +81,22 @@ Result<size_t> IdleSweep::pass(uint64_t now_ns, uint32_t all_reason, ring_buffer
   std::vector<nnbpf_sweep_rec> batch;
   size_t done = 0;
   for (uint32_t round = 0; round <= max_flows_ / NNBPF_SWEEP_BATCH + 1; ++round) {
-    nnbpf_scan_pkt pkt{}, out{};
-    pkt.magic = NNBPF_SCAN_MAGIC;
-    pkt.all_reason = all_reason;
-    pkt.now_ns = now_ns;
-    pkt.idle_ns = timeouts_.idle_ns;
-    pkt.embryonic_ns = timeouts_.embryonic_ns;
+    nnbpf_scan_args args{};
+    args.all_reason = all_reason;
+    args.now_ns = now_ns;
+    args.idle_ns = timeouts_.idle_ns;
+    args.embryonic_ns = timeouts_.embryonic_ns;
     LIBBPF_OPTS(bpf_test_run_opts, t);
-    t.data_in = &pkt;
-    t.data_size_in = sizeof pkt;
-    t.data_out = &out;
-    t.data_size_out = sizeof out;
-    t.repeat = 1;
+    t.ctx_in = &args;
+    t.ctx_size_in = sizeof args;
     if (bpf_prog_test_run_opts(scan_fd_, &t)) return Error::runtime("idle sweep: scan: " + errstr());
-    if (t.retval != XDP_PASS || out.due > NNBPF_SWEEP_BATCH) return Error::runtime("idle sweep: scan refused its packet");
-    batch.assign(recs, recs + out.due);  // the next scan overwrites the array
+    if (args.due > NNBPF_SWEEP_BATCH) return Error::runtime("idle sweep: scan returned a bad count");
+    batch.assign(recs, recs + args.due);  // the next scan overwrites the array
     for (const auto& r : batch) {
       if (classify(sweep_fd_, r)) ++done;
       if (rb && done % 256 == 0) ring_buffer__consume(rb);
     }
-    if (!out.full) break;
+    if (!args.full) break;
   }
   return done;
 }

@@ -1,5 +1,5 @@
 // The idle sweep of nnbpf run and nnbpf capture. The kernel finds the flows
-// to classify: one BPF_PROG_TEST_RUN of nnbpf_sweep_scan (bpf_rt/progs/
+// to classify: one BPF_PROG_TEST_RUN of the syscall program nnbpf_sweep_scan (bpf_rt/progs/
 // sweep.bpf.c) walks nnbpf_flows in the kernel and returns only the keys of
 // flows idle for their timeout, through a memory-mapped array. Each is then
 // classified through nnbpf_sweep (BPF_PROG_TEST_RUN): the same extraction,
@@ -32,13 +32,12 @@ class IdleSweep {
 
   // One pass: classifies every flow idle for its timeout now. With `rb`,
   // events are consumed as the pass goes. Returns the flows classified.
-  // Holds one CPU's softirqs off for the walk (BPF_PROG_TEST_RUN of an XDP
-  // program): ~12 ms per million flows.
+  // The walk runs in this thread (a syscall program), preemptible.
   Result<size_t> run(ring_buffer* rb = nullptr);
   // Classifies every flow still tracked, with `reason` (NNBPF_END_EXIT).
   Result<size_t> flush(uint32_t reason, ring_buffer* rb);
-  // How often to call run() so that a flow is classified within about 1.25
-  // times its timeout (a quarter of the shorter timeout, 50 ms to 1 s).
+  // How often to call run() so that a flow is classified within about 1.5
+  // times its timeout (half the shorter timeout, 50 ms to 1 s).
   std::chrono::milliseconds period() const;
 
  private:

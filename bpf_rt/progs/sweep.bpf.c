@@ -78,35 +78,25 @@ static long nnbpf_scan_one(void *map, const struct nnbpf_flow_key *k, const stru
 	return 0;
 }
 
-/* BPF_PROG_TEST_RUN only: one scan (struct nnbpf_scan_pkt in, counts out in
- * the same packet). XDP_PASS, or XDP_ABORTED on a bad packet. */
-SEC("xdp")
-int nnbpf_sweep_scan(struct xdp_md *ctx)
+/* BPF_PROG_TEST_RUN only: one scan (struct nnbpf_scan_args in, counts out).
+ * A syscall program runs in the caller's process context, preemptible
+ * between hash buckets: a long walk never holds a CPU's softirqs off (an XDP
+ * test run would, for its whole duration). */
+SEC("syscall")
+int nnbpf_sweep_scan(struct nnbpf_scan_args *a)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct nnbpf_scan_pkt *p = data;
 	struct nnbpf_scan_ctx c = {};
 
-	if ((void *)(p + 1) > data_end || p->magic != NNBPF_SCAN_MAGIC) {
-		nnbpf_count_error(NNBPF_ERR_PACKET);
-		return XDP_ABORTED;
-	}
-	c.now_ns = p->now_ns;
-	c.idle_ns = p->idle_ns;
-	c.embryonic_ns = p->embryonic_ns;
-	c.all_reason = p->all_reason;
-	/* From the packet (0): an index the verifier does not know, so it
+	c.now_ns = a->now_ns;
+	c.idle_ns = a->idle_ns;
+	c.embryonic_ns = a->embryonic_ns;
+	c.all_reason = a->all_reason;
+	/* From the caller (0): an index the verifier does not know, so it
 	 * checks the callback once instead of once per possible count. */
-	c.due = p->due;
+	c.due = a->due;
 	bpf_for_each_map_elem(&nnbpf_flows, nnbpf_scan_one, &c, 0);
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	p = data;
-	if ((void *)(p + 1) > data_end)
-		return XDP_ABORTED;
-	p->due = c.due;
-	p->full = c.full;
-	p->visited = c.visited;
-	return XDP_PASS;
+	a->due = c.due;
+	a->full = c.full;
+	a->visited = c.visited;
+	return 0;
 }

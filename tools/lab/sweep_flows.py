@@ -6,6 +6,9 @@
                                             prints that last packet's CLOCK_MONOTONIC (s)
   sweep_flows.py ended PINDIR               flows classified so far (NNBPF_STAT_FLOWS_ENDED)
                                             and CLOCK_MONOTONIC now (s)
+  sweep_flows.py scan PINDIR [REPEAT]       the in-kernel walk alone: PINDIR/nnbpf_sweep_scan
+                                            (BPF_PROG_TEST_RUN, timeouts far: nothing due) ->
+                                            mean CPU ms per walk and flows visited
 
 Keys 10.a.b.c:1024 -> 10.255.255.254:80/tcp, one per flow; values are the
 flow header (last_ns, pkts = 3: not embryonic) and zeros. Filled with
@@ -19,7 +22,7 @@ import sys
 import time
 
 SYS_BPF = 321  # x86_64
-BPF_MAP_LOOKUP_ELEM, BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_UPDATE_BATCH = 1, 7, 15, 26
+BPF_MAP_LOOKUP_ELEM, BPF_OBJ_GET, BPF_PROG_TEST_RUN, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_UPDATE_BATCH = 1, 7, 10, 15, 26
 STAT_FLOWS_ENDED = 5
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -86,12 +89,35 @@ def ended(pindir):
     return sum(struct.unpack_from(f"={ncpu}Q", val.raw))
 
 
+def scan(pindir, repeat):
+    fd = obj_get(pindir + "/nnbpf_sweep_scan")
+    total = 0
+    visited = 0
+    for _ in range(repeat):
+        # struct nnbpf_scan_args, timeouts far away: every flow's age is
+        # computed, none is due. A syscall program runs in this thread: its
+        # CPU time is the walk's.
+        args = ctypes.create_string_buffer(struct.pack("=3Q4IQ", time.monotonic_ns(), 1 << 62, 1 << 62, 0, 0, 0, 0, 0), 48)
+        attr = ctypes.create_string_buffer(struct.pack("=IIIIQQIIIIQQ", fd, 0, 0, 0, 0, 0, 0, 0, 48, 0, addr(args), 0), 128)
+        t0 = time.thread_time_ns()
+        if libc.syscall(SYS_BPF, BPF_PROG_TEST_RUN, attr, 128) < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e))
+        total += time.thread_time_ns() - t0
+        visited = struct.unpack_from("=Q", args.raw, 40)[0]
+    os.close(fd)
+    return total / repeat / 1e6, visited
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "fill":
         age = float(argv[5]) if len(argv) >= 6 and argv[4] == "--age-s" else 0.0
         print(f"{fill(argv[2], int(argv[3]), age) / 1e9:.3f}")
     elif len(argv) == 3 and argv[1] == "ended":
         print(ended(argv[2]), f"{time.monotonic_ns() / 1e9:.3f}")
+    elif len(argv) in (3, 4) and argv[1] == "scan":
+        ms, visited = scan(argv[2], int(argv[3]) if len(argv) == 4 else 5)
+        print(f"{ms:.3f} {visited}")
     else:
         sys.exit(__doc__)
 

@@ -16,8 +16,13 @@
 #      packet S - 1 s ago, so all go idle one second later; the time from
 #      then until the pipeline has classified all N (NNBPF_STAT_FLOWS_ENDED,
 #      at most 300 s), and the daemon's CPU time meanwhile.
+#   3. the in-kernel walk alone, if the pipeline has one (nnbpf_sweep_scan
+#      pinned): its mean duration over 5 test runs with no flow due.
 # Prints one tab-separated row per N: N, steady CPU %, time to classify (s),
-# CPU for it (s), classified. Always removes its namespace, daemon and pins.
+# CPU for it (s), classified, walk (ms; "-" without an in-kernel walk).
+# CPU shares are of the time the daemon was given: on a loaded machine a
+# busy daemon gets less than a core. Always removes its namespace, daemon
+# and pins.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NNBPF=$ROOT/build/bin/nnbpf
@@ -72,7 +77,7 @@ ip -n "$NS" link add "$IF" type veth peer name "${IF}p"
 ip -n "$NS" link set "$IF" up
 ip -n "$NS" link set "${IF}p" up
 
-printf 'flows\tsteady_cpu_pct\tclassify_s\tclassify_cpu_s\tclassified\n'
+printf 'flows\tsteady_cpu_pct\tclassify_s\tclassify_cpu_s\tclassified\twalk_ms\n'
 for n in $FLOWS; do
   max=$((n * 5 / 4 > 65536 ? n * 5 / 4 : 65536))
   nsenter --net="/var/run/netns/$NS" "$NNBPF" run "$WORK/model" --iface "$IF" --monitor \
@@ -111,7 +116,13 @@ for n in $FLOWS; do
   c1=$(cpu_ticks "$PID")
   secs=$(awk -v a="$idle_at" -v b="$now" 'BEGIN { printf "%.2f", b - a }')
   cpu=$(awk -v c="$((c1 - c0))" -v k="$TCK" 'BEGIN { printf "%.2f", c / k }')
-  printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$steady" "$secs" "$cpu" "$done_n"
+  # 3. The walk alone (the table refilled, none due).
+  walk=-
+  if [[ -e $PIN/nnbpf_sweep_scan ]]; then
+    "$PY" "$FLOWPY" fill "$PIN" "$n" > /dev/null
+    read -r walk _ < <("$PY" "$FLOWPY" scan "$PIN" 5)
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$steady" "$secs" "$cpu" "$done_n" "$walk"
   stop_daemon
   rm -rf "$PIN" "/run/nnbpf/$IF"
 done

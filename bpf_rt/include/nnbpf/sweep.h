@@ -3,11 +3,12 @@
  * The idle sweep's interface between user space (runtime/sweep.cc) and the
  * scan program nnbpf_sweep_scan (bpf_rt/progs/sweep.bpf.c).
  *
- * User space runs nnbpf_sweep_scan with BPF_PROG_TEST_RUN on a struct
- * nnbpf_scan_pkt (the pass's clock and timeouts); the kernel walks
- * nnbpf_flows (bpf_for_each_map_elem) and writes one struct nnbpf_sweep_rec
- * per flow to classify into nnbpf_sweep_due (memory-mapped by user space),
- * at most NNBPF_SWEEP_BATCH per run, and the count into the packet. User
+ * User space runs nnbpf_sweep_scan (a syscall program) with
+ * BPF_PROG_TEST_RUN on a struct nnbpf_scan_args (the pass's clock and
+ * timeouts); the kernel walks nnbpf_flows (bpf_for_each_map_elem) and
+ * writes one struct nnbpf_sweep_rec per flow to classify into
+ * nnbpf_sweep_due (memory-mapped by user space), at most NNBPF_SWEEP_BATCH
+ * per run, and the counts back into the arguments. User
  * space classifies each through nnbpf_sweep (struct nnbpf_sweep_pkt,
  * abi.h), which frees it, and scans again while the batch came back full.
  */
@@ -21,21 +22,19 @@
 #define NNBPF_MAP_SWEEP_DUE "nnbpf_sweep_due"
 #define NNBPF_SWEEP_BATCH 16384
 
-#define NNBPF_SCAN_MAGIC 0x4e4e5343u /* "NNSC" */
-struct nnbpf_scan_pkt {
-	__u8 eth[14];
-	__u16 pad0;
-	__u32 magic;
-	__u32 all_reason;   /* nonzero: every flow, with this reason (exit flush) */
+/* The context of nnbpf_sweep_scan (BPF_PROG_TEST_RUN ctx_in, written back). */
+struct nnbpf_scan_args {
 	__u64 now_ns;       /* CLOCK_MONOTONIC at the start of the pass */
 	__u64 idle_ns;      /* classify flows idle this long; 0 = off */
 	__u64 embryonic_ns; /* TCP flows of one packet (a SYN never followed by
 			     * the handshake's ACK) idle this long; 0 = off */
+	__u32 all_reason;   /* nonzero: every flow, with this reason (exit flush) */
 	__u32 due;          /* in: 0; out: records written to nnbpf_sweep_due */
 	__u32 full;         /* out: 1 if the batch filled before the walk ended */
+	__u32 pad;
 	__u64 visited;      /* out: flows looked at */
 };
-NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_scan_pkt) == 64, "nnbpf_scan_pkt size");
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_scan_args) == 48, "nnbpf_scan_args size");
 
 struct nnbpf_sweep_rec {
 	struct nnbpf_flow_key key;
