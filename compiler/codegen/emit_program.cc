@@ -25,6 +25,7 @@ void emit_params_struct(EmitContext& ctx) {
     o << "\t__s32 b" << l << "[" << m.layers[l].out << "];\n";
     if (int8) o << "\t__s32 rq_mult" << l << ";\n\t__u32 rq_shift" << l << ";\n";
   }
+  if (m.layer_exponents) o << "\t__u32 layer_b[" << m.layers.size() << "];\n";
   o << "};\n";
   o << "_Static_assert(sizeof(struct nnbpf_params) == " << ctx.layout.total_bytes << ", \"params size\");\n";
   o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, in) == " << ctx.layout.inputs_offset
@@ -38,6 +39,9 @@ void emit_params_struct(EmitContext& ctx) {
       o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, rq_mult" << l
         << ") == " << ctx.layout.layers[l].requant_offset << ", \"params rq" << l << "\");\n";
   }
+  if (m.layer_exponents)
+    o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, layer_b) == " << ctx.layout.layer_b_offset
+      << ", \"params layer_b\");\n";
   o << "\n";
 }
 

@@ -199,6 +199,8 @@ def evaluate_model(nn, name, onnx_path, extra, holdout_csv, y, timing_csv, famil
         "kernel_vs_reference_mismatches": int(mismatch),
         "b_safe": quant.get("b_safe"),
         "b_ecdf": quant.get("b_ecdf"),
+        "b_uniform": quant.get("b_uniform"),
+        "layer_b": quant.get("layer_b"),
         "logit_frac_bits": quant.get("logit_frac_bits"),
         "gate": {k: gate.get(k) for k in ("source", "sampled", "rows", "agreement", "max_logit_error",
                                           "min_flipped_margin", "passed")},
@@ -420,12 +422,15 @@ def md_report(res, files):
       "float model's. Compile's own agreement gate (`docs/compile.md#agreement`, recorded in each "
       "manifest's `agreement`; compile fails below 99.9 %) judged these rows:")
     w("")
-    w("| model | b | b safe | ECDF's b | logit frac bits | gate rows | gate agreement | largest logit error |")
-    w("|---|---:|---:|---:|---:|---|---:|---:|")
+    w("| model | b | per-layer exponents: inputs; layers | b safe | ECDF's b | logit frac bits | gate rows | "
+      "gate agreement | largest logit error |")
+    w("|---|---:|---|---:|---:|---:|---|---:|---:|")
     for m in res["models"]:
         g = m.get("gate") or {}
-        w("| %s | %s | %s | %s | %s | %s | %s | %s |"
-          % (m["name"], m["b"], m.get("b_safe", "–") if m.get("b_safe") is not None else "–",
+        per_layer = ("%s; %s" % (m["b"], ", ".join(str(b) for b in m["layer_b"])) if m.get("layer_b") else "–")
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+          % (m["name"], m["b_uniform"] if m.get("b_uniform") is not None else m["b"], per_layer,
+             m.get("b_safe", "–") if m.get("b_safe") is not None else "–",
              m.get("b_ecdf") if m.get("b_ecdf") is not None else "–",
              m.get("logit_frac_bits") if m.get("logit_frac_bits") is not None else "–",
              "%s %s" % (g.get("rows"), g.get("source")) if g.get("rows") else "–",
