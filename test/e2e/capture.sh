@@ -116,7 +116,6 @@ $PY - "$WORK/flows.csv" "$WORK/flows.txt" "$GAP" "$t_start" "$t_end" "$NNBPF_SOU
 import csv, math, sys
 path, flows_txt, gap, t0, t1, src, ip_v, ip6_v = sys.argv[1:9]
 gap, t0, t1 = float(gap), int(t0), int(t1)
-sys.path.insert(0, src + "/examples/train")
 import nnbpf_data as nd
 
 names = [f.name for f in nd.load_catalog()]
