@@ -20,7 +20,7 @@
 
 #define NNBPF_PROG_SWEEP_SCAN_NAME "nnbpf_sweep_scan"
 #define NNBPF_MAP_SWEEP_DUE "nnbpf_sweep_due"
-#define NNBPF_SWEEP_BATCH 16384
+#define NNBPF_SWEEP_BATCH 65536
 
 /* The context of nnbpf_sweep_scan (BPF_PROG_TEST_RUN ctx_in, written back). */
 struct nnbpf_scan_args {
