@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "nnbpf/abi.h"
+#include "nnbpf/sweep.h"
 #include "runtime/daemon.h"
 #include "runtime/evidence.h"
 #include "runtime/map_iter.h"
@@ -124,7 +125,7 @@ Status Hook::pin_and_record(const LoadedPipeline& pipe, const compiler::Artifact
     if (m && bpf_map__pin(m, (pdir_ + "/" + name).c_str()))
       return Error::runtime(pdir_ + "/" + name + ": cannot pin: " + std::strerror(errno));
   }
-  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME, NNBPF_PROG_SWEEP_SCAN_NAME}) {
     int fd = pipe.prog_fd(prog);
     if (fd >= 0 && bpf_obj_pin(fd, (pdir_ + "/" + prog).c_str()))
       return Error::runtime(pdir_ + "/" + prog + ": cannot pin: " + std::strerror(errno));
