@@ -13,6 +13,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/block_gen.h"
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
@@ -167,8 +168,10 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
     return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
   nnbpf_block bv{};
   bv.by = NNBPF_BLOCK_BY_USER;
+  NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
   if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
     return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
+  block_gen.bump();
 
   // A batch of flow-ending packets must fit in the ring buffer (8-byte
   // record header, 8-byte aligned), with room to spare.

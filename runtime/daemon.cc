@@ -21,6 +21,7 @@
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
 #include "runtime/attach_libxdp.h"
+#include "runtime/block_gen.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
 
@@ -174,7 +175,7 @@ Status write_file(const std::string& path, const std::string& data) {
 const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM_IDX, NNBPF_MAP_SCRATCH,
                             NNBPF_MAP_ERRORS,  NNBPF_MAP_FLOWS,  NNBPF_MAP_BLOCKED,   NNBPF_MAP_ALLOW,
                             NNBPF_MAP_EVENTS,  NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED,    NNBPF_MAP_POLICY,
-                            NNBPF_MAP_EVIDENCE};
+                            NNBPF_MAP_EVIDENCE, NNBPF_MAP_BLOCK_GEN};
 
 }  // namespace
 
@@ -342,6 +343,9 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
 
   // Everything that can fail without side effects, before attaching.
   const int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
+  // Packets skip the host-filter lookup while no block exists: checked once
+  // a second below (runtime/block_gen.h).
+  NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
   if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
   EventCtx ectx;
   ectx.json = o.json;
@@ -456,9 +460,14 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   // Sweep often enough that a flow is classified within ~1.25x its timeout.
   auto sweep_every = std::chrono::milliseconds(
       std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
+  auto last_empty_check = start;
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
+    if (std::chrono::steady_clock::now() - last_empty_check >= std::chrono::seconds(1)) {
+      block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
+      last_empty_check = std::chrono::steady_clock::now();
+    }
     if (o.idle_timeout_ns && std::chrono::steady_clock::now() - last_sweep >= sweep_every) {
       sweep_idle(flows_fd, sweep_fd, o.idle_timeout_ns, flows_max);
       last_sweep = std::chrono::steady_clock::now();

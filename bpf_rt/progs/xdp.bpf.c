@@ -139,6 +139,26 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 	return 0;
 }
 
+/* Whether nnbpf_blocked may hold an entry: false only while user space has
+ * seen it empty and nothing was inserted since (struct nnbpf_block_gen). */
+static __always_inline int nnbpf_blocks_maybe(void)
+{
+	__u32 zero = 0;
+	const struct nnbpf_block_gen *g = bpf_map_lookup_elem(&nnbpf_block_gen, &zero);
+
+	return !g || g->empty_at != g->gen + 1;
+}
+
+/* After an insert into nnbpf_blocked (or an extension of an entry). */
+static __always_inline void nnbpf_blocks_bump(void)
+{
+	__u32 zero = 0;
+	struct nnbpf_block_gen *g = bpf_map_lookup_elem(&nnbpf_block_gen, &zero);
+
+	if (g)
+		__sync_fetch_and_add(&g->gen, 1);
+}
+
 SEC("xdp")
 int nnbpf_xdp(struct xdp_md *ctx)
 {
@@ -160,12 +180,16 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	/* Host filter first (paper §IV-A3): a blocked source loses every IP
 	 * packet, flow or not, before any per-flow work. A model block of a
 	 * prefix shorter than the address (--block-prefix-v4/-v6) is keyed by
-	 * the prefix, looked up only when such prefixes are configured. */
+	 * the prefix, looked up only when such prefixes are configured. No
+	 * lookup while no block can exist (nnbpf_blocks_maybe). */
 	bkey = &pkt.key.src;
-	b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
-	if (!b && nnbpf_prefix_blocks() && nnbpf_src_prefix(&pkt.key.src, &pfx) < 128) {
-		bkey = &pfx;
+	b = NULL;
+	if (nnbpf_blocks_maybe()) {
 		b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
+		if (!b && nnbpf_prefix_blocks() && nnbpf_src_prefix(&pkt.key.src, &pfx) < 128) {
+			bkey = &pfx;
+			b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
+		}
 	}
 	if (b) {
 		/* A permanent block (expires_ns 0) drops without reading the
@@ -310,9 +334,11 @@ static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __
 	if (b) {
 		if (b->expires_ns && (!expires || expires > b->expires_ns))
 			b->expires_ns = expires;
+		nnbpf_blocks_bump();
 		return b->expires_ns;
 	}
 	bpf_map_update_elem(&nnbpf_blocked, key, &nb, BPF_NOEXIST);
+	nnbpf_blocks_bump();
 	return expires;
 }
 
