@@ -54,7 +54,9 @@ python3 - "$out" "$runs" "$@" <<'EOF'
 import json, re, statistics, sys, os
 out, runs, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 rows = [("(a) empty XDP program", "empty_ns"), ("(b) mid-flow TCP packet", "packet_ns"),
-        ("(b) above (a)", "packet_overhead_ns"), ("(c) flow-ending packet", "flow_end_ns"),
+        ("(b) above (a)", "packet_overhead_ns"),
+        ("(b) while a block exists (bench since the host-filter skip)", "packet_with_blocks_ns"),
+        ("(c) flow-ending packet", "flow_end_ns"),
         ("(c) above (a)", "flow_end_overhead_ns"), ("(d) blocked source", "blocked_ns"),
         ("(d) above (a)", None), ("inference entry-to-finish (bench)", "inference_ns"),
         ("inference, test run of the chain (bench)", "inference_chain_ns"),
