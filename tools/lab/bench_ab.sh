@@ -39,7 +39,7 @@ for model in "$@"; do
   done
   # Inference input: random rows over the model's input ranges (both
   # artifacts have the same features and ranges).
-  python3 "$gen_inputs" "$out/$name.after/manifest.json" "$rows" 1 "$out/$name.rows.csv"
+  /usr/bin/python3 "$gen_inputs" "$out/$name.after/manifest.json" "$rows" 1 "$out/$name.rows.csv"
   for ((r = 1; r <= runs; r++)); do
     for side in before after; do
       bin=${!side} dir=$out/$name.$side
@@ -50,7 +50,7 @@ for model in "$@"; do
   done
 done
 
-python3 - "$out" "$runs" "$@" <<'EOF'
+/usr/bin/python3 - "$out" "$runs" "$@" <<'EOF'
 import json, re, statistics, sys, os
 out, runs, models = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 rows = [("(a) empty XDP program", "empty_ns"), ("(b) mid-flow TCP packet", "packet_ns"),
