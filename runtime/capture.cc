@@ -148,6 +148,7 @@ Status run_capture(const CaptureOptions& o) {
   ro.max_flows = o.max_flows;
   ro.duration_s = o.duration_s;
   ro.verbose = o.verbose;
+  ro.ready_fd = o.ready_fd;  // signalled by run_artifact once attached
   ro.take_over = false;
   ro.flush_at_exit = true;
   ro.who = "capture";

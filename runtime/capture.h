@@ -46,6 +46,7 @@ struct CaptureOptions {
   uint64_t idle_timeout_ns = 0;     // 0 = off: flows end by FIN/RST or at exit
   uint32_t max_flows = 0;           // 0 = object default
   bool verbose = false;
+  int ready_fd = -1;                // --ready-fd (runtime/ready.h)
 };
 
 // The CSV header: catalog feature names, then label, class, src, dst, sport,

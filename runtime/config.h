@@ -3,7 +3,7 @@
 // names of `nnbpf run` without the dashes ("block-ttl", "allow", ...), plus
 // "model" for the model path (the command's positional argument); a
 // repeatable option is given on several lines. This file only reads the
-// syntax; tools/cmd_config.cc maps keys onto the command's options.
+// syntax; cli/cmd_config.cc maps keys onto the command's options.
 #pragma once
 
 #include <string>

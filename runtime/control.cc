@@ -14,6 +14,7 @@
 #include "nnbpf/abi.h"
 #include "runtime/block_gen.h"
 #include "runtime/evidence.h"
+#include "runtime/map_iter.h"
 #include "runtime/pins.h"
 #include "runtime/util.h"
 
@@ -48,30 +49,23 @@ Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
     }
   }
   std::vector<HostEntry> out;
-  nnbpf_addr key{}, next{};
-  nnbpf_block val{};
-  uint64_t now = ktime_now_ns();
-  void* prev = nullptr;
-  while (bpf_map_get_next_key(m.fd, prev, &next) == 0) {
-    if (bpf_map_lookup_elem(m.fd, &next, &val) == 0) {
-      HostEntry e;
-      e.addr = format_prefix(next.a, val.prefixlen);
-      e.expires_in_ns = val.expires_ns == 0 ? 0 : (val.expires_ns > now ? val.expires_ns - now : 1);
-      e.age_ns = now > val.added_ns ? now - val.added_ns : 0;
-      e.drops = val.drops;
-      e.by = val.by == NNBPF_BLOCK_BY_USER ? "user" : "model";
-      if (val.by == NNBPF_BLOCK_BY_MODEL) {
-        e.hits = val.hits;
-        e.flows = val.flows;
-        e.class_name = val.class_id < classes.size() ? classes[val.class_id] : std::to_string(val.class_id);
-        e.margin = static_cast<double>(val.margin) / scale;
-        e.ttl_ns = val.ttl_ns;
-      }
-      if (val.expires_ns == 0 || val.expires_ns > now) out.push_back(e);
+  const uint64_t now = ktime_now_ns();
+  for_each_entry<nnbpf_addr, nnbpf_block>(m.fd, NNBPF_MAX_BLOCKED, [&](const nnbpf_addr& key, const nnbpf_block& val) {
+    HostEntry e;
+    e.addr = format_prefix(key.a, val.prefixlen);
+    e.expires_in_ns = val.expires_ns == 0 ? 0 : (val.expires_ns > now ? val.expires_ns - now : 1);
+    e.age_ns = now > val.added_ns ? now - val.added_ns : 0;
+    e.drops = val.drops;
+    e.by = val.by == NNBPF_BLOCK_BY_USER ? "user" : "model";
+    if (val.by == NNBPF_BLOCK_BY_MODEL) {
+      e.hits = val.hits;
+      e.flows = val.flows;
+      e.class_name = val.class_id < classes.size() ? classes[val.class_id] : std::to_string(val.class_id);
+      e.margin = static_cast<double>(val.margin) / scale;
+      e.ttl_ns = val.ttl_ns;
     }
-    key = next;
-    prev = &key;
-  }
+    if (val.expires_ns == 0 || val.expires_ns > now) out.push_back(e);
+  });
   return out;
 }
 
@@ -256,51 +250,68 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   return r;
 }
 
-Result<nlohmann::json> read_stats(const std::string& iface) {
+uint64_t Stats::counter(uint32_t stat) const { return stat < counters.size() ? counters[stat] : 0; }
+
+nlohmann::json Stats::to_json() const {
+  // `nnbpf stats --json` keys (docs/stats.md) of the kernel's counters.
+  static const std::pair<const char*, uint32_t> kCounterKeys[] = {
+      {"packets_seen", NNBPF_STAT_PKTS},           {"packets_passed", NNBPF_STAT_PASSED},
+      {"packets_dropped", NNBPF_STAT_DROPPED},     {"packets_not_ip", NNBPF_STAT_NOT_IP},
+      {"flows_new", NNBPF_STAT_FLOWS_NEW},         {"flows_ended", NNBPF_STAT_FLOWS_ENDED},
+      {"inferences", NNBPF_STAT_INFERENCES},       {"intrusions", NNBPF_STAT_INTRUSIONS},
+      {"blocks", NNBPF_STAT_BLOCKS},               {"intrusions_allowlisted", NNBPF_STAT_ALLOWED},
+      {"blocks_expired", NNBPF_STAT_EXPIRED},      {"events_lost", NNBPF_STAT_EVENTS_LOST},
+      {"flow_insert_failures", NNBPF_STAT_FLOW_FULL}, {"packets_after_close", NNBPF_STAT_AFTER_CLOSE},
+      {"flows_out_of_domain", NNBPF_STAT_OUT_OF_DOMAIN}, {"flows_unsure", NNBPF_STAT_UNSURE},
+      {"intrusions_evidence", NNBPF_STAT_EVIDENCE},
+  };
   nlohmann::json j;
   j["iface"] = iface;
+  for (const auto& [key, stat] : kCounterKeys) j[key] = counter(stat);
+  j["flows_tracked"] = flows_tracked;
+  j["flows_capacity"] = flows_capacity;
+  j["flows_evicted"] = flows_evicted();
+  j["blocks_active"] = blocks_active;
+  if (!model_digest.empty()) {
+    j["model_digest"] = model_digest;
+    j["param_generation"] = param_generation;
+  }
+  j["param_slot"] = param_slot;
+  j["inference_errors"] = inference_errors;
+  return j;
+}
+
+uint64_t Stats::flows_evicted() const {
+  const uint64_t gone = counter(NNBPF_STAT_FLOWS_ENDED) + counter(NNBPF_STAT_OUT_OF_DOMAIN) + flows_tracked;
+  const uint64_t fresh = counter(NNBPF_STAT_FLOWS_NEW);
+  return fresh >= gone ? fresh - gone : 0;
+}
+
+Result<Stats> read_stats(const std::string& iface) {
+  Stats st;
+  st.iface = iface;
   NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_STATS));
   Fd stats(sfd);
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(ncpu), sum(NNBPF_STAT_MAX, 0);
-  for (uint32_t k = 0; k < NNBPF_STAT_MAX; ++k) {
-    if (bpf_map_lookup_elem(stats.fd, &k, vals.data()) == 0)
-      for (auto v : vals) sum[k] += v;
-  }
-  j["packets_seen"] = sum[NNBPF_STAT_PKTS];
-  j["packets_passed"] = sum[NNBPF_STAT_PASSED];
-  j["packets_dropped"] = sum[NNBPF_STAT_DROPPED];
-  j["packets_not_ip"] = sum[NNBPF_STAT_NOT_IP];
-  j["flows_new"] = sum[NNBPF_STAT_FLOWS_NEW];
-  j["flows_ended"] = sum[NNBPF_STAT_FLOWS_ENDED];
-  j["inferences"] = sum[NNBPF_STAT_INFERENCES];
-  j["intrusions"] = sum[NNBPF_STAT_INTRUSIONS];
-  j["blocks"] = sum[NNBPF_STAT_BLOCKS];
-  j["intrusions_allowlisted"] = sum[NNBPF_STAT_ALLOWED];
-  j["blocks_expired"] = sum[NNBPF_STAT_EXPIRED];
-  j["events_lost"] = sum[NNBPF_STAT_EVENTS_LOST];
-  j["flow_insert_failures"] = sum[NNBPF_STAT_FLOW_FULL];
-  j["packets_after_close"] = sum[NNBPF_STAT_AFTER_CLOSE];
-  j["flows_out_of_domain"] = sum[NNBPF_STAT_OUT_OF_DOMAIN];
-  j["flows_unsure"] = sum[NNBPF_STAT_UNSURE];
-  j["intrusions_evidence"] = sum[NNBPF_STAT_EVIDENCE];
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(stats.fd, &info, &len))
+    return Error::runtime(std::string(NNBPF_MAP_STATS) + ": " + std::strerror(errno));
+  st.counters = percpu_sums(stats.fd, info.max_entries);  // an older object may count fewer
+  if (st.counters.empty()) return Error::runtime("cannot count possible CPUs");
 
   NNBPF_TRY(ffd, open_pinned(iface, NNBPF_MAP_FLOWS));
   Fd flows(ffd);
-  nnbpf_flow_key key{}, next{};
-  void* prev = nullptr;
-  uint64_t tracked = 0;
-  while (tracked < (1u << 24) && bpf_map_get_next_key(flows.fd, prev, &next) == 0) {
-    ++tracked;
-    key = next;
-    prev = &key;
-  }
-  j["flows_tracked"] = tracked;
-  bpf_map_info info{};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(flows.fd, &info, &len) == 0) j["flows_capacity"] = info.max_entries;
-  const uint64_t gone = sum[NNBPF_STAT_FLOWS_ENDED] + sum[NNBPF_STAT_OUT_OF_DOMAIN] + tracked;
-  j["flows_evicted"] = sum[NNBPF_STAT_FLOWS_NEW] >= gone ? sum[NNBPF_STAT_FLOWS_NEW] - gone : 0;
+  st.flows_tracked = for_each_key<nnbpf_flow_key>(flows.fd, 1u << 24, [](const nnbpf_flow_key&) {});
+  bpf_map_info finfo{};
+  len = sizeof finfo;
+  if (bpf_obj_get_info_by_fd(flows.fd, &finfo, &len) == 0) st.flows_capacity = finfo.max_entries;
+
+  NNBPF_TRY(bfd, open_pinned(iface, NNBPF_MAP_BLOCKED));
+  Fd blocked(bfd);
+  const uint64_t now = ktime_now_ns();
+  for_each_entry<nnbpf_addr, nnbpf_block>(blocked.fd, NNBPF_MAX_BLOCKED, [&](const nnbpf_addr&, const nnbpf_block& b) {
+    if (b.expires_ns == 0 || b.expires_ns > now) ++st.blocks_active;
+  });
 
   NNBPF_TRY(ifd, open_pinned(iface, NNBPF_MAP_PARAM_IDX));
   Fd idx(ifd);
@@ -308,27 +319,22 @@ Result<nlohmann::json> read_stats(const std::string& iface) {
   Fd params(pfd);
   uint32_t zero = 0, slot = 0;
   bpf_map_lookup_elem(idx.fd, &zero, &slot);
-  slot &= 1;
+  st.param_slot = slot & 1;
   bpf_map_info pinfo{};
   len = sizeof pinfo;
   bpf_obj_get_info_by_fd(params.fd, &pinfo, &len);
   std::vector<uint8_t> buf(pinfo.value_size);
-  if (!buf.empty() && bpf_map_lookup_elem(params.fd, &slot, buf.data()) == 0) {
+  if (buf.size() >= sizeof(nnbpf_params_hdr) && bpf_map_lookup_elem(params.fd, &st.param_slot, buf.data()) == 0) {
     nnbpf_params_hdr hdr;
     std::memcpy(&hdr, buf.data(), sizeof hdr);
-    j["model_digest"] = hex(hdr.digest, 32);
-    j["param_generation"] = hdr.generation;
+    st.model_digest = hex(hdr.digest, 32);
+    st.param_generation = hdr.generation;
   }
-  j["param_slot"] = slot;
 
   NNBPF_TRY(efd, open_pinned(iface, NNBPF_MAP_ERRORS));
   Fd errs(efd);
-  uint64_t err_total = 0;
-  for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k)
-    if (bpf_map_lookup_elem(errs.fd, &k, vals.data()) == 0)
-      for (auto v : vals) err_total += v;
-  j["inference_errors"] = err_total;
-  return j;
+  for (uint64_t e : percpu_sums(errs.fd, NNBPF_ERR_MAX)) st.inference_errors += e;
+  return st;
 }
 
 namespace {
@@ -358,15 +364,6 @@ bool prog_counters(int fd, ProgCounters* c) {
   return true;
 }
 
-uint64_t stat_sum(int fd, uint32_t k) {
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return 0;
-  std::vector<uint64_t> vals(ncpu);
-  uint64_t s = 0;
-  if (bpf_map_lookup_elem(fd, &k, vals.data()) == 0)
-    for (auto v : vals) s += v;
-  return s;
-}
 
 Result<Snapshot> snapshot(const std::string& iface) {
   Snapshot s;
@@ -395,8 +392,8 @@ Result<Snapshot> snapshot(const std::string& iface) {
   }
   NNBPF_TRY(sfd, open_pinned(iface, NNBPF_MAP_STATS));
   Fd stats(sfd);
-  s.chain_ns = stat_sum(stats.fd, NNBPF_STAT_CHAIN_NS);
-  s.chain_runs = stat_sum(stats.fd, NNBPF_STAT_CHAIN_RUNS);
+  s.chain_ns = percpu_sum(stats.fd, NNBPF_STAT_CHAIN_NS);
+  s.chain_runs = percpu_sum(stats.fd, NNBPF_STAT_CHAIN_RUNS);
   s.at = std::chrono::steady_clock::now();
   return s;
 }

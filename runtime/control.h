@@ -36,8 +36,28 @@ Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl
 Status hosts_del(const std::string& iface, const std::string& addr);
 Result<size_t> hosts_flush(const std::string& iface);
 
-// Counters summed over CPUs plus flows tracked, running slot and digest.
-Result<nlohmann::json> read_stats(const std::string& iface);
+// A running pipeline's state as `nnbpf stats` and the metrics endpoint
+// report it: the kernel's counters summed over CPUs, the tables' fill, the
+// running parameter slot and model.
+struct Stats {
+  std::string iface;
+  std::vector<uint64_t> counters;  // indexed by NNBPF_STAT_*; an older object may have fewer
+  uint64_t flows_tracked = 0;
+  uint64_t flows_capacity = 0;
+  uint64_t blocks_active = 0;      // blocked sources (model and user), not expired
+  uint32_t param_slot = 0;
+  uint64_t param_generation = 0;
+  std::string model_digest;        // of the running slot's parameters
+  uint64_t inference_errors = 0;   // summed over NNBPF_ERR_*
+
+  uint64_t counter(uint32_t stat) const;  // 0 for a counter the object does not have
+  // Flows that left the table without a verdict (LRU eviction).
+  uint64_t flows_evicted() const;
+  // The keys of `nnbpf stats --json` (docs/stats.md).
+  nlohmann::json to_json() const;
+};
+
+Result<Stats> read_stats(const std::string& iface);
 
 // Per-program kernel accounting of the running pipeline (bpf_prog_info
 // run_cnt, run_time_ns): nnbpf_xdp, nnbpf_sweep and every program of the

@@ -22,8 +22,12 @@
 #include "nnbpf/abi.h"
 #include "runtime/attach_libxdp.h"
 #include "runtime/block_gen.h"
+#include "runtime/events.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "nnbpf/sweep.h"
+#include "runtime/ready.h"
+#include "runtime/sweep.h"
 
 namespace nnbpf::runtime {
 
@@ -33,135 +37,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
-
-struct EventCtx {
-  bool json = false;
-  std::vector<std::string> features;
-  std::vector<std::string> classes;
-  double logit_scale = 1;
-  uint64_t events = 0;
-  const std::function<void(const nnbpf_event&)>* handler = nullptr;
-  const std::function<void(const nnbpf_event&)>* observe = nullptr;
-};
-
-int on_event(void* ctx, void* data, size_t size) {
-  auto* ec = static_cast<EventCtx*>(ctx);
-  if (size < sizeof(nnbpf_event)) return 0;
-  const auto* e = static_cast<const nnbpf_event*>(data);
-  ec->events++;
-  if (ec->observe && *ec->observe) (*ec->observe)(*e);
-  if (ec->handler && *ec->handler) {
-    (*ec->handler)(*e);
-    return 0;
-  }
-  std::string src = format_addr(e->key.src.a), dst = format_addr(e->key.dst.a);
-  const char* proto = e->key.proto == 6 ? "tcp" : e->key.proto == 17 ? "udp" : "ip";
-  uint32_t nf = std::min<uint32_t>(e->n_features, NNBPF_MAX_FEATURES);
-  uint32_t no = std::min<uint32_t>(e->n_outputs, NNBPF_MAX_OUTPUTS);
-  const bool unsure = e->flags & NNBPF_EVF_UNSURE;
-  std::string cls = e->verdict >= 0 && static_cast<size_t>(e->verdict) < ec->classes.size()
-                        ? ec->classes[e->verdict]
-                        : std::to_string(e->verdict);
-  double margin = static_cast<double>(e->margin) / ec->logit_scale;
-  // The blocked prefix (bits past the prefix zeroed) or the whole address.
-  uint8_t pk[16];
-  std::memcpy(pk, e->key.src.a, 16);
-  for (uint32_t bit = e->prefixlen ? e->prefixlen : 128; bit < 128; ++bit)
-    pk[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
-  std::string pfx = format_prefix(pk, e->prefixlen);
-  if (ec->json) {
-    nlohmann::json j;
-    j["event"] = e->type == NNBPF_EV_BLOCK ? "block" : "verdict";
-    j["src"] = src;
-    j["dst"] = dst;
-    j["sport"] = e->key.sport;
-    j["dport"] = e->key.dport;
-    j["proto"] = proto;
-    j["reason"] = reason_name(e->reason);
-    j["verdict"] = e->verdict;
-    j["class"] = cls;
-    j["unsure"] = unsure;
-    j["evidence"] = static_cast<bool>(e->flags & NNBPF_EVF_EVIDENCE);
-    if (e->flags & NNBPF_EVF_ALLOWED) j["allowlisted"] = true;
-    j["margin"] = margin;
-    j["window_hits"] = e->ev_hits;
-    j["window_flows"] = e->ev_flows;
-    j["slot"] = e->slot;
-    j["ts_ns"] = e->ts_ns;  // kernel monotonic clock (the evidence window's)
-    j["ns_extract"] = e->extract_ns;
-    j["ns_infer"] = e->infer_ns;
-    nlohmann::json f = nlohmann::json::object();
-    for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) f[ec->features[i]] = e->feat[i];
-    j["features"] = f;
-    j["logits"] = std::vector<int64_t>(e->logits, e->logits + no);
-    if (e->type == NNBPF_EV_BLOCK) {
-      j["block_expires_ns"] = e->block_expires_ns;
-      j["block_ttl_ns"] = e->block_ttl_ns;
-      j["blocked"] = pfx;
-    }
-    std::cout << j.dump() << "\n";
-  } else if (e->type == NNBPF_EV_BLOCK) {
-    std::cout << "BLOCK   " << pfx << " for "
-              << (e->block_ttl_ns ? std::to_string(e->block_ttl_ns / 1000000000ull) + " s" : std::string("ever"))
-              << ": " << e->ev_hits << " of " << e->ev_flows << " flows in the window were " << cls
-              << ", deciding flow " << src << ":" << e->key.sport << " -> " << dst << ":" << e->key.dport << "/"
-              << proto << " margin " << margin << "\n";
-  } else {
-    std::cout << (unsure ? "unsure    " : e->verdict ? "INTRUSION " : "benign    ") << src << ":" << e->key.sport << " -> " << dst << ":"
-              << e->key.dport << "/" << proto << " end=" << reason_name(e->reason) << " logits=";
-    for (uint32_t i = 0; i < no; ++i) std::cout << (i ? "," : "") << e->logits[i];
-    if (e->verdict) std::cout << " class=" << cls << " margin=" << margin;
-    std::cout << " evidence=" << e->ev_hits << "/" << e->ev_flows;
-    std::cout << " slot=" << e->slot << " extract=" << e->extract_ns << "ns infer=" << e->infer_ns << "ns";
-    for (uint32_t i = 0; i < nf && i < ec->features.size(); ++i) std::cout << " " << ec->features[i] << "=" << e->feat[i];
-    std::cout << "\n";
-  }
-  std::cout.flush();
-  return 0;
-}
-
-// Idle sweep: classify every flow whose last packet is older than
-// `idle_ns`, by running nnbpf_sweep on its key (BPF_PROG_TEST_RUN): the same
-// feature extraction, inference chain and finish program as a flow end.
-// With `rb`, events are consumed as the sweep goes (a flush at exit may end
-// more flows than the ring buffer holds).
-size_t sweep_idle(int flows_fd, int sweep_fd, uint64_t idle_ns, uint32_t max_entries,
-                  uint32_t reason = NNBPF_END_IDLE, ring_buffer* rb = nullptr) {
-  bpf_map_info info{};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(flows_fd, &info, &len)) return 0;
-  std::vector<uint8_t> val(info.value_size);
-  std::vector<nnbpf_flow_key> idle;
-  nnbpf_flow_key key{}, next{};
-  void* prev = nullptr;
-  uint64_t now = ktime_now_ns();
-  for (uint32_t i = 0; i < max_entries && bpf_map_get_next_key(flows_fd, prev, &next) == 0; ++i) {
-    if (bpf_map_lookup_elem(flows_fd, &next, val.data()) == 0 && val.size() >= sizeof(nnbpf_flow_hdr)) {
-      nnbpf_flow_hdr h;
-      std::memcpy(&h, val.data(), sizeof h);
-      if (now > h.last_ns && now - h.last_ns >= idle_ns) idle.push_back(next);
-    }
-    key = next;
-    prev = &key;
-  }
-  size_t done = 0;
-  for (const auto& k : idle) {
-    nnbpf_sweep_pkt pkt{};
-    pkt.magic = NNBPF_SWEEP_MAGIC;
-    pkt.reason = reason;
-    pkt.key = k;
-    nnbpf_sweep_pkt out{};
-    LIBBPF_OPTS(bpf_test_run_opts, t);
-    t.data_in = &pkt;
-    t.data_size_in = sizeof pkt;
-    t.data_out = &out;
-    t.data_size_out = sizeof out;
-    t.repeat = 1;
-    if (bpf_prog_test_run_opts(sweep_fd, &t) == 0) ++done;
-    if (rb && done % 256 == 0) ring_buffer__consume(rb);
-  }
-  return done;
-}
 
 bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
@@ -178,17 +53,6 @@ const char* kMapsToPin[] = {NNBPF_MAP_PROGS,   NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM
                             NNBPF_MAP_EVIDENCE, NNBPF_MAP_BLOCK_GEN};
 
 }  // namespace
-
-const char* reason_name(uint32_t r) {
-  switch (r) {
-    case NNBPF_END_FIN: return "fin";
-    case NNBPF_END_RST: return "rst";
-    case NNBPF_END_IDLE: return "idle";
-    case NNBPF_END_EVERY_N: return "every_n";
-    case NNBPF_END_EXIT: return "exit";
-    default: return "other";
-  }
-}
 
 Result<uint64_t> parse_duration(const std::string& text) {
   char* end = nullptr;
@@ -342,12 +206,16 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   }
 
   // Everything that can fail without side effects, before attaching.
-  const int flows_fd = pipe->map_fd(NNBPF_MAP_FLOWS), sweep_fd = pipe->prog_fd(NNBPF_PROG_SWEEP_NAME);
   // Packets skip the host-filter lookup while no block exists: checked once
   // a second below (runtime/block_gen.h).
   NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
-  if (o.idle_timeout_ns && sweep_fd < 0) return Error::bad_input(art.dir + ": object has no " NNBPF_PROG_SWEEP_NAME " program");
-  EventCtx ectx;
+  std::unique_ptr<IdleSweep> sweep;
+  if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
+    auto sw = IdleSweep::attach(pipe->object(), {o.idle_timeout_ns, o.embryonic_timeout_ns});
+    if (!sw) return sw.error().with_context(art.dir + ": ");
+    sweep = std::move(*sw);
+  }
+  EventPrinter ectx;
   ectx.json = o.json;
   ectx.features = art.model.features;
   ectx.classes = manifest_classes(art.manifest);
@@ -359,7 +227,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   ectx.handler = &o.on_event;
   ectx.observe = &o.observe;
   std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
-      ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), on_event, &ectx, nullptr), &ring_buffer__free);
+      ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), print_event, &ectx, nullptr), &ring_buffer__free);
   if (!rb_owner) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
   ring_buffer* rb = rb_owner.get();
 
@@ -412,7 +280,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (m && bpf_map__pin(m, (pdir + "/" + name).c_str()))
       return undo(Error::runtime(pdir + "/" + name + ": cannot pin: " + std::strerror(errno)));
   }
-  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+  for (const char* prog : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME, NNBPF_PROG_SWEEP_SCAN_NAME}) {
     int fd = pipe->prog_fd(prog);
     if (fd >= 0 && bpf_obj_pin(fd, (pdir + "/" + prog).c_str()))
       return undo(Error::runtime(pdir + "/" + prog + ": cannot pin: " + std::strerror(errno)));
@@ -453,13 +321,9 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
   auto start = std::chrono::steady_clock::now();
   auto last_sweep = start;
-  uint32_t flows_max = 0;
-  if (bpf_map* fm = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS)) flows_max = bpf_map__max_entries(fm);
-  // Sweep often enough that a flow is classified within ~1.25x its timeout.
-  auto sweep_every = std::chrono::milliseconds(
-      std::clamp<uint64_t>(o.idle_timeout_ns / 4000000ull, 50, 1000));
   auto last_empty_check = start;
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
@@ -468,8 +332,8 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
       block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
       last_empty_check = std::chrono::steady_clock::now();
     }
-    if (o.idle_timeout_ns && std::chrono::steady_clock::now() - last_sweep >= sweep_every) {
-      sweep_idle(flows_fd, sweep_fd, o.idle_timeout_ns, flows_max);
+    if (sweep && std::chrono::steady_clock::now() - last_sweep >= sweep->period()) {
+      if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
       last_sweep = std::chrono::steady_clock::now();
     }
     if (o.duration_s > 0 &&
@@ -484,8 +348,8 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   xdp_hook.reset();
   if (stats_fd >= 0) close(stats_fd);
   // No packet reaches the pipeline now: flush the flows still tracked.
-  if (o.flush_at_exit && sweep_fd >= 0) {
-    sweep_idle(flows_fd, sweep_fd, 0, flows_max, NNBPF_END_EXIT, rb);
+  if (o.flush_at_exit && sweep) {
+    if (auto r = sweep->flush(NNBPF_END_EXIT, rb); !r) std::cerr << tag << r.error().message << "\n";
     ring_buffer__consume(rb);
   }
   rb_owner.reset();

@@ -12,6 +12,7 @@
 #include "compiler/driver/pipeline.h"
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
+#include "runtime/events.h"
 #include "runtime/evidence.h"
 
 namespace nnbpf::runtime {
@@ -25,6 +26,7 @@ struct RunOptions {
   std::vector<std::string> allow;   // CIDRs never blocked
   bool monitor = false;
   uint64_t idle_timeout_ns = 0;     // 0 = off
+  uint64_t embryonic_timeout_ns = 0; // TCP flows of one packet (no handshake) idle this long; 0 = off
   uint32_t every_packets = 0;       // 0 = off
   uint32_t max_flows = 0;           // 0 = object default
   bool json = false;
@@ -33,6 +35,7 @@ struct RunOptions {
   bool bpf_stats = false;           // kernel BPF run-time statistics on while attached
   std::string attach = "link";      // link (own the hook) | libxdp (share it: attach_libxdp.h)
   unsigned xdp_priority = 50;       // libxdp run order, lower first
+  int ready_fd = -1;                // --ready-fd: "ready IFACE" once attached (runtime/ready.h)
   // For nnbpf capture: events go to on_event instead of stdout; a pipeline
   // already pinned on the interface is refused instead of taken over; after
   // detaching, every flow still in the table is flushed through the same
@@ -51,9 +54,6 @@ Status run_pipeline(const RunOptions& opts);
 // Attaches `artifact` to opts.iface and serves it until signalled or
 // opts.duration_s; always detaches and removes its pins.
 Status run_artifact(const compiler::Artifact& artifact, const RunOptions& opts);
-
-// "fin", "rst", "idle", "every_n", "exit" for NNBPF_END_*.
-const char* reason_name(uint32_t reason);
 
 // Parses "300s", "5m", "1h", "250ms", "42" (seconds) into ns.
 Result<uint64_t> parse_duration(const std::string& text);

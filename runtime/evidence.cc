@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/map_iter.h"
 #include "runtime/pins.h"
 #include "runtime/util.h"
 
@@ -213,32 +214,25 @@ Result<std::vector<EvidenceEntry>> evidence_list(const std::string& iface, bool 
   uint64_t step = std::max<uint64_t>(pol.window_ns / NNBPF_EV_BUCKETS, 1);
   uint32_t epoch = static_cast<uint32_t>(now / step);
   std::vector<EvidenceEntry> out;
-  nnbpf_addr key{}, next{};
-  void* prev = nullptr;
-  for (int i = 0; i < (1 << 22) && bpf_map_get_next_key(ev.fd, prev, &next) == 0; ++i) {
-    nnbpf_evidence v{};
-    if (bpf_map_lookup_elem(ev.fd, &next, &v) == 0) {
-      EvidenceEntry e;
-      static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-      bool v4 = std::memcmp(next.a, mapped, 12) == 0;
-      e.prefix = format_prefix(next.a, v4 ? 96 + pol.prefix_v4 : pol.prefix_v6);
-      for (const auto& b : v.b)
-        if (epoch - b.epoch < NNBPF_EV_BUCKETS) {
-          e.hits += b.hits;
-          e.flows += b.flows;
-        }
-      e.unsure = v.unsure;
-      e.blocks = v.blocks;
-      e.age_ns = now > v.last_ns ? now - v.last_ns : 0;
-      e.last_margin = static_cast<double>(v.last_margin) / scale;
-      e.last_ttl_ns = v.last_ttl_ns;
-      nnbpf_block bv{};
-      e.blocked = bpf_map_lookup_elem(blocked.fd, &next, &bv) == 0 && (bv.expires_ns == 0 || bv.expires_ns > now);
-      if (include_blocked || !e.blocked) out.push_back(e);
-    }
-    key = next;
-    prev = &key;
-  }
+  for_each_entry<nnbpf_addr, nnbpf_evidence>(ev.fd, NNBPF_MAX_EVIDENCE, [&](const nnbpf_addr& key, const nnbpf_evidence& v) {
+    EvidenceEntry e;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bool v4 = std::memcmp(key.a, mapped, 12) == 0;
+    e.prefix = format_prefix(key.a, v4 ? 96 + pol.prefix_v4 : pol.prefix_v6);
+    for (const auto& b : v.b)
+      if (epoch - b.epoch < NNBPF_EV_BUCKETS) {
+        e.hits += b.hits;
+        e.flows += b.flows;
+      }
+    e.unsure = v.unsure;
+    e.blocks = v.blocks;
+    e.age_ns = now > v.last_ns ? now - v.last_ns : 0;
+    e.last_margin = static_cast<double>(v.last_margin) / scale;
+    e.last_ttl_ns = v.last_ttl_ns;
+    nnbpf_block bv{};
+    e.blocked = bpf_map_lookup_elem(blocked.fd, &key, &bv) == 0 && (bv.expires_ns == 0 || bv.expires_ns > now);
+    if (include_blocked || !e.blocked) out.push_back(e);
+  });
   return out;
 }
 
@@ -253,14 +247,9 @@ Result<bool> evidence_del(const std::string& iface, const uint8_t addr[16]) {
 
 size_t copy_evidence(int old_fd, int new_fd) {
   size_t n = 0;
-  nnbpf_addr key{}, next{};
-  void* prev = nullptr;
-  for (int i = 0; i < NNBPF_MAX_EVIDENCE && bpf_map_get_next_key(old_fd, prev, &next) == 0; ++i) {
-    nnbpf_evidence v{};
-    if (bpf_map_lookup_elem(old_fd, &next, &v) == 0 && bpf_map_update_elem(new_fd, &next, &v, BPF_ANY) == 0) ++n;
-    key = next;
-    prev = &key;
-  }
+  for_each_entry<nnbpf_addr, nnbpf_evidence>(old_fd, NNBPF_MAX_EVIDENCE, [&](const nnbpf_addr& k, const nnbpf_evidence& v) {
+    if (bpf_map_update_elem(new_fd, &k, &v, BPF_ANY) == 0) ++n;
+  });
   return n;
 }
 

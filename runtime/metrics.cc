@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "runtime/control.h"
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/util.h"
@@ -99,19 +100,8 @@ void Metrics::observe(const nnbpf_event& e) {
 }
 
 Result<std::string> Metrics::render() {
-  NNBPF_TRY(sfd, open_pinned(iface_, NNBPF_MAP_STATS));
-  Fd stats(sfd);
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return Error::runtime("cannot count possible CPUs");
-  bpf_map_info info{};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(stats.fd, &info, &len)) return Error::runtime(std::string(NNBPF_MAP_STATS) + ": " + std::strerror(errno));
-  // Per-CPU sums, one lookup per counter, at scrape time.
-  std::vector<uint64_t> sum(info.max_entries, 0), vals(ncpu);
-  for (uint32_t k = 0; k < info.max_entries; ++k)
-    if (bpf_map_lookup_elem(stats.fd, &k, vals.data()) == 0)
-      for (auto v : vals) sum[k] += v;
-  auto stat = [&](uint32_t k) -> uint64_t { return k < sum.size() ? sum[k] : 0; };
+  NNBPF_TRY(st, read_stats(iface_));
+  auto stat = [&](uint32_t k) { return st.counter(k); };
 
   nlohmann::json manifest;
   {
@@ -122,7 +112,7 @@ Result<std::string> Metrics::render() {
   const std::string ifl = "interface=\"" + label_value(iface_) + "\"";
   Out o;
   for (const auto& c : kernel_counters()) {
-    if (c.stat >= sum.size()) continue;  // an older object without this counter
+    if (c.stat >= st.counters.size()) continue;  // an older object without this counter
     o.family(c.name, "counter", c.help);
     o.sample(c.name, "", static_cast<double>(stat(c.stat)) * c.scale);
   }
@@ -160,79 +150,22 @@ Result<std::string> Metrics::render() {
   }
 
   // Tables: flows tracked / evicted, blocks active.
-  uint64_t tracked = 0, capacity = 0;
-  if (auto ffd = open_pinned(iface_, NNBPF_MAP_FLOWS)) {
-    Fd flows(*ffd);
-    nnbpf_flow_key key{}, next{};
-    void* prev = nullptr;
-    while (tracked < (1u << 24) && bpf_map_get_next_key(flows.fd, prev, &next) == 0) {
-      ++tracked;
-      key = next;
-      prev = &key;
-    }
-    bpf_map_info fi{};
-    uint32_t fl = sizeof fi;
-    if (bpf_obj_get_info_by_fd(flows.fd, &fi, &fl) == 0) capacity = fi.max_entries;
-  }
-  uint64_t fnew = stat(NNBPF_STAT_FLOWS_NEW), fend = stat(NNBPF_STAT_FLOWS_ENDED);
   o.one("nnbpf_flows_evicted_total", "counter",
-        "Flows that left the table without a verdict (LRU eviction): new - ended - tracked.",
-        static_cast<double>(fnew >= fend + tracked ? fnew - fend - tracked : 0));
-  o.one("nnbpf_flows_tracked", "gauge", "Flows in the flow table now.", static_cast<double>(tracked));
-  o.one("nnbpf_flows_capacity", "gauge", "Size of the flow table (LRU).", static_cast<double>(capacity));
-  uint64_t active = 0;
-  if (auto bfd = open_pinned(iface_, NNBPF_MAP_BLOCKED)) {
-    Fd blocked(*bfd);
-    nnbpf_addr key{}, next{};
-    nnbpf_block val{};
-    void* prev = nullptr;
-    uint64_t now = ktime_now_ns();
-    for (int i = 0; i < NNBPF_MAX_BLOCKED && bpf_map_get_next_key(blocked.fd, prev, &next) == 0; ++i) {
-      if (bpf_map_lookup_elem(blocked.fd, &next, &val) == 0 && (val.expires_ns == 0 || val.expires_ns > now)) ++active;
-      key = next;
-      prev = &key;
-    }
-  }
+        "Flows that left the table without a verdict (LRU eviction): new - ended - out of domain - tracked.",
+        static_cast<double>(st.flows_evicted()));
+  o.one("nnbpf_flows_tracked", "gauge", "Flows in the flow table now.", static_cast<double>(st.flows_tracked));
+  o.one("nnbpf_flows_capacity", "gauge", "Size of the flow table (LRU).", static_cast<double>(st.flows_capacity));
   o.one("nnbpf_blocks_active", "gauge", "Sources blocked now (model and user entries, not expired).",
-        static_cast<double>(active));
+        static_cast<double>(st.blocks_active));
 
-  uint64_t errors = 0;
-  if (auto efd = open_pinned(iface_, NNBPF_MAP_ERRORS)) {
-    Fd errs(*efd);
-    for (uint32_t k = 0; k < NNBPF_ERR_MAX; ++k)
-      if (bpf_map_lookup_elem(errs.fd, &k, vals.data()) == 0)
-        for (auto v : vals) errors += v;
-  }
   o.one("nnbpf_inference_errors_total", "counter", "Inferences that failed in the kernel (nnbpf stats).",
-        static_cast<double>(errors));
+        static_cast<double>(st.inference_errors));
 
   // Parameter slot and generation (the hot-update state).
-  uint32_t slot = 0;
-  uint64_t generation = 0;
-  std::string digest = manifest.value("model_digest", "");
-  if (auto ifd = open_pinned(iface_, NNBPF_MAP_PARAM_IDX)) {
-    Fd idx(*ifd);
-    uint32_t zero = 0;
-    bpf_map_lookup_elem(idx.fd, &zero, &slot);
-    slot &= 1;
-    if (auto pfd = open_pinned(iface_, NNBPF_MAP_PARAMS)) {
-      Fd params(*pfd);
-      bpf_map_info pi{};
-      uint32_t pl = sizeof pi;
-      if (bpf_obj_get_info_by_fd(params.fd, &pi, &pl) == 0 && pi.value_size >= sizeof(nnbpf_params_hdr)) {
-        std::vector<uint8_t> buf(pi.value_size);
-        if (bpf_map_lookup_elem(params.fd, &slot, buf.data()) == 0) {
-          nnbpf_params_hdr hdr;
-          std::memcpy(&hdr, buf.data(), sizeof hdr);
-          generation = hdr.generation;
-          digest = hex(hdr.digest, 32);
-        }
-      }
-    }
-  }
-  o.one("nnbpf_param_slot", "gauge", "Parameter slot the kernel reads (0 or 1).", slot);
+  const std::string digest = st.model_digest.empty() ? manifest.value("model_digest", "") : st.model_digest;
+  o.one("nnbpf_param_slot", "gauge", "Parameter slot the kernel reads (0 or 1).", st.param_slot);
   o.one("nnbpf_param_generation", "gauge", "Generation of the running parameters (+1 per hot update).",
-        static_cast<double>(generation));
+        static_cast<double>(st.param_generation));
 
   size_t nfeat = manifest.contains("features") && manifest["features"].is_array() ? manifest["features"].size() : 0;
   std::string b = manifest.contains("quant") ? manifest["quant"].value("b", nlohmann::json(0)).dump() : "0";

@@ -88,37 +88,34 @@ std::string verifier_log_of(const std::string& path, const std::string& which) {
   return out;
 }
 
-// Overwrite the variable nnbpf_cfg inside the object's .rodata before load
-// (its offset comes from the BTF DATASEC, as libbpf skeletons do).
-Status set_rodata_config(bpf_object* obj, const nnbpf_config& cfg, const std::string& path) {
+// The object's nnbpf_cfg (.rodata), writable until the object is loaded:
+// libbpf finds the variable through BTF as for a generated subskeleton (the
+// pipeline objects are generated per model, so no skeleton header can be
+// generated for them at build time; the config's layout is abi.h's).
+Result<nnbpf_config*> object_config(bpf_object* obj, const std::string& path) {
+  const btf* b = bpf_object__btf(obj);
+  int type_id = b ? btf__find_by_name_kind(b, "nnbpf_config", BTF_KIND_STRUCT) : -1;
+  if (type_id < 0) return Error::bad_input(path + ": no nnbpf_config in BTF (object built without the XDP runtime?)");
+  long size = btf__resolve_size(b, type_id);
+  if (size != static_cast<long>(sizeof(nnbpf_config)))
+    return Error::bad_input(path + ": nnbpf_config is " + std::to_string(size) + " bytes, expected " +
+                            std::to_string(sizeof(nnbpf_config)) + " (ABI mismatch)");
   bpf_map* rodata = nullptr;
-  bpf_map* m;
-  bpf_object__for_each_map(m, obj) {
-    const char* n = bpf_map__name(m);
-    if (n && std::strstr(n, ".rodata")) rodata = m;
-  }
-  btf* b = bpf_object__btf(obj);
-  if (!rodata || !b) return Error::bad_input(path + ": no .rodata/BTF to hold nnbpf_cfg");
-  int sec_id = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
-  if (sec_id < 0) return Error::bad_input(path + ": no .rodata section in BTF");
-  const btf_type* sec = btf__type_by_id(b, sec_id);
-  const btf_var_secinfo* vs = btf_var_secinfos(sec);
-  for (unsigned i = 0; i < btf_vlen(sec); ++i, ++vs) {
-    const btf_type* var = btf__type_by_id(b, vs->type);
-    if (std::strcmp(btf__name_by_offset(b, var->name_off), "nnbpf_cfg") != 0) continue;
-    if (vs->size != sizeof cfg)
-      return Error::bad_input(path + ": nnbpf_cfg is " + std::to_string(vs->size) + " bytes, expected " +
-                              std::to_string(sizeof cfg) + " (ABI mismatch)");
-    size_t sz = 0;
-    const void* init = bpf_map__initial_value(rodata, &sz);
-    if (!init || vs->offset + vs->size > sz) return Error::runtime(path + ": cannot read .rodata");
-    std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + sz);
-    std::memcpy(data.data() + vs->offset, &cfg, sizeof cfg);
-    if (bpf_map__set_initial_value(rodata, data.data(), data.size()))
-      return Error::runtime(path + ": cannot set .rodata");
-    return ok_status();
-  }
-  return Error::bad_input(path + ": no nnbpf_cfg in .rodata (object built without the XDP runtime?)");
+  void* addr = nullptr;
+  bpf_map_skeleton map{".rodata", &rodata, nullptr};
+  bpf_var_skeleton var{"nnbpf_cfg", &rodata, &addr};
+  bpf_object_subskeleton sub{};
+  sub.sz = sizeof sub;
+  sub.obj = obj;
+  sub.map_cnt = 1;
+  sub.map_skel_sz = sizeof map;
+  sub.maps = &map;
+  sub.var_cnt = 1;
+  sub.var_skel_sz = sizeof var;
+  sub.vars = &var;
+  if (bpf_object__open_subskeleton(&sub) || !addr)
+    return Error::bad_input(path + ": no nnbpf_cfg in .rodata (object built without the XDP runtime?)");
+  return static_cast<nnbpf_config*>(addr);
 }
 
 }  // namespace
@@ -154,7 +151,11 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
     return Error::bad_input(a.object_path + ": libbpf cannot open the object: " + errstr(err));
   }
 
-  if (opts.config) NNBPF_CHECK(set_rodata_config(p->obj_, *opts.config, a.object_path));
+  if (opts.config || opts.edit_config) {
+    NNBPF_TRY(cfg, object_config(p->obj_, a.object_path));
+    if (opts.config) *cfg = *opts.config;
+    if (opts.edit_config) opts.edit_config(*cfg);
+  }
   if (opts.max_flows) {
     bpf_map* flows = bpf_object__find_map_by_name(p->obj_, NNBPF_MAP_FLOWS);
     if (!flows) return Error::bad_input(a.object_path + ": no " NNBPF_MAP_FLOWS " map (object built without the XDP runtime?)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct LoadOptions {
   // Tunables written into the object's .rodata (struct nnbpf_config) before
   // load; absent = the object's defaults.
   std::optional<nnbpf_config> config;
+  // Called on the object's config (after `config`, if given) before load:
+  // tests change a few fields of the object's own defaults.
+  std::function<void(nnbpf_config&)> edit_config;
   uint32_t max_flows = 0;                      // nnbpf_flows size; 0 = default
 };
 

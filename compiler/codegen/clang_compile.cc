@@ -1,7 +1,5 @@
 #include "compiler/codegen/clang_compile.h"
 
-#include <sys/utsname.h>
-
 #include <clang/Basic/Diagnostic.h>
 #include <clang/Basic/DiagnosticOptions.h>
 #include <clang/CodeGen/CodeGenAction.h>
@@ -23,14 +21,6 @@
 #include "compiler/codegen/embedded.h"
 
 namespace nnbpf::compiler {
-
-std::string detect_bpf_cpu() {
-  struct utsname u;
-  if (uname(&u) != 0) return "v3";
-  int major = 0, minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return "v3";
-  return (major > 6 || (major == 6 && minor >= 6)) ? "v4" : "v3";
-}
 
 namespace {
 constexpr const char* kVirtualRoot = "/nnbpf-embedded";
@@ -80,9 +70,9 @@ Result<ClangOutput> compile_bpf_c(const std::string& source, const std::string& 
       "-resource-dir", NNBPF_CLANG_RESOURCE_DIR,
       "-I", kVirtualRoot,
       "-internal-isystem", NNBPF_CLANG_RESOURCE_DIR "/include",
-      "-internal-externc-isystem", "/usr/include/x86_64-linux-gnu",
+      "-internal-externc-isystem", "/usr/include/" NNBPF_MULTIARCH,
       "-internal-externc-isystem", "/usr/include",
-      "-D__TARGET_ARCH_x86", "-D__BPF_TRACING__",
+      "-D__TARGET_ARCH_" NNBPF_TARGET_ARCH, "-D__BPF_TRACING__",
       "-Wno-unused-function", "-Wno-compare-distinct-pointer-types",
       "-ferror-limit", "8",
       "-o", out_path.c_str(), "-x", "c", kMainFile};

@@ -5,13 +5,10 @@
 
 #include <string>
 
+#include "compiler/codegen/bpf_isa.h"
 #include "compiler/support/result.h"
 
 namespace nnbpf::compiler {
-
-// "v4" when the running kernel is >= 6.6 (sign-extending loads and moves),
-// else "v3".
-std::string detect_bpf_cpu();
 
 struct ClangOutput {
   std::string object;       // ELF bytes

@@ -32,6 +32,11 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
   // once per group and multiplied into kGroup accumulators, so a product
   // costs a weight load, a multiply and an add (plus 1/kGroup of a load).
   const size_t row_bytes = 4ull * layer.in;
+  // The accumulator's right shift: the exponent of the layer's inputs,
+  // b_{l-1} (docs/semantics.md#per-layer), read from the slot after the
+  // products so it holds no register during them; step 1's b for layer 0.
+  const std::string shift =
+      l > 0 && ctx.model.layer_exponents ? "p->layer_b[" + std::to_string(l - 1) + "]" : std::string("b");
   for (int i = begin; i < end;) {
     // Grouping pays while weight loads use the 16-bit displacement of BPF
     // loads; beyond 32 KiB into the slot every load needs its own address
@@ -47,8 +52,9 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
         o << "\t\t\tnnbpf_mac(a" << k << ", p, " << w << "[" << i + k << "][" << j << "], xj);\n";
       o << "\t\t}\n";
     }
+    o << "\t\t__u32 sh = " << shift << ";\n";
     for (int k = 0; k < g; ++k) {
-      o << "\t\ta" << k << " = (a" << k << " >> b) + " << bias << "[" << i + k << "];\n";
+      o << "\t\ta" << k << " = (a" << k << " >> sh) + " << bias << "[" << i + k << "];\n";
       if (layer.relu) {
         // Branch-free ReLU; nnbpf_opaque keeps clang from turning it back
         // into a data-dependent branch.

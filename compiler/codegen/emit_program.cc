@@ -1,7 +1,8 @@
 // Assembles the translation unit: model constants, the generated parameter
 // struct (every offset asserted against layout_params), the model's feature
 // list, the hand-written runtime (bpf_rt/progs/pipeline.bpf.c and the XDP
-// pipeline bpf_rt/progs/xdp.bpf.c), the object stamp, the initial parameter
+// pipeline bpf_rt/progs/xdp.bpf.c with its idle-sweep iterator
+// bpf_rt/progs/sweep.bpf.c), the object stamp, the initial parameter
 // slot, and one XDP program per stage.
 #include <iomanip>
 
@@ -24,6 +25,7 @@ void emit_params_struct(EmitContext& ctx) {
     o << "\t__s32 b" << l << "[" << m.layers[l].out << "];\n";
     if (int8) o << "\t__s32 rq_mult" << l << ";\n\t__u32 rq_shift" << l << ";\n";
   }
+  if (m.layer_exponents) o << "\t__u32 layer_b[" << m.layers.size() << "];\n";
   o << "};\n";
   o << "_Static_assert(sizeof(struct nnbpf_params) == " << ctx.layout.total_bytes << ", \"params size\");\n";
   o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, in) == " << ctx.layout.inputs_offset
@@ -37,6 +39,9 @@ void emit_params_struct(EmitContext& ctx) {
       o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, rq_mult" << l
         << ") == " << ctx.layout.layers[l].requant_offset << ", \"params rq" << l << "\");\n";
   }
+  if (m.layer_exponents)
+    o << "_Static_assert(__builtin_offsetof(struct nnbpf_params, layer_b) == " << ctx.layout.layer_b_offset
+      << ", \"params layer_b\");\n";
   o << "\n";
 }
 
@@ -97,7 +102,8 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
     emit_params_struct(ctx);
   emit_feature_list(ctx);
   o << "#include \"progs/pipeline.bpf.c\"\n";
-  o << "#include \"progs/xdp.bpf.c\"\n\n";
+  o << "#include \"progs/xdp.bpf.c\"\n";
+  o << "#include \"progs/sweep.bpf.c\"\n\n";
   o << "#define nnbpf_barrier() asm volatile(\"\" ::: \"memory\")\n";
   o << "#define nnbpf_opaque(v) asm volatile(\"\" : \"+r\"(v) :: \"memory\")\n\n";
   emit_sections(ctx, static_cast<int>(plan.stages.size()));

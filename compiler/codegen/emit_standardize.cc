@@ -29,7 +29,11 @@ void emit_standardize(EmitContext& ctx) {
   // Sanity check of the slot's shift, placed here on purpose: the branch
   // gives the verifier a prune point right after the clamps, so their
   // alternative paths are not re-verified through every layer that follows.
-  o << "\tif (b > 62) {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n\t\tnnbpf_inference_end(s);\n"
+  // The per-layer exponents (docs/semantics.md#per-layer) are checked with it.
+  o << "\tif (b > 62";
+  if (ctx.model.layer_exponents)
+    for (size_t l = 0; l < ctx.model.layers.size(); ++l) o << " || p->layer_b[" << l << "] > 62";
+  o << ") {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n\t\tnnbpf_inference_end(s);\n"
     << "\t\treturn XDP_ABORTED;\n\t}\n";
   o << "\tnnbpf_barrier();\n";
 }

@@ -7,6 +7,7 @@
 namespace nnbpf::compiler {
 
 namespace {
+constexpr uint32_t kMaxLayerExponent = 30;  // docs/semantics.md#limits
 size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
 template <typename T>
@@ -56,6 +57,11 @@ ParamLayout layout_params(const QuantModel& model) {
       off += 8;
     }
     l.layers.push_back(pl);
+  }
+  if (model.layer_exponents) {
+    off = align_up(off, 4);
+    l.layer_b_offset = off;
+    off += 4ull * model.layers.size();
   }
   l.total_bytes = align_up(off, 8);
   return l;
@@ -125,6 +131,7 @@ std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generati
       put<int32_t>(buf, l.layers[k].requant_offset, layer.rq_mult);
       put<uint32_t>(buf, l.layers[k].requant_offset + 4, static_cast<uint32_t>(layer.rq_shift));
     }
+    if (l.layer_b_offset) put<uint32_t>(buf, l.layer_b_offset + 4 * k, static_cast<uint32_t>(layer.b));
   }
   return buf;
 }
@@ -189,6 +196,13 @@ Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector
                                 std::to_string(layer.rq_mult) + " >> " + std::to_string(sh) +
                                 " is out of range (shift 1..62, multiplier >= 0)");
       layer.rq_shift = static_cast<int32_t>(sh);
+    }
+    if (l.layer_b_offset) {
+      const uint32_t b = get<uint32_t>(bytes, l.layer_b_offset + 4 * k);
+      if (b > kMaxLayerExponent)
+        return Error::bad_input("parameter blob: layer " + std::to_string(k) + " exponent b=" + std::to_string(b) +
+                                " is out of range (0.." + std::to_string(kMaxLayerExponent) + ")");
+      layer.b = static_cast<int>(b);
     }
   }
   return m;

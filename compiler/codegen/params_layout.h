@@ -3,6 +3,8 @@
 // layer the int32 weights [out][in] and int32 bias [out] (natural alignment).
 // --quant int8: per layer int8 weights [out][in], int32 bias [out] (4-aligned)
 // and the requantization pair {int32 mult, uint32 shift}.
+// Per-layer exponents (QuantModel::layer_exponents, docs/semantics.md#per-layer):
+// uint32 layer_b[layers] after the last layer (4-aligned).
 // The emitted C struct asserts every offset computed here, and the runtime
 // serializes slots with serialize_params, so the two can never drift.
 #pragma once
@@ -27,6 +29,7 @@ struct ParamLayout {
     int out = 0;
   };
   std::vector<Layer> layers;
+  size_t layer_b_offset = 0;  // uint32 layer_b[layers]; 0 without per-layer exponents
   // Tree models (QuantModel::tree): struct nnbpf_tree_node[node_capacity],
   // int32 leaf values [leaf_capacity][n_outputs], uint32 roots [trees].
   size_t tree_nodes_offset = 0;

@@ -97,17 +97,23 @@ double standardized(const FloatModel& fm, size_t j, double x) {
   return (x - fm.standardization->mean[j]) * fm.standardization->mul[j];
 }
 
+// Fractional bits of the integer logits when they are a power of two: the
+// last layer's exponent for int32 (docs/semantics.md#per-layer), else b.
+int power_of_two_logit_bits(const QuantModel& q) {
+  const bool int32_mlp = !q.is_tree() && q.mode == QuantMode::Int32 && !q.layers.empty();
+  return int32_mlp ? q.layer_exponent(q.layers.size() - 1) : q.b;
+}
 }  // namespace
 
 double logit_scale(const QuantModel& q) {
   if (!q.is_tree() && q.mode == QuantMode::Int8 && !q.int8_scales.empty())
     return q.int8_scales.back().weight * q.int8_scales.back().input;
-  return std::ldexp(1.0, -q.b);
+  return std::ldexp(1.0, -power_of_two_logit_bits(q));
 }
 
 int logit_frac_bits(const QuantModel& q) {
   if (!q.is_tree() && q.mode == QuantMode::Int8) return static_cast<int>(std::lround(-std::log2(logit_scale(q))));
-  return q.b;
+  return power_of_two_logit_bits(q);
 }
 
 Result<std::vector<std::vector<uint64_t>>> parse_calibration_text(const std::string& text,

@@ -36,10 +36,11 @@ constexpr size_t kMaxAgreementRows = 20000;
 constexpr size_t kSampledUniformRows = 2000;
 constexpr size_t kSampledBoundaryRows = 2000;
 
-// Real value of one unit of the integer logits: 2^-b (int32, tree), the last
+// Real value of one unit of the integer logits: 2^-b_{L-1} (int32), 2^-b (tree), the last
 // layer's s_w * s_in (int8).
 double logit_scale(const QuantModel& q);
-// The manifest's quant.logit_frac_bits: b for int32 and trees; for int8 the
+// The manifest's quant.logit_frac_bits: the last layer's exponent b_{L-1} for
+// int32 (docs/semantics.md#per-layer), b for trees; for int8 the
 // nearest integer to -log2(logit_scale) (its scale is not a power of two).
 int logit_frac_bits(const QuantModel& q);
 

@@ -76,6 +76,10 @@ std::string short_num(double v) {
   return o.str();
 }
 
+// The b of the summary's scale: line: the uniform choice the per-layer
+// exponents started from (docs/semantics.md#choosing-b), or the one b.
+int uniform_b(const QuantModel& q) { return q.layer_exponents ? q.b_uniform : q.b; }
+
 // The one-line reason of a failed agreement gate: the agreement, the b it
 // tried and what would fix it.
 std::string describe_disagreement(const CompileResult& r) {
@@ -89,7 +93,7 @@ std::string describe_disagreement(const CompileResult& r) {
   else if (q.mode == QuantMode::Int8)
     o << " with --quant int8 (inputs at b = " << q.b << ")";
   else
-    o << " at b = " << q.b << (q.b_forced ? " (--scale-bits)" : "");
+    o << " at b = " << uniform_b(q) << (q.b_forced ? " (--scale-bits)" : "");
   o << " is below --min-agreement " << percent(a.min_agreement) << "; largest logit error "
     << short_num(a.max_logit_error);
   if (a.min_flipped_margin) o << ", flipped rows' float margins " << short_num(*a.min_flipped_margin) << " to "
@@ -103,7 +107,7 @@ std::string describe_disagreement(const CompileResult& r) {
   } else {
     if (q.b_forced && q.b < q.b_safe)
       o << " drop --scale-bits (or --scale-bits " << q.b_safe << ", the largest b the overflow analysis proves safe),";
-    else if (!q.b_forced && q.b < q.b_safe)
+    else if (!q.b_forced && uniform_b(q) < q.b_safe)
       o << " --overflow-margin-bits 0 (b = " << q.b_safe << "),";
     if (r.ranges_source.rfind("feature catalog", 0) == 0)
       o << " narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b,";
@@ -111,6 +115,18 @@ std::string describe_disagreement(const CompileResult& r) {
   if (a.sampled) o << " --calibration CSV of real flows (these rows were sampled from the input ranges),";
   o << " or --allow-disagreement to compile anyway";
   return o.str();
+}
+
+// --bpf-isa: as given, or "auto": what the running kernel accepts (a warning
+// when the probe itself was refused and the kernel version decided).
+std::string choose_isa(const std::string& want, std::vector<std::string>& warnings) {
+  if (want != "auto") return want;
+  BpfIsa isa = probe_bpf_isa();
+  if (!isa.probed)
+    warnings.push_back("BPF ISA " + isa.cpu +
+                       " chosen from the kernel version: no privilege (CAP_BPF) to probe the kernel; "
+                       "--bpf-isa sets it");
+  return isa.cpu;
 }
 
 }  // namespace
@@ -180,7 +196,7 @@ Result<CompileResult> compile_model(const std::string& onnx_path, const CompileO
   }
 
   r.layout = layout_params(r.quant_model);
-  r.mcpu = opts.mcpu == "auto" ? detect_bpf_cpu() : opts.mcpu;
+  r.mcpu = choose_isa(opts.mcpu, r.warnings);
   PlanTarget target;
   target.isa_v4 = r.mcpu == "v4";
   for (const auto& l : r.layout.layers) target.weight_offsets.push_back(l.weight_offset);
@@ -215,7 +231,7 @@ Result<CompileResult> compile_capture(const std::string& mcpu) {
   r.float_model.features = q.features;
   r.ranges_source = "feature catalog bounds";
   r.layout = layout_params(q);
-  r.mcpu = mcpu == "auto" ? detect_bpf_cpu() : mcpu;
+  r.mcpu = choose_isa(mcpu, r.warnings);
   r.c_source = emit_program(q, r.plan, r.layout);
   NNBPF_TRY(obj, compile_bpf_c(r.c_source, r.mcpu));
   r.object = std::move(obj.object);
@@ -274,6 +290,14 @@ nlohmann::json make_manifest(const CompileResult& r) {
     // Precision first: b_safe is the largest b the overflow analysis proves
     // safe; b = b_safe - margin_bits, never below b_ecdf (unless b_ecdf overflows).
     m["quant"]["choice"] = q.b_forced ? "forced" : "precision-first";
+    // Per-layer exponents (docs/semantics.md#per-layer): quant.b is step 1's,
+    // b_uniform the uniform choice they were raised from.
+    if (q.layer_exponents) {
+      json lb = json::array();
+      for (size_t l = 0; l < q.layers.size(); ++l) lb.push_back(q.layers[l].b);
+      m["quant"]["layer_b"] = lb;
+      m["quant"]["b_uniform"] = q.b_uniform;
+    }
     m["quant"]["b_safe"] = q.b_safe;
     m["quant"]["margin_bits"] = q.margin_bits;
     m["quant"]["ecdf_share_at_b_ecdf"] = q.ecdf_share_at_b_ecdf;
@@ -332,10 +356,17 @@ nlohmann::json make_manifest(const CompileResult& r) {
                            {"weight_offset", r.layout.layers[l].weight_offset},
                            {"bias_offset", r.layout.layers[l].bias_offset},
                            {"weight_bytes", r.layout.layers[l].weight_bytes}});
+  if (q.layer_exponents) {
+    for (size_t l = 0; l < q.layers.size(); ++l) {
+      m["layers"][l]["b"] = q.layer_exponent(l);
+      m["layers"][l]["shift"] = q.layer_shift(l);
+    }
+  }
   m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
                  {"slots", 2},
                  {"bytes_total", 2 * r.layout.total_bytes},
                  {"inputs_offset", r.layout.inputs_offset}};
+  if (q.layer_exponents) m["params"]["layer_b_offset"] = r.layout.layer_b_offset;
   m["max_stage_insns"] = r.plan.max_stage_insns;
   m["stages"] = json::array();
   for (size_t k = 0; k < r.plan.stages.size(); ++k) {
@@ -399,6 +430,7 @@ std::string describe_ir(const CompileResult& r) {
       << (L.relu ? " relu" : "");
     if (q.mode == QuantMode::Int8 && l + 1 < q.layers.size())
       o << " requant=" << L.rq_mult << ">>" << L.rq_shift;
+    if (q.layer_exponents) o << " b=" << q.layer_exponent(l) << " shift=" << q.layer_shift(l);
     o << "\n";
   }
   for (size_t k = 0; k < r.plan.stages.size(); ++k) {
@@ -454,6 +486,26 @@ std::string describe_agreement(const CompileResult& r) {
   return o.str();
 }
 
+// The "shifts:" line: the per-layer exponents (docs/semantics.md#per-layer).
+std::string describe_exponents(const QuantModel& q) {
+  std::ostringstream o;
+  bool raised = q.b != q.b_uniform;
+  o << "shifts:   inputs b = " << q.b << ", layers b_k =";
+  for (size_t l = 0; l < q.layers.size(); ++l) {
+    o << (l ? ", " : " ") << q.layer_exponent(l);
+    raised |= q.layer_exponent(l) != q.b_uniform;
+  }
+  if (q.b_forced)
+    o << " (uniform: --scale-bits)";
+  else if (raised)
+    o << " (raised from b = " << q.b_uniform << " as far as the overflow analysis allows with the "
+      << q.margin_bits << "-bit margin)";
+  else
+    o << " (uniform: no exponent can be raised with the " << q.margin_bits << "-bit margin)";
+  o << "; logits carry " << logit_frac_bits(q) << " fractional bits\n";
+  return o.str();
+}
+
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   std::ostringstream o;
@@ -482,12 +534,13 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
                                                        : "interval analysis; --calibration gives tighter ones")
       << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
   } else {
-    o << "scale:    b = " << q.b << " (s = 2^" << q.b << ")";
+    const int b = uniform_b(q);
+    o << "scale:    b = " << b << " (s = 2^" << b << ")";
     if (q.b_forced)
       o << ", set by --scale-bits (the overflow analysis proves b <= " << q.b_safe << " safe)";
     else if (q.b_lowered)
       o << ", lowered to avoid overflow below the ECDF's b = " << q.b_ecdf;
-    else if (q.b == q.b_safe - q.margin_bits)
+    else if (b == q.b_safe - q.margin_bits)
       o << ", precision first: the largest b the overflow analysis proves safe (" << q.b_safe << ") less a "
         << q.margin_bits << "-bit margin";
     else
@@ -495,8 +548,9 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
     o << "; ECDF at alpha " << std::setprecision(4) << q.alpha << " alone: b = " << q.b_ecdf << " (share "
       << std::setprecision(5) << q.ecdf_share_at_b_ecdf << ")";
     if (q.b_inputs >= 0) o << ", inputs need b >= " << q.b_inputs << " (formula 9)";
-    o << "; share of nonzero parameters with |p|*s < 1 at b = " << q.b << ": " << std::setprecision(5)
+    o << "; share of nonzero parameters with |p|*s < 1 at b = " << b << ": " << std::setprecision(5)
       << q.ecdf_share << "\n";
+    if (q.layer_exponents) o << describe_exponents(q);
   }
   o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
     << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
@@ -614,6 +668,12 @@ Result<Artifact> load_artifact(const std::string& dir) {
       return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' for kind " + kind + " (" +
                               (kind == "tree" ? "tree" : "int32 or int8") + ")");
     shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
+    // Manifests without quant.layer_b (older compiles): every layer at b, no
+    // exponent array in the slot (docs/semantics.md#per-layer).
+    shape.layer_exponents = kind == "mlp" && shape.mode == QuantMode::Int32 && qj.contains("layer_b");
+    if (shape.layer_exponents && qj.at("layer_b").size() != shape.layers.size())
+      return Error::bad_input(dir + "/manifest.json: quant.layer_b has " + std::to_string(qj.at("layer_b").size()) +
+                              " entries for " + std::to_string(shape.layers.size()) + " layers");
     shape.alpha = qj.at("alpha").get<double>();
     shape.ecdf_share = qj.at("ecdf_share").get<double>();
     shape.b_ecdf = qj.at("b_ecdf").get<int>();

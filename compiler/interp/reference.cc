@@ -13,14 +13,15 @@ namespace {
 
 // Formula (4): acc = sum_j W_E[i][j] * x_j with wrapping 64-bit arithmetic
 // (unsigned, so wrapping is defined; the analysis rules it out anyway),
-// y = ars(acc, b) + B_E[i], then ReLU.
-std::vector<int64_t> run_dense(const QuantLayer& layer, int b, const std::vector<int64_t>& x) {
+// y = ars(acc, shift) + B_E[i] with shift = b_{k-1} the exponent of the
+// inputs (docs/semantics.md#per-layer), then ReLU.
+std::vector<int64_t> run_dense(const QuantLayer& layer, int shift, const std::vector<int64_t>& x) {
   std::vector<int64_t> y(static_cast<size_t>(layer.out));
   for (int i = 0; i < layer.out; ++i) {
     uint64_t acc = 0;
     for (int j = 0; j < layer.in; ++j)
       acc += static_cast<uint64_t>(static_cast<int64_t>(layer.w(i, j))) * static_cast<uint64_t>(x[j]);
-    const int64_t shifted = static_cast<int64_t>(acc) >> b;  // arithmetic (C++20)
+    const int64_t shifted = static_cast<int64_t>(acc) >> shift;  // arithmetic (C++20)
     const int64_t bias = layer.bias.empty() ? 0 : layer.bias[i];
     int64_t v = static_cast<int64_t>(static_cast<uint64_t>(shifted) + static_cast<uint64_t>(bias));
     if (layer.relu && v < 0) v = 0;
@@ -82,7 +83,7 @@ Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& ra
   std::vector<int64_t> x(model.inputs.size());
   for (size_t j = 0; j < model.inputs.size(); ++j)
     x[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
-  for (const QuantLayer& layer : model.layers) x = run_dense(layer, model.b, x);
+  for (size_t k = 0; k < model.layers.size(); ++k) x = run_dense(model.layers[k], model.layer_shift(k), x);
   Inference out;
   out.verdict = verdict_of(x);
   out.logits = std::move(x);

@@ -119,6 +119,11 @@ struct QuantLayer {
   std::vector<int32_t> bias;    // [out] round(bias * 2^b); all zero if none
   bool has_bias = false;
   bool relu = false;
+  // int32 mode: the layer's exponent b_k (docs/semantics.md#per-layer):
+  // weights and biases are round(w * 2^b_k), outputs carry b_k fractional
+  // bits. Read through layer_exponent(); unused unless
+  // QuantModel::layer_exponents.
+  int b = 16;
   // --quant int8 only (docs/semantics.md#int8): the accumulator is
   // requantized to the next layer's int8 activations with
   // (acc * rq_mult + 2^(rq_shift-1)) >> rq_shift; 0 in the last layer.
@@ -183,7 +188,12 @@ struct QuantModel {
   std::vector<Int8LayerScales> int8_scales;  // int8 mode: one per layer
   std::vector<std::string> features;
   std::vector<int> feature_ids;     // catalog ids, parallel to features
-  int b = 16;                       // s = 2^b
+  int b = 16;                       // s = 2^b of step 1 (the slot header's shift)
+  // Per-layer exponents (docs/semantics.md#per-layer): QuantLayer::b is used
+  // and the slot carries __u32 layer_b[L]. False for int8, trees and
+  // artifacts compiled before them: every layer's exponent is b.
+  bool layer_exponents = false;
+  int b_uniform = -1;               // the uniform b the per-layer choice started from; -1 if none
   double alpha = 0.005;
   double ecdf_share = 0;            // share of nonzero params with |p|*2^b < 1
   bool b_forced = false;            // --scale-bits given
@@ -201,6 +211,10 @@ struct QuantModel {
   std::optional<QuantTreeEnsemble> tree;  // set instead of inputs/layers for a tree model
 
   bool is_tree() const { return tree.has_value(); }
+  // Exponent b_k of layer k, and the right shift of its accumulator: the
+  // exponent of its inputs, b_{k-1} (b for layer 0).
+  int layer_exponent(size_t k) const { return layer_exponents ? layers[k].b : b; }
+  int layer_shift(size_t k) const { return k == 0 ? b : layer_exponent(k - 1); }
   int n_inputs() const { return tree ? static_cast<int>(features.size()) : static_cast<int>(inputs.size()); }
   int n_outputs() const { return tree ? tree->n_outputs : layers.empty() ? 0 : layers.back().out; }
 };

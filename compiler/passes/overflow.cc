@@ -93,6 +93,10 @@ Result<OverflowReport> check_overflow(const QuantModel& model,
     if (static_cast<size_t>(layer.in) != lo.size())
       return Error::bad_input(layer_name(layer_names, k) + ": expects " + std::to_string(layer.in) +
                               " inputs, gets " + std::to_string(lo.size()));
+    const int shift = model.layer_shift(k);
+    const int b_k = model.layer_exponent(k);
+    if (b_k < 0 || b_k > 62)
+      return Error::bad_input(layer_name(layer_names, k) + ": exponent b=" + std::to_string(b_k) + " out of range");
     std::vector<i128> next_lo(static_cast<size_t>(layer.out));
     std::vector<i128> next_hi(static_cast<size_t>(layer.out));
     for (int i = 0; i < layer.out; ++i) {
@@ -112,11 +116,11 @@ Result<OverflowReport> check_overflow(const QuantModel& model,
                                 ": accumulator bound " + to_string(acc_abs) + " does not fit int64");
       max_acc = std::max(max_acc, acc_abs);
       const i128 bias = layer.bias.empty() ? 0 : layer.bias[static_cast<size_t>(i)];
-      const i128 y_lo = (acc_lo >> b) + bias;
-      const i128 y_hi = (acc_hi >> b) + bias;
+      const i128 y_lo = (acc_lo >> shift) + bias;
+      const i128 y_hi = (acc_hi >> shift) + bias;
       if (abs128(y_lo) >= kInt32Limit || abs128(y_hi) >= kInt32Limit)
         return Error::bad_input(layer_name(layer_names, k) + " neuron " + std::to_string(i) +
-                                ": output range " + range(y_lo, y_hi) + " at b=" + std::to_string(b) +
+                                ": output range " + range(y_lo, y_hi) + " at b=" + std::to_string(b_k) +
                                 " does not fit int32");
       max_act = std::max({max_act, abs128(y_lo), abs128(y_hi)});
       next_lo[static_cast<size_t>(i)] = layer.relu ? std::max<i128>(y_lo, 0) : y_lo;

@@ -233,22 +233,60 @@ std::vector<std::string> layer_names(const FloatModel& model) {
   return names;
 }
 
-// The whole integer model at scale b, or the first overflow.
-Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, int b) {
+// The exponents of an int32 model (docs/semantics.md#per-layer): e[0] is
+// step 1's b, e[1 + k] layer k's b_k.
+using Exponents = std::vector<int>;
+
+// The whole integer model at exponents e, or the first overflow.
+Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, const Exponents& e) {
   QuantModel qm;
   qm.features = model.features;
-  qm.b = b;
+  qm.b = e[0];
+  qm.layer_exponents = true;
   for (size_t j = 0; j < ranges.size(); ++j) {
-    NNBPF_TRY(in, quantize_input(model, j, ranges[j], b));
+    NNBPF_TRY(in, quantize_input(model, j, ranges[j], qm.b));
     qm.inputs.push_back(in);
   }
   for (size_t k = 0; k < model.layers.size(); ++k) {
-    NNBPF_TRY(layer, quantize_layer(model, k, b));
+    NNBPF_TRY(layer, quantize_layer(model, k, e[1 + k]));
+    layer.b = e[1 + k];
     qm.layers.push_back(std::move(layer));
   }
   NNBPF_TRY(report, check_overflow(qm, layer_names(model)));
   qm.overflow = report;
   return qm;
+}
+
+// The uniform model: every exponent b.
+Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, int b) {
+  return build_at(model, ranges, Exponents(model.layers.size() + 1, b));
+}
+
+// Per-layer exponents (docs/semantics.md#choosing-b, "Per layer"): from the
+// uniform choice, raise one exponent at a time, in rounds (step 1's b, then
+// the layers in order), while the model with every exponent `margin` bits
+// higher still passes the overflow analysis, and so does the model itself
+// (the analysis is not monotone in b: rounding and q move with it).
+Exponents raise_exponents(const FloatModel& model, const std::vector<RawRange>& ranges, Exponents e, int margin) {
+  auto fits = [&](const Exponents& v) {
+    Exponents up = v;
+    for (int& x : up)
+      if ((x += margin) > kMaxScaleBits) return false;
+    return build_at(model, ranges, up).ok() && (margin == 0 || build_at(model, ranges, v).ok());
+  };
+  if (!fits(e)) return e;
+  for (bool raised = true; raised;) {
+    raised = false;
+    for (size_t k = 0; k < e.size(); ++k) {
+      Exponents t = e;
+      ++t[k];
+      if (fits(t)) {
+        e = std::move(t);
+        raised = true;
+      }
+    }
+  }
+  return e;
 }
 
 // Widens the clamping ranges of a model that fits (docs/semantics.md#clamp).
@@ -340,6 +378,7 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
                             std::to_string(kMaxScaleBits) + "]");
   std::optional<Result<QuantModel>> result;
   bool lowered = false;
+  int b_uniform = -1;
   // The largest b the overflow analysis proves safe (the scan stops there).
   int b_safe = -1;
   Error last = Error::bad_input("no b tried");
@@ -361,15 +400,21 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
       return Error::bad_input("--scale-bits " + std::to_string(start) + " overflows: " + result->error().message +
                               hint);
     }
+    b_uniform = start;
   } else {
     // Precision first (docs/semantics.md#choosing-b): the largest b the
     // overflow analysis proves safe, less the safety margin, but never below
-    // the ECDF's b unless that b itself overflows.
+    // the ECDF's b unless that b itself overflows; then per layer.
     if (b_safe < 0) return Error::bad_input("no scale b >= 0 avoids overflow: " + last.message);
-    const int b = std::max(b_safe - opts.margin_bits, std::min(b_ecdf, b_safe));
-    lowered = b < b_ecdf;
-    result = build_at(model, ranges, b);
-    if (!result->ok()) result = build_at(model, ranges, b_safe);  // the analysis is not monotone in b
+    b_uniform = std::max(b_safe - opts.margin_bits, std::min(b_ecdf, b_safe));
+    lowered = b_uniform < b_ecdf;
+    const Exponents uniform(model.layers.size() + 1, b_uniform);
+    result = build_at(model, ranges, raise_exponents(model, ranges, uniform, opts.margin_bits));
+    if (!result->ok()) result = build_at(model, ranges, uniform);
+    if (!result->ok()) {  // the analysis is not monotone in b
+      b_uniform = b_safe;
+      result = build_at(model, ranges, b_safe);
+    }
     if (!result->ok()) return result->error();
   }
 
@@ -378,7 +423,8 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   qm.clamp_widest = opts.widen_clamp;
   for (const std::string& f : qm.features) qm.feature_ids.push_back(find_feature(f)->id);
   qm.alpha = opts.alpha;
-  qm.ecdf_share = ecdf_share(model, qm.b);
+  qm.b_uniform = b_uniform;
+  qm.ecdf_share = ecdf_share(model, b_uniform);
   qm.b_forced = opts.scale_bits.has_value();
   qm.b_lowered = lowered;
   qm.b_ecdf = b_ecdf;

@@ -18,12 +18,9 @@ import os
 import sys
 import time
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import nnbpf_data as nd  # noqa: E402
-import train as tr  # noqa: E402
-from nnbpf_data import DataError  # noqa: E402
+import nnbpf_data as nd
+import train as tr
+from nnbpf_data import DataError
 
 
 def fail(msg, code=2):

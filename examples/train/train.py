@@ -23,9 +23,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import nnbpf_data as nd  # noqa: E402
-from nnbpf_data import DataError  # noqa: E402
+import nnbpf_data as nd
+from nnbpf_data import DataError
 
 OPSET = 13
 

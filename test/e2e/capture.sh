@@ -45,16 +45,9 @@ check_err "$WORK/missing.txt: cannot open" --iface "$IF_V" --labels "$WORK/missi
 check_err "interface 'nosuch$$' does not exist" --iface "nosuch$$" --labels "$WORK/labels.txt"
 
 t_start=$(date +%s%N)
-nsenter --net="/var/run/netns/$NS_V" "$NNBPF" capture --iface "$IF_V" --out "$WORK/flows.csv" \
-  --labels "$WORK/labels.txt" --idle-timeout 2s --mode native 2> "$WORK/capture.err" &
-CAP_PID=$!
-PIDS+=($CAP_PID)
-for _ in $(seq 1 100); do
-  grep -q attached "$WORK/capture.err" 2>/dev/null && break
-  kill -0 "$CAP_PID" 2>/dev/null || { cat "$WORK/capture.err"; fail "nnbpf capture exited"; }
-  sleep 0.1
-done
-grep -q attached "$WORK/capture.err" || { cat "$WORK/capture.err"; fail "nnbpf capture did not attach"; }
+harness_start "$NS_V" "$WORK/capture.err" "$NNBPF" capture --iface "$IF_V" --out "$WORK/flows.csv" \
+  --labels "$WORK/labels.txt" --idle-timeout 2s --mode native || fail "nnbpf capture did not attach"
+CAP_PID=$HARNESS_PID
 ip -n "$NS_V" link show "$IF_V" | grep -q xdp || fail "no XDP program on $IF_V"
 
 # A second capture (or run) on the same interface is refused, nothing written.
@@ -110,10 +103,8 @@ sleep 3   # D and G idle out (2 s timeout)
 # E: live when the capture stops (flushed at exit).
 send "$IP6_C" 53 40005 udp 20,40
 sleep 0.3
-kill -INT "$CAP_PID"
-for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$CAP_PID" 2>/dev/null && fail "nnbpf capture did not stop on SIGINT"
-wait "$CAP_PID" || fail "nnbpf capture exited with $?: $(cat "$WORK/capture.err")"
+harness_stop "$CAP_PID" 5 || fail "nnbpf capture did not stop on SIGINT"
+[[ $HARNESS_STATUS -eq 0 ]] || fail "nnbpf capture exited with $HARNESS_STATUS: $(cat "$WORK/capture.err")"
 t_end=$(date +%s%N)
 cat "$WORK/capture.err"
 [[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGINT"
@@ -225,13 +216,12 @@ vnnbpf capture --iface "$IF_V" --out "$WORK/short.csv" --duration 1 2> "$WORK/sh
   fail "capture --duration: $(cat "$WORK/short.err")"
 grep -q "0 flows written" "$WORK/short.err" || fail "capture --duration: $(cat "$WORK/short.err")"
 [[ $(cat "$WORK/short.csv") == "$(head -1 "$WORK/flows.csv")" ]] || fail "capture --duration: not just the header"
-nsenter --net="/var/run/netns/$NS_V" "$NNBPF" capture --iface "$IF_V" --out "$WORK/term.csv" 2> "$WORK/term.err" &
-TERM_PID=$!
-PIDS+=($TERM_PID)
-for _ in $(seq 1 100); do grep -q attached "$WORK/term.err" 2>/dev/null && break; sleep 0.1; done
+harness_start "$NS_V" "$WORK/term.err" "$NNBPF" capture --iface "$IF_V" --out "$WORK/term.csv" ||
+  fail "nnbpf capture (SIGTERM case) did not attach"
+TERM_PID=$HARNESS_PID
 send "$IP_C" 7000 40008 udp 10
-kill -TERM "$TERM_PID"
-wait "$TERM_PID" || fail "capture after SIGTERM: $(cat "$WORK/term.err")"
+harness_stop "$TERM_PID" 5 TERM || fail "capture did not stop on SIGTERM"
+[[ $HARNESS_STATUS -eq 0 ]] || fail "capture after SIGTERM: $(cat "$WORK/term.err")"
 [[ $(grep -c ",exit," "$WORK/term.csv") -eq 1 ]] || fail "SIGTERM: the live flow was not flushed: $(cat "$WORK/term.csv")"
 [[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGTERM"
 ip -n "$NS_V" link show "$IF_V" | grep -q xdp && fail "XDP still attached after SIGTERM"

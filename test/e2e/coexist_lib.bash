@@ -1,7 +1,7 @@
 # Shared by coexist.sh and coexist_shared.sh (sourced after lib.bash).
 command -v xdp-filter > /dev/null || fail "needs xdp-filter (Debian xdp-tools; tools/setup.sh)"
 vx() { nsenter --net="/var/run/netns/$NS_V" "$@"; }  # keeps this mount namespace (bpffs pins)
-trap 'vx xdp-filter unload "$IF_V" > /dev/null 2>&1 || true; cleanup' EXIT
+harness_on_exit 'vx xdp-filter unload "$IF_V"'
 setup_net
 "$NNBPF" compile "$NNBPF_FIXTURES_DIR/port_gate.onnx" -o "$WORK/gate" --scale-bits 16 > /dev/null
 start_servers 7000,8000,9999 120
@@ -9,16 +9,7 @@ conn() {  # port src count -> "ok=N fail=M"
   in_c $PY "$TRAFFIC" connect "$IP_V" "$1" --count "$3" --src "$2" --timeout 0.5
 }
 start_libxdp() {
-  rm -f "$WORK/run.err"
-  nsenter --net="/var/run/netns/$NS_V" "$NNBPF" run "$WORK/gate" --iface "$IF_V" --json --attach libxdp --xdp-priority 20 --block-ttl 120s --block-after 1 --min-share 0 \
-    > "$WORK/events.jsonl" 2> "$WORK/run.err" &
-  NNBPF_PID=$!; PIDS+=($NNBPF_PID)
-  for _ in $(seq 1 100); do
-    grep -q attached "$WORK/run.err" 2>/dev/null && return 0
-    kill -0 "$NNBPF_PID" 2>/dev/null || { cat "$WORK/run.err"; fail "nnbpf run --attach libxdp exited"; }
-    sleep 0.1
-  done
-  cat "$WORK/run.err"; fail "nnbpf did not attach through libxdp"
+  start_nnbpf "$WORK/gate" --attach libxdp --xdp-priority 20 --block-ttl 120s --block-after 1 --min-share 0
 }
 
 vx xdp-filter load "$IF_V" --mode native --policy allow > "$WORK/filter-load.txt" 2>&1 || { cat "$WORK/filter-load.txt"; fail "xdp-filter load"; }

@@ -36,6 +36,8 @@ bad "$WORK/bad.conf:3: key 'mode'" "model = $WORK/model.onnx
 mode = turbo"
 bad "$WORK/bad.conf:1: key 'idle-timeout'" "idle-timeout = soon
 model = $WORK/model.onnx"
+bad "$WORK/bad.conf:2: key 'embryonic-timeout'" "model = $WORK/model.onnx
+embryonic-timeout = -1s"
 bad "$WORK/bad.conf:2: key 'monitor'" "model = $WORK/model.onnx
 monitor = maybe"
 bad "$WORK/bad.conf:2: key 'max-flows'" "model = $WORK/model.onnx
@@ -52,17 +54,10 @@ grep -q "none.conf: cannot read" "$WORK/bad.err" || fail "missing config error"
 
 # The good one; the command line overrides the file's metrics address.
 start_servers 8000,9999 90
-rm -f "$WORK/run.err"
-nsenter --net="/var/run/netns/$NS_V" "$NNBPF" run --iface "$IF_V" --config "$conf" --json \
-  --metrics-addr 127.0.0.1:9465 > "$WORK/events.jsonl" 2> "$WORK/run.err" &
-NNBPF_PID=$!; PIDS+=($NNBPF_PID)
-for _ in $(seq 1 100); do
-  grep -q attached "$WORK/run.err" 2>/dev/null && break
-  kill -0 "$NNBPF_PID" 2>/dev/null || { cat "$WORK/run.err"; fail "nnbpf run --config exited"; }
-  sleep 0.1
-done
+harness_start "$NS_V" "$WORK/run.err" "$NNBPF" run --iface "$IF_V" --config "$conf" --json \
+  --metrics-addr 127.0.0.1:9465 > "$WORK/events.jsonl" || fail "nnbpf run --config did not attach"
+NNBPF_PID=$HARNESS_PID
 cat "$WORK/run.err"
-grep -q attached "$WORK/run.err" || fail "did not attach"
 grep -q "watching $WORK/model.onnx" "$WORK/run.err" || fail "watch-model from the config not on"
 in_v curl -sf --max-time 5 http://127.0.0.1:9465/metrics > /dev/null || fail "CLI --metrics-addr did not override the file"
 in_v curl -sf --max-time 2 http://127.0.0.1:9464/metrics > /dev/null && fail "the file's metrics-addr was used despite the flag"
@@ -77,7 +72,7 @@ wait_log() {  # pattern
 }
 # A good new model: applied (generation +1, new digest) while traffic flows.
 in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 100 --gap 0.01 --src "$IP_C2" > "$WORK/c.txt" &
-C=$!; PIDS+=($C)
+C=$!; harness_track $C
 cp "$F/port_gate_inv.onnx" "$WORK/model.onnx.new" && mv "$WORK/model.onnx.new" "$WORK/model.onnx"
 wait_log "changed: updated"
 gen1=$(stat_of param_generation); dig1=$(stat_of model_digest)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+import nnbpf_manifest
+
 
 def reference(nnbpf, art, csv_path):
     out = subprocess.run([nnbpf, "infer", art, "--input", csv_path, "--engine", "reference"],
@@ -29,7 +31,7 @@ def main():
     p.add_argument("--min", type=int, required=True, help="fewest verdict events expected")
     p.add_argument("--what", default="model")
     args = p.parse_args()
-    feats = json.load(open(os.path.join(args.a, "manifest.json")))["features"]
+    feats = nnbpf_manifest.load(args.a)["features"]
     ev = [json.loads(line) for line in open(args.events)]
     ev = [e for e in ev if e["event"] == "verdict"]
     with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as f:

@@ -15,9 +15,9 @@ start_servers 8000,9999 120
 start_nnbpf "$WORK/a" --allow "$IP_C/32"
 
 in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 400 --gap 0.004 --src "$IP_C" > "$WORK/c1.txt" &
-C1=$!; PIDS+=($C1)
+C1=$!; harness_track $C1
 in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 400 --gap 0.004 --src "$IP_C" > "$WORK/c2.txt" &
-C2=$!; PIDS+=($C2)
+C2=$!; harness_track $C2
 # Swap for as long as the clients run (paced to >= 1.6 s each), at most 60 times.
 swaps=0
 for i in $(seq 1 30); do

@@ -44,7 +44,6 @@ CTRL_SRC=$(lab labels iperf | cut -d/ -f1)  # a host whose packets the test writ
 
 # --- capture -------------------------------------------------------------------------
 capture_start "$WORK/cap" "$WORK/labels" 2s
-echo "capture via $CAPTURE_MODE"
 lab host iperf "$PY" "$NNBPF_SOURCE_DIR/test/e2e/lab_flows.py" send --src "$CTRL_SRC" --dst "$LAB_VICTIM_IP" \
   --port 7001 --flows 40 --seed 3 --out "$WORK/expected.json"
 lab run --seed 1 --scale 25 --out "$WORK/day1" "${BENIGN[@]}" "${ATTACKS[@]}" > /dev/null

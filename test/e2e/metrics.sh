@@ -33,7 +33,7 @@ CFG
 promtool check config "$WORK/prom/prometheus.yml" > /dev/null || fail "promtool rejects the scrape config"
 in_v prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
   --web.listen-address=127.0.0.1:9090 --log.level=warn > "$WORK/prom/log" 2>&1 &
-PIDS+=($!)
+harness_track $!
 query() {  # PromQL -> first value or "none"
   in_v curl -sf --max-time 5 -G http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$1" | $PY -c "
 import json, sys

@@ -51,6 +51,8 @@ echo "scratch root: --version, compile, check PASS with the source tree hidden"
 
 # The unit: verify (no output allowed: warnings are failures) and review.
 UNIT=$ROOT/usr/lib/systemd/system/nnbpf@.service
+# Type=notify: systemd waits for the daemon's READY=1 (runtime/ready.cc).
+[[ $(sed -n 's/^Type=//p' "$UNIT") == notify ]] || fail "the unit is not Type=notify"
 mkdir -p "$WORK/units"
 sed "s|/usr/bin/nnbpf|$ROOT/usr/bin/nnbpf|g" "$UNIT" > "$WORK/units/nnbpf@$IF_V.service"
 systemd-analyze verify "$WORK/units/nnbpf@$IF_V.service" > "$WORK/verify.txt" 2>&1 || { cat "$WORK/verify.txt"; fail "systemd-analyze verify failed"; }
@@ -78,16 +80,11 @@ echo "capabilities: $caps"
 in_unit() { nsenter --net="/var/run/netns/$NS_V" setpriv --bounding-set=-all,"$caps" --no-new-privs -- "$@"; }
 read -r -a start_cmd <<< "$(unit_cmd ExecStart)"
 read -r -a reload_cmd <<< "$(unit_cmd ExecReload)"
-nsenter --net="/var/run/netns/$NS_V" setpriv --bounding-set=-all,"$caps" --no-new-privs -- "${start_cmd[@]}" \
-  > "$WORK/events.txt" 2> "$WORK/run.err" &
-NNBPF_PID=$!; PIDS+=($NNBPF_PID)
-for _ in $(seq 1 100); do
-  grep -q attached "$WORK/run.err" 2>/dev/null && break
-  kill -0 "$NNBPF_PID" 2>/dev/null || { cat "$WORK/run.err"; fail "ExecStart exited"; }
-  sleep 0.1
-done
+# Readiness as systemd sees it (Type=notify): READY=1 on NOTIFY_SOCKET.
+HARNESS_READY=notify harness_start "$NS_V" "$WORK/run.err" setpriv --bounding-set=-all,"$caps" --no-new-privs -- \
+  "${start_cmd[@]}" > "$WORK/events.txt" || fail "ExecStart did not notify READY=1"
+NNBPF_PID=$HARNESS_PID
 cat "$WORK/run.err"
-grep -q attached "$WORK/run.err" || fail "ExecStart did not attach"
 capeff=$((16#$(awk '/^CapEff/{print $2}' /proc/$NNBPF_PID/status)))
 (( (capeff & 0x2) == 0 )) || fail "the daemon kept CAP_DAC_OVERRIDE: the bounding set was not applied"
 out=$(in_c $PY "$TRAFFIC" connect "$IP_V" 9999 --count 1 --src "$IP_C" --rst; sleep 0.5; in_c $PY "$TRAFFIC" connect "$IP_V" 8000 --count 2 --src "$IP_C" --timeout 0.5)
@@ -99,8 +96,6 @@ sed -i "s|^model = .*|model = $WORK/gb|" "$ETC/$IF_V.conf"
 in_unit "${reload_cmd[@]}" || fail "ExecReload failed"
 [[ $(stat_of param_generation) -eq $((gen0 + 1)) ]] || fail "ExecReload did not hot-update"
 kill -0 "$NNBPF_PID" || fail "ExecReload stopped the daemon"
-kill -TERM "$NNBPF_PID"
-for _ in $(seq 1 50); do kill -0 "$NNBPF_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$NNBPF_PID" 2>/dev/null && fail "SIGTERM did not stop the service"
+harness_stop "$NNBPF_PID" 5 TERM || fail "SIGTERM did not stop the service"
 [[ ! -e /sys/fs/bpf/nnbpf/$IF_V ]] || fail "pins left after SIGTERM"
 echo "package: PASS ($(wc -l < "$WORK/contents.txt") entries)"

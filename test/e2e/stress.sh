@@ -17,9 +17,9 @@ echo "$out" | grep -q "unknown unit" || fail "unclear bad-TTL error: $out"
 start_servers 8000 90
 start_nnbpf "$WORK/gate" --max-flows 4096
 in_c $PY "$TRAFFIC" syn "$IP_V" 7999 --count 50000 --src "$IP_C" --ports-from 1024 > /dev/null &
-S1=$!; PIDS+=($S1)
+S1=$!; harness_track $S1
 in_c $PY "$TRAFFIC" syn "$IP_V" 7999 --count 50000 --src "$IP_C2" --ports-from 1024 > /dev/null &
-S2=$!; PIDS+=($S2)
+S2=$!; harness_track $S2
 wait "$S1" "$S2"
 vnnbpf stats --iface "$IF_V" --json > "$WORK/stats.json"
 cat "$WORK/stats.json"

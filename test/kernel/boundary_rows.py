@@ -9,12 +9,13 @@ evaluation is one batched nnbpf infer call; 10 rounds. (At 1/65536 some rows
 lie within 1e-4 of a tie in the float model's units and flip:
 test/unit/driver_fidelity_test.cc measures that.)"""
 import csv
-import json
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+import nnbpf_manifest
 
 T = 1 << 10
 
@@ -45,7 +46,7 @@ def main():
     with open(data) as f:
         r = csv.reader(f)
         header = next(r)
-        feats = json.load(open(d + "/manifest.json"))["features"]
+        feats = nnbpf_manifest.load(d)["features"]
         cols = [header.index(x) for x in feats]
         rows = [[int(float(row[c])) for c in cols] for row in r]
     v = verdicts(nnbpf, d, feats, rows)

@@ -14,10 +14,10 @@ grep -q "result: PASS" "$WORK/ok.txt" || fail "no PASS line"
 # Rejected object: same generated C with one bad read, built by clang-19.
 cp -r "$WORK/ok" "$WORK/bad"
 "$NNBPF" compile "$onnx" --emit c > "$WORK/bad.c"
-sed -i '0,/a0 = (a0 >> b) + p->b0\[0\];/s//a0 = (a0 >> b) + ((const __s32 *)p)[1 << 20];/' "$WORK/bad.c"
+sed -i '0,/a0 = (a0 >> sh) + p->b0\[0\];/s//a0 = (a0 >> sh) + ((const __s32 *)p)[1 << 20];/' "$WORK/bad.c"
 grep -q '1 << 20' "$WORK/bad.c" || fail "could not inject the bad read"
 clang-19 -target bpf -mcpu=v3 -O2 -g -Wno-array-bounds -mllvm -pre-RA-sched=source -I"$NNBPF_SOURCE_DIR/bpf_rt/include" -I"$NNBPF_SOURCE_DIR/bpf_rt" \
-  -I/usr/include/x86_64-linux-gnu -c "$WORK/bad.c" -o "$WORK/bad/model.bpf.o"
+  -I/usr/include/"$(gcc -print-multiarch)" -c "$WORK/bad.c" -o "$WORK/bad/model.bpf.o"
 set +e
 "$NNBPF" check "$WORK/bad" > "$WORK/bad.out" 2> "$WORK/bad.err"
 rc=$?

@@ -5,7 +5,8 @@
 # decision boundary (test/kernel/boundary_rows.py) — and kernel == reference, bit for bit, on 10,000 random
 # in-range rows. Models: the fidelity fixtures (test/fixtures/
 # make_fidelity_models.py: a bias-shifted port threshold, single-feature rules
-# at tiny standardized margins, a bias-dominated unit), the bundled linear SVM
+# at tiny standardized margins, a bias-dominated unit, a large-weight layer
+# next to a small-weight one with differing per-layer exponents), the bundled linear SVM
 # and the bundled 6x64x2 MLP on the eBPF-Reproduction flows.
 source "$(dirname "$0")/lib.bash"
 require_root_bpf
@@ -54,10 +55,21 @@ j = json.load(sys.stdin); a = j["agreement"]; q = j["quant"]
 m = json.load(open(sys.argv[1]))
 assert j["ok"] and a["passed"] and a["agreement"] >= 0.999 and a["rows"] == 500, a
 assert a["source"] == "model metadata nnbpf.calibration" and not a["sampled"], a
-assert q["logit_frac_bits"] == q["b"] == m["quant"]["b"] == m["quant"]["logit_frac_bits"], q
-assert m["quant"]["b"] == m["quant"]["b_safe"] - m["quant"]["margin_bits"], m["quant"]
+assert q["b"] == m["quant"]["b"] and q["layer_b"] == m["quant"]["layer_b"], q
+assert q["logit_frac_bits"] == q["layer_b"][-1] == m["quant"]["logit_frac_bits"], q
+assert m["quant"]["b_uniform"] == m["quant"]["b_safe"] - m["quant"]["margin_bits"], m["quant"]
+assert min([q["b"]] + q["layer_b"]) >= m["quant"]["b_uniform"], m["quant"]
 print("fid_port8080: check --json: agreement %.4f on %d rows, logit_frac_bits %d" % (a["agreement"], a["rows"], q["logit_frac_bits"]))
 ' "$WORK/fid_port8080/manifest.json" || fail "check --json lacks the agreement"
+# Per-layer exponents (docs/semantics.md#per-layer): a layer with large
+# weights next to one with small ones; the exponents must differ.
+check_fidelity fid_shifts "$NNBPF_FIXTURES_DIR/fid_shifts.onnx" "$NNBPF_FIXTURES_DIR/fid_shifts.data.csv"
+$PY -c '
+import json, sys
+q = json.load(open(sys.argv[1]))["quant"]
+assert len(set([q["b"]] + q["layer_b"])) >= 3, q
+print("fid_shifts: exponents b = %d, layer_b = %s (uniform b = %d)" % (q["b"], q["layer_b"], q["b_uniform"]))
+' "$WORK/fid_shifts/manifest.json" || fail "fid_shifts: per-layer exponents do not differ"
 check_fidelity svm "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-svm.onnx" "$REPRO_DATA"
 check_fidelity mlp_6_64_2 "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx" "$REPRO_DATA"
 echo "fidelity: PASS"

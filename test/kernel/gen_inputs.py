@@ -7,15 +7,16 @@ log-uniform (small values matter for heavy-tailed features), a sixth at the
 bounds of either range, and the rest beyond hi or at extreme values, to
 exercise clamping."""
 import csv
-import json
 import sys
 
 import numpy as np
 
+import nnbpf_manifest
+
 
 def main():
     manifest, n, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    m = json.load(open(manifest))
+    m = nnbpf_manifest.load(manifest)
     rng = np.random.default_rng(seed)
     cols = []
     for inp in m["inputs"]:

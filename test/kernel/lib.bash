@@ -7,6 +7,7 @@ set -euo pipefail
 : "${NNBPF_FIXTURES_DIR:?}"
 : "${NNBPF_SOURCE_DIR:?}"
 PY=/usr/bin/python3
+export PYTHONPATH=$NNBPF_SOURCE_DIR/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
 REPRO_DATA=${NNBPF_REPRO_DATA:-$NNBPF_SOURCE_DIR/../shared/data/ebpf-reproduction/flows.csv}
 
 require_root_bpf() {

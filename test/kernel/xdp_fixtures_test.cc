@@ -38,7 +38,9 @@
 #include "compiler/interp/reference.h"
 #include "nnbpf/abi.h"
 #include "runtime/block_gen.h"
+#include "runtime/map_iter.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/sweep.h"
 
 namespace fs = std::filesystem;
 using nnbpf::compiler::Artifact;
@@ -52,16 +54,6 @@ uint64_t mono_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * kSec + ts.tv_nsec;
-}
-
-// libbpf's warnings, without the expected note about nnbpf's own ELF
-// sections (.nnbpf.stamp, .nnbpf.params), which libbpf does not load.
-int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level != LIBBPF_WARN) return 0;
-  char buf[1024];
-  vsnprintf(buf, sizeof buf, fmt, args);
-  if (std::strstr(buf, "unrecognized data section")) return 0;
-  return fputs(buf, stderr);
 }
 
 bool under_ci() {
@@ -272,23 +264,41 @@ struct LoadOpts {
   uint32_t abstain = 0;
 };
 
+// One loaded pipeline: the runtime's loader (runtime/pipeline_loader.h, as
+// run, bench and check load), plus the test's view of its programs and maps.
 class Pipeline {
  public:
   ~Pipeline() {
     if (rb_) ring_buffer__free(rb_);
-    if (obj_) bpf_object__close(obj_);
   }
 
   // Empty string on success, else what failed.
   std::string load(const Artifact& a, const LoadOpts& o) {
-    libbpf_set_print(libbpf_log);
     art_ = &a;
-    obj_ = bpf_object__open_file(a.object_path.c_str(), nullptr);
-    if (!obj_) return "open " + a.object_path;
-    if (auto err = set_config(o); !err.empty()) return err;
-    if (o.max_flows && bpf_map__set_max_entries(bpf_object__find_map_by_name(obj_, NNBPF_MAP_FLOWS), o.max_flows))
-      return "set max_entries";
-    if (int err = bpf_object__load(obj_)) return "load: " + std::string(strerror(-err));
+    nnbpf::runtime::LoadOptions lo;
+    lo.max_flows = o.max_flows;
+    lo.edit_config = [&o](nnbpf_config& cfg) {
+      EXPECT_EQ(cfg.block_ttl_ns, 300 * kSec) << "default block TTL";
+      EXPECT_EQ(cfg.every_packets, 0u);
+      EXPECT_EQ(cfg.monitor, 0u);
+      EXPECT_EQ(cfg.block_after, 1u) << "the object's default blocks on the first verdict";
+      EXPECT_EQ(cfg.min_share_milli, 0u);
+      EXPECT_EQ(cfg.prefix_v4, 32u);
+      EXPECT_EQ(cfg.prefix_v6, 128u);
+      cfg.block_ttl_ns = o.block_ttl_ns;
+      cfg.every_packets = o.every_packets;
+      cfg.monitor = o.monitor;
+      cfg.window_ns = o.window_ns;
+      cfg.block_after = o.block_after;
+      cfg.min_share_milli = o.min_share_milli;
+      cfg.prefix_v4 = o.prefix_v4;
+      cfg.prefix_v6 = o.prefix_v6;
+      cfg.block_ttl_max_ns = o.block_ttl_max_ns;
+      cfg.abstain = o.abstain;
+    };
+    auto loaded = nnbpf::runtime::LoadedPipeline::load(a, lo);
+    if (!loaded) return loaded.error().message;
+    lp_ = std::move(*loaded);
     xdp_ = prog(NNBPF_PROG_XDP_NAME);
     sweep_ = prog(NNBPF_PROG_SWEEP_NAME);
     flows_ = map(NNBPF_MAP_FLOWS);
@@ -299,28 +309,16 @@ class Pipeline {
     params_ = map(NNBPF_MAP_PARAMS);
     if (xdp_ < 0 || sweep_ < 0 || flows_ < 0 || blocked_ < 0 || allow_ < 0 || stats_ < 0 || errors_ < 0)
       return "missing programs or maps";
-    if (o.wire_chain) {
-      int progs = map(NNBPF_MAP_PROGS);
-      auto put = [&](uint32_t slot, const char* name) {
-        int fd = prog(name);
-        return fd >= 0 && bpf_map_update_elem(progs, &slot, &fd, BPF_ANY) == 0;
-      };
-      for (size_t k = 0; k < a.stage_names.size(); ++k)
-        if (!put(NNBPF_PROG_STAGE0 + k, a.stage_names[k].c_str())) return "wire " + a.stage_names[k];
-    }
-    if (o.wire_finish) {
-      int progs = map(NNBPF_MAP_PROGS);
-      auto put = [&](uint32_t slot, const char* name) {
-        int fd = prog(name);
-        return fd >= 0 && bpf_map_update_elem(progs, &slot, &fd, BPF_ANY) == 0;
-      };
-      if (!put(NNBPF_PROG_FINISH_FLOW, NNBPF_PROG_FLOW_FINISH_NAME) ||
-          !put(NNBPF_PROG_FINISH_TEST, NNBPF_PROG_TEST_FINISH_NAME))
-        return "wire finish";
-    }
-    if (auto err = write_params(a.initial_params); !err.empty()) return err;
-    uint32_t zero = 0;
-    if (bpf_map_update_elem(map(NNBPF_MAP_PARAM_IDX), &zero, &zero, BPF_ANY)) return "param idx";
+    // Broken chains on purpose: the loader wired everything; unwire.
+    const int progs = map(NNBPF_MAP_PROGS);
+    if (!o.wire_chain)
+      for (size_t k = 0; k < a.stage_names.size(); ++k) {
+        uint32_t slot = NNBPF_PROG_STAGE0 + static_cast<uint32_t>(k);
+        if (bpf_map_delete_elem(progs, &slot)) return "unwire " + a.stage_names[k];
+      }
+    if (!o.wire_finish)
+      for (uint32_t slot : {uint32_t{NNBPF_PROG_FINISH_FLOW}, uint32_t{NNBPF_PROG_FINISH_TEST}})
+        if (bpf_map_delete_elem(progs, &slot)) return "unwire finish";
     rb_ = ring_buffer__new(map(NNBPF_MAP_EVENTS), on_event, this, nullptr);
     if (!rb_) return "ring_buffer__new";
     return "";
@@ -374,8 +372,8 @@ class Pipeline {
     return got_;
   }
 
-  uint64_t stat(uint32_t idx) const { return percpu_sum(stats_, idx); }
-  uint64_t error(uint32_t idx) const { return percpu_sum(errors_, idx); }
+  uint64_t stat(uint32_t idx) const { return nnbpf::runtime::percpu_sum(stats_, idx); }
+  uint64_t error(uint32_t idx) const { return nnbpf::runtime::percpu_sum(errors_, idx); }
 
   bool flow(const nnbpf_flow_key& k, nnbpf_flow_hdr* hdr = nullptr) const {
     std::vector<uint8_t> v(flow_value_size());
@@ -384,17 +382,9 @@ class Pipeline {
     return true;
   }
   size_t flow_count() const {
-    nnbpf_flow_key k{}, next{};
-    size_t n = 0;
-    void* prev = nullptr;
-    while (bpf_map_get_next_key(flows_, prev, &next) == 0) {
-      ++n;
-      k = next;
-      prev = &k;
-    }
-    return n;
+    return nnbpf::runtime::for_each_key<nnbpf_flow_key>(flows_, SIZE_MAX, [](const nnbpf_flow_key&) {});
   }
-  uint32_t flow_value_size() const { return bpf_map__value_size(bpf_object__find_map_by_name(obj_, NNBPF_MAP_FLOWS)); }
+  uint32_t flow_value_size() const { return bpf_map__value_size(bpf_object__find_map_by_name(lp_->object(), NNBPF_MAP_FLOWS)); }
 
   void block(const Addr& src, uint64_t expires_ns, uint32_t by = NNBPF_BLOCK_BY_USER) {
     nnbpf_block b{};
@@ -429,11 +419,11 @@ class Pipeline {
   }
 
   int prog(const char* name) const {
-    bpf_program* p = bpf_object__find_program_by_name(obj_, name);
-    return p ? bpf_program__fd(p) : -1;
+    return lp_->prog_fd(name);
   }
-  int map(const char* name) const { return bpf_object__find_map_fd_by_name(obj_, name); }
+  int map(const char* name) const { return lp_->map_fd(name); }
   const Artifact& artifact() const { return *art_; }
+  bpf_object* object() const { return lp_->object(); }
 
  private:
   static int on_event(void* ctx, void* data, size_t size) {
@@ -445,59 +435,8 @@ class Pipeline {
     return 0;
   }
 
-  // nnbpf_cfg lives in .rodata: patch the object's initial value before load.
-  std::string set_config(const LoadOpts& o) {
-    bpf_map* rodata = bpf_object__find_map_by_name(obj_, ".rodata");
-    const btf* b = bpf_object__btf(obj_);
-    if (!rodata || !b) return "no .rodata or BTF";
-    int sec = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
-    if (sec < 0) return "no .rodata datasec";
-    const btf_type* t = btf__type_by_id(b, sec);
-    const btf_var_secinfo* vs = btf_var_secinfos(t);
-    for (int i = 0; i < btf_vlen(t); ++i, ++vs) {
-      const btf_type* var = btf__type_by_id(b, vs->type);
-      if (std::strcmp(btf__name_by_offset(b, var->name_off), "nnbpf_cfg") != 0) continue;
-      if (vs->size != sizeof(nnbpf_config)) return "nnbpf_cfg has the wrong size";
-      size_t sz = 0;
-      const void* init = bpf_map__initial_value(rodata, &sz);
-      std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + sz);
-      nnbpf_config cfg{};
-      std::memcpy(&cfg, data.data() + vs->offset, sizeof cfg);
-      EXPECT_EQ(cfg.block_ttl_ns, 300 * kSec) << "default block TTL";
-      EXPECT_EQ(cfg.every_packets, 0u);
-      EXPECT_EQ(cfg.monitor, 0u);
-      EXPECT_EQ(cfg.block_after, 1u) << "the object's default blocks on the first verdict";
-      EXPECT_EQ(cfg.min_share_milli, 0u);
-      EXPECT_EQ(cfg.prefix_v4, 32u);
-      EXPECT_EQ(cfg.prefix_v6, 128u);
-      cfg.block_ttl_ns = o.block_ttl_ns;
-      cfg.every_packets = o.every_packets;
-      cfg.monitor = o.monitor;
-      cfg.window_ns = o.window_ns;
-      cfg.block_after = o.block_after;
-      cfg.min_share_milli = o.min_share_milli;
-      cfg.prefix_v4 = o.prefix_v4;
-      cfg.prefix_v6 = o.prefix_v6;
-      cfg.block_ttl_max_ns = o.block_ttl_max_ns;
-      cfg.abstain = o.abstain;
-      std::memcpy(data.data() + vs->offset, &cfg, sizeof cfg);
-      if (bpf_map__set_initial_value(rodata, data.data(), data.size())) return "set .rodata";
-      return "";
-    }
-    return "no nnbpf_cfg in .rodata";
-  }
-
-  uint64_t percpu_sum(int fd, uint32_t idx) const {
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<uint64_t> v(ncpu);
-    if (bpf_map_lookup_elem(fd, &idx, v.data())) return ~0ULL;
-    uint64_t s = 0;
-    for (auto x : v) s += x;
-    return s;
-  }
-
   const Artifact* art_ = nullptr;
-  bpf_object* obj_ = nullptr;
+  std::unique_ptr<nnbpf::runtime::LoadedPipeline> lp_;
   ring_buffer* rb_ = nullptr;
   int xdp_ = -1, sweep_ = -1, flows_ = -1, blocked_ = -1, allow_ = -1, stats_ = -1, errors_ = -1, params_ = -1;
   std::vector<nnbpf_event> got_;
@@ -1329,6 +1268,110 @@ TEST_F(XdpTest, SweepOfAnIntruderBlocksIt) {
   EXPECT_TRUE(p->blocked(pk.src));
   EXPECT_EQ(p->events().size(), 2u);
   EXPECT_EQ(p->stat(NNBPF_STAT_DROPPED), 0u) << "no packet was dropped";
+}
+
+// The in-kernel sweep (runtime/sweep.h, nnbpf_sweep_scan): exactly the flows
+// idle for their timeout are classified, with their reason; the others stay.
+TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
+  auto p = load(top6_model(), monitor());
+  ASSERT_TRUE(p);
+  Pkt syn;  // a port-scan probe: one SYN, never the handshake's ACK
+  syn.flags = kSyn;
+  syn.sport = 41001;
+  Pkt est;  // an established connection: SYN, ACK, a request, then idle
+  est.sport = 41002;
+  Pkt udp;  // one UDP datagram, then idle
+  udp.l4 = IPPROTO_UDP;
+  udp.sport = 41003;
+  udp.dport = 53;
+  udp.payload = 30;
+  EXPECT_EQ(p->run(syn), XDP_PASS);
+  EXPECT_EQ(p->run(est.with_flags(kSyn)), XDP_PASS);
+  EXPECT_EQ(p->run(est), XDP_PASS);
+  EXPECT_EQ(p->run(est.with_flags(kAck | kPsh).with_payload(100)), XDP_PASS);
+  EXPECT_EQ(p->run(udp), XDP_PASS);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Pkt fresh;  // an active flow: a packet just now
+  fresh.flags = kSyn;
+  fresh.sport = 41004;
+  EXPECT_EQ(p->run(fresh), XDP_PASS);
+  ASSERT_EQ(p->flow_count(), 4u);
+
+  // Embryonic timeout 200 ms, idle timeout 10 s: only the SYN-only flow.
+  auto emb = nnbpf::runtime::IdleSweep::attach(p->object(), {10 * kSec, kSec / 5});
+  ASSERT_TRUE(emb) << emb.error().message;
+  auto n = (*emb)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(same_key(ev[0].key, syn.key()));
+  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EMBRYONIC));
+  expect_reference(p->artifact().model, ev[0]);
+  EXPECT_FALSE(p->flow(syn.key()));
+  EXPECT_TRUE(p->flow(est.key())) << "an established idle flow is not swept early";
+  EXPECT_TRUE(p->flow(fresh.key()));
+
+  // Idle timeout 200 ms: the established and the UDP flow, not the fresh one.
+  auto idle = nnbpf::runtime::IdleSweep::attach(p->object(), {kSec / 5, 0});
+  ASSERT_TRUE(idle) << idle.error().message;
+  n = (*idle)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2u);
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);
+  for (const auto& e : ev) {
+    EXPECT_EQ(e.reason, static_cast<uint32_t>(NNBPF_END_IDLE));
+    EXPECT_TRUE(same_key(e.key, est.key()) || same_key(e.key, udp.key()));
+    expect_reference(p->artifact().model, e);
+  }
+  EXPECT_NE(ev[0].key.sport, ev[1].key.sport);
+  EXPECT_EQ(p->flow_count(), 1u);
+  EXPECT_TRUE(p->flow(fresh.key())) << "an active flow is never swept";
+
+  // The exit flush takes every flow left, with its reason.
+  n = (*idle)->flush(NNBPF_END_EXIT, nullptr);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 1u);
+  ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EXIT));
+  EXPECT_EQ(p->flow_count(), 0u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), 4u);
+}
+
+// A pass over more due flows than one scan returns (NNBPF_SWEEP_BATCH: the
+// scan runs again) finds every idle one and nothing else.
+TEST_F(XdpTest, InKernelSweepOverManyFlows) {
+  LoadOpts o = monitor();
+  o.max_flows = 1 << 18;
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  int flows = p->map(NNBPF_MAP_FLOWS);
+  std::vector<uint8_t> val(p->flow_value_size(), 0);
+  const uint64_t now = mono_ns();
+  constexpr uint32_t kFlows = 150000;
+  uint32_t idle = 0;
+  for (uint32_t i = 0; i < kFlows; ++i) {
+    Pkt pk;
+    pk.l4 = IPPROTO_UDP;
+    pk.src = v4(10, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i));
+    pk.sport = 1024;
+    nnbpf_flow_hdr h{};
+    h.pkts = 3;
+    h.last_ns = i % 7 == 0 ? now - 20 * kSec : now + 60 * kSec;  // every 7th idle
+    idle += i % 7 == 0;
+    std::memcpy(val.data(), &h, sizeof h - sizeof h.pad);
+    nnbpf_flow_key k = pk.key();
+    ASSERT_EQ(bpf_map_update_elem(flows, &k, val.data(), BPF_NOEXIST), 0) << i;
+  }
+  auto sw = nnbpf::runtime::IdleSweep::attach(p->object(), {10 * kSec, kSec});
+  ASSERT_TRUE(sw) << sw.error().message;
+  auto n = (*sw)->run();
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, idle);
+  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), idle);
+  EXPECT_EQ(p->flow_count(), kFlows - idle);
 }
 
 // ---- encapsulations and families ---------------------------------------------------------

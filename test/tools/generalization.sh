@@ -13,6 +13,7 @@ set -euo pipefail
 : "${NNBPF:?NNBPF must point at the nnbpf binary}"
 : "${NNBPF_SOURCE_DIR:?}"
 PY=/usr/bin/python3
+export PYTHONPATH=$NNBPF_SOURCE_DIR/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
 D1=$NNBPF_SOURCE_DIR/test/fixtures/lab-loso-day1.csv
 D2=$NNBPF_SOURCE_DIR/test/fixtures/lab-loso-day2.csv
 GEN=$NNBPF_SOURCE_DIR/tools/lab/generalization.py

@@ -35,7 +35,11 @@ TEST(Int8Layout, OffsetsAndSize) {
   EXPECT_EQ(l.layers[2].bias_offset % 4, 0u);
   // 296 header+inputs, 1,280 weights, 66 biases, 3 requantization pairs.
   EXPECT_EQ(l.total_bytes, 296u + 1280 + 4 * 66 + 3 * 8);
-  EXPECT_EQ(layout_params(int8_model(QuantMode::Int32)).total_bytes, 296u + 4 * (1280 + 66));
+  // int32: 4-byte weights and the per-layer exponents (3 x uint32), 8-aligned.
+  const ParamLayout l32 = layout_params(int8_model(QuantMode::Int32));
+  EXPECT_EQ(l32.layer_b_offset, 296u + 4 * (1280 + 66));
+  EXPECT_EQ(l32.total_bytes, 296u + 4 * (1280 + 66) + 16);
+  EXPECT_EQ(l.layer_b_offset, 0u);  // int8: none
 }
 
 TEST(Int8Layout, SerializeDeserializeRoundTrip) {
@@ -74,6 +78,44 @@ TEST(Int8Layout, SerializeDeserializeRoundTrip) {
   auto r = deserialize_params(shape, bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("layer 1 requantization"), std::string::npos) << r.error().message;
+}
+
+// The int32 slot carries the per-layer exponents (docs/semantics.md#per-layer)
+// after the last layer: they round-trip, a slot without them (a manifest
+// without quant.layer_b) reads every layer at b, and one above 30 is refused.
+TEST(Int32Layout, LayerExponentsRoundTrip) {
+  QuantModel q = int8_model(QuantMode::Int32);
+  ASSERT_TRUE(q.layer_exponents);
+  q.layers[1].b = q.b + 2;  // distinct values, whatever the choice was
+  const std::vector<uint8_t> bytes = serialize_params(q, 3);
+  QuantModel shape;
+  shape.features = q.features;
+  shape.inputs.resize(q.inputs.size());
+  shape.layer_exponents = true;
+  for (const QuantLayer& l : q.layers) {
+    QuantLayer s;
+    s.in = l.in;
+    s.out = l.out;
+    shape.layers.push_back(s);
+  }
+  auto back = deserialize_params(shape, bytes);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  for (size_t k = 0; k < q.layers.size(); ++k) EXPECT_EQ(back->layer_exponent(k), q.layer_exponent(k)) << k;
+  EXPECT_EQ(back->layer_shift(2), q.b + 2);
+
+  std::vector<uint8_t> bad = bytes;
+  const uint32_t big = 31;
+  std::memcpy(bad.data() + layout_params(q).layer_b_offset + 4, &big, 4);
+  auto r = deserialize_params(shape, bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("layer 1 exponent b=31"), std::string::npos) << r.error().message;
+
+  QuantModel legacy = q;
+  legacy.layer_exponents = false;
+  shape.layer_exponents = false;
+  auto old = deserialize_params(shape, serialize_params(legacy, 3));
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  for (size_t k = 0; k < q.layers.size(); ++k) EXPECT_EQ(old->layer_exponent(k), q.b) << k;
 }
 
 }  // namespace

@@ -474,5 +474,82 @@ TEST(Quantize, InputEcdfRaisesBWithCalibrationSamples) {
   EXPECT_EQ(plain->b_inputs, -1);
 }
 
+// Per-layer exponents (docs/semantics.md#per-layer): a first layer with a
+// weight of 1000 bounds a uniform b at 11 (1000 * 1000 * 2^b < 2^31); the
+// inputs and the second layer (weight 0.001) are raised past it.
+TEST(Quantize, PerLayerExponentsRaiseWhatTheAnalysisAllows) {
+  FloatModel m = model({"dst_port"}, {dense(1, 1, {1000.0}, {}, true), dense(1, 1, {0.001})});
+  m.input_ranges = {{0, 1000}};
+  Result<QuantModel> q = quantize(m, QuantOptions{});
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->b_safe, 11);
+  EXPECT_EQ(q->b_uniform, 10);
+  EXPECT_TRUE(q->layer_exponents);
+  EXPECT_EQ(q->b, 20);              // 1000 * 2^21 < 2^31, less the margin
+  EXPECT_EQ(q->layers[0].b, 10);    // the layer that bounded the uniform b
+  EXPECT_EQ(q->layers[1].b, 20);    // 1000 * 2^21 < 2^31, less the margin
+  EXPECT_EQ(q->layer_shift(0), 20);
+  EXPECT_EQ(q->layer_shift(1), 10);
+  EXPECT_EQ(q->layers[0].weight[0], 1024000);  // 1000 * 2^10
+  EXPECT_EQ(q->layers[1].weight[0], 1049);     // round(0.001 * 2^20)
+  // x1 = 999 * 2^20; y0 = (1024000 * x1) >> 20; y1 = (1049 * y0) >> 10.
+  const Inference r = run_reference(*q, {999});
+  ASSERT_EQ(r.logits.size(), 1u);
+  EXPECT_EQ(r.logits[0], 1049LL * 999000);
+  // Every exponent one bit higher still passes (the margin), and the
+  // clamping range widened within it.
+  EXPECT_GE(q->overflow.activation_margin_bits, 0.0);
+
+  // --scale-bits: one b for everything, nothing raised.
+  QuantOptions forced;
+  forced.scale_bits = 8;
+  q = quantize(m, forced);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->b, 8);
+  EXPECT_EQ(q->layers[0].b, 8);
+  EXPECT_EQ(q->layers[1].b, 8);
+  // A margin as wide as the range: the uniform ECDF b, nothing raised.
+  QuantOptions wide;
+  wide.margin_bits = 30;
+  q = quantize(m, wide);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(q->b, q->b_uniform);
+  EXPECT_EQ(q->layers[0].b, q->b_uniform);
+  EXPECT_EQ(q->layers[1].b, q->b_uniform);
+}
+
+// The single-b semantics is the case every exponent equals b: a model without
+// per-layer exponents (an artifact compiled before them) shifts every layer
+// by b, and one with every b_k = b computes the same logits.
+TEST(Quantize, UniformExponentsAreTheSingleBSemantics) {
+  QuantModel m;
+  m.features = {"dst_port"};
+  m.b = 4;
+  m.inputs = {{0, 100, 0, 0, 1}};
+  QuantLayer l0;
+  l0.in = l0.out = 1;
+  l0.weight = {-37};
+  l0.bias = {5};
+  QuantLayer l1 = l0;
+  l1.weight = {23};
+  l1.bias = {-3};
+  m.layers = {l0, l1};
+  QuantModel per_layer = m;
+  per_layer.layer_exponents = true;
+  per_layer.layers[0].b = per_layer.layers[1].b = 4;
+  for (uint64_t x : {0, 1, 7, 50, 99, 100, 1000}) {
+    const Inference a = run_reference(m, {x});
+    const Inference b = run_reference(per_layer, {x});
+    EXPECT_EQ(a.logits, b.logits) << x;
+    // (((-37 * 16x) >> 4) + 5) * 23 >> 4, - 3: floor shifts of signed values
+    const int64_t y0 = ((-37 * static_cast<int64_t>(x) * 16) >> 4) + 5;
+    EXPECT_EQ(a.logits[0], ((23 * y0) >> 4) - 3) << x;
+  }
+  // Different exponents: layer 1 shifts by layer 0's exponent.
+  per_layer.layers[0].b = 6;
+  EXPECT_EQ(per_layer.layer_shift(1), 6);
+  EXPECT_EQ(run_reference(per_layer, {7}).logits[0], ((23 * (((-37 * 7 * 16) >> 4) + 5)) >> 6) - 3);
+}
+
 }  // namespace
 }  // namespace nnbpf::compiler

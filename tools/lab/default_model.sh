@@ -12,6 +12,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
+export PYTHONPATH=$ROOT/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
 CAP=120
 DIR=examples/models
 DAYS=()

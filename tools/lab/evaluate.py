@@ -27,14 +27,13 @@ follows within milliseconds) to the block event's arrival.
 """
 import argparse
 import csv
-import ipaddress
 import json
 import math
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import events as ev  # noqa: E402
+import events as ev
+import nnbpf_manifest
 
 
 def fail(msg):
@@ -100,12 +99,16 @@ def offline_rows(data, verdicts):
 def range_use(data, manifest):
     """(b, rows with a value outside the ranges the model was quantized for,
     rows the kernel clamps) of a compiled model on a capture."""
+    if not os.path.exists(manifest):
+        return None
     try:
-        with open(manifest) as f:
-            m = json.load(f)
+        m = nnbpf_manifest.load(manifest)
+    except nnbpf_manifest.ManifestError as e:
+        fail(str(e))
+    try:
         with open(data) as f:
             rows = list(csv.DictReader(f))
-    except (OSError, json.JSONDecodeError):
+    except OSError:
         return None
     ins = m["inputs"]
     outside = clamped = 0

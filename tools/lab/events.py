@@ -4,27 +4,16 @@
   events.py stamp < EVENTS > STAMPED
       copies each line, adding "t_ns" (wall clock, ns since the epoch, when the
       line was read) to JSON objects; other lines pass unchanged. Flushes per line.
-  events.py to-csv --events STAMPED --labels LABELS --out FLOWS.csv
-      one row per verdict event in the capture format: the 24 catalog features
-      (catalog order), label, class, src, dst, sport, dport, proto, end, ts_ns.
-      label/class come from LABELS (lines `CIDR LABEL CLASS`, longest prefix
-      wins); events from sources outside LABELS are left out and counted.
 
-The event stream must come from a model that reads all 24 catalog features
-(tools/lab/capture_model.py).
+and, for the lab's readers (evaluate.py, watch.py, policy_sim.py):
+load_labels (lines `CIDR LABEL CLASS`), lookup (longest prefix wins) and
+read_events (the JSON objects of an event file).
 """
 import argparse
-import csv
 import ipaddress
 import json
-import os
 import sys
 import time
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "train"))
-import nnbpf_data as nd  # noqa: E402
-
-TAIL = ["label", "class", "src", "dst", "sport", "dport", "proto", "end", "ts_ns"]
 
 
 def fail(msg):
@@ -92,42 +81,12 @@ def stamp(_args):
         sys.stdout.flush()
 
 
-def to_csv(args):
-    names = [f.name for f in nd.load_catalog()]
-    nets = load_labels(args.labels)
-    rows = skipped = 0
-    with open(args.out, "w", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(names + TAIL)
-        for e in read_events(args.events):
-            if e.get("event") != "verdict":
-                continue
-            feats = e.get("features", {})
-            missing = [n for n in names if n not in feats]
-            if missing:
-                fail("%s: events lack features %s: use a model reading all 24 (capture_model.py)"
-                     % (args.events, ",".join(missing[:3])))
-            lab = lookup(nets, e["src"])
-            if lab is None:
-                skipped += 1
-                continue
-            w.writerow([feats[n] for n in names] + [lab[0], lab[1], e["src"], e["dst"], e["sport"], e["dport"],
-                                                   e["proto"], e["reason"], e.get("t_ns", 0)])
-            rows += 1
-    sys.stderr.write("events.py: %d flows -> %s%s\n" % (rows, args.out,
-                     " (%d from unlabelled sources left out)" % skipped if skipped else ""))
-
-
 def main():
     p = argparse.ArgumentParser(description="nnbpf event-stream helpers for the lab")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("stamp")
-    c = sub.add_parser("to-csv")
-    c.add_argument("--events", required=True)
-    c.add_argument("--labels", required=True)
-    c.add_argument("--out", required=True)
     a = p.parse_args()
-    {"stamp": stamp, "to-csv": to_csv}[a.cmd](a)
+    {"stamp": stamp}[a.cmd](a)
 
 
 if __name__ == "__main__":

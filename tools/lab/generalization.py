@@ -39,7 +39,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TRAIN = os.path.join(ROOT, "examples", "train", "train.py")
 EVALUATE = os.path.join(HERE, "evaluate.py")
-sys.path.insert(0, os.path.join(ROOT, "examples", "train"))
 
 
 def fail(msg):

@@ -79,19 +79,7 @@ scn_field() {  # name field(1..4)
 scn_names() { awk 'NF {print $1}' <<< "$CATALOG"; }
 scn_class() { [[ $(scn_field "$1" 2) == 0 ]] && echo "benign-$1" || echo "$1"; }
 
-PKGS=(openssh-server openssh-client vsftpd nmap hydra slowhttptest httperf iperf3 curl lftp sshpass
-      iproute2 util-linux procps openssl nginx dnsmasq-base bind9-dnsutils hping3 rsync wget)
-ensure_packages() {
-  local missing=() p
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  ((${#missing[@]})) || return 0
-  note "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq > /dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../packages.bash"  # ensure_packages (tools/packages.txt)
 
 # --- names -------------------------------------------------------------------------
 set_names() {
@@ -304,7 +292,7 @@ cmd_up() {
   if [[ -e $STATE ]] || ip netns list | grep -q "^$NS_V\b"; then
     fail "lab '$NAME' is already up (lab.sh --name $NAME down first)"
   fi
-  ensure_packages
+  ensure_packages lab || fail "cannot install the lab's packages (tools/packages.txt: lab)"
   mkdir -p "$STATE"
   local W
   W=$(mktemp -d /tmp/nnbpf-lab.XXXXXX)

@@ -4,45 +4,34 @@
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_SH=$LAB_ROOT/tools/lab/lab.sh
 LAB_PY=/usr/bin/python3
+export PYTHONPATH=$LAB_ROOT/examples/train${PYTHONPATH:+:$PYTHONPATH}  # the Python package
+source "$LAB_ROOT/tools/harness.bash"  # harness_start/stop (the lab's namespaces are lab.sh's)
 : "${LAB_NAME:=lab}"
 
 lab() { "$LAB_SH" --name "$LAB_NAME" "$@"; }
 lab_env() { eval "$(lab env)"; }
 
-# nnbpf capture exists once the capture command lands; until then the lab
-# captures with `nnbpf run --monitor` and a model reading all 24 features.
-have_capture() { "$NNBPF" capture --help 2>&1 | grep -q -- "--labels"; }
-
 # nnbpf_start DIR EVENTS ERRFILE ARGS...: `nnbpf run DIR --iface <victim> --json ARGS`
 # in the victim's namespace, events stamped with wall-clock t_ns into EVENTS.
-# Sets NNBPF_PID; returns once attached (NNBPF_ATTACH_WAIT seconds at most, default 10).
+# Sets NNBPF_PID; returns once the daemon says it is attached
+# (tools/harness.bash; NNBPF_ATTACH_WAIT seconds at most, default 10).
 nnbpf_start() {
   local dir=$1 events=$2 err=$3
   shift 3
-  nsenter --net="/var/run/netns/$LAB_VICTIM_NS" "$NNBPF" run "$dir" --iface "$LAB_VICTIM_IF" --json "$@" \
-    > >("$LAB_PY" "$LAB_ROOT/tools/lab/events.py" stamp > "$events") 2> "$err" &
-  NNBPF_PID=$!
-  local _
-  for _ in $(seq 1 $((${NNBPF_ATTACH_WAIT:-10} * 10))); do
-    [[ -e /sys/fs/bpf/nnbpf/$LAB_VICTIM_IF/link ]] && grep -q attached "$err" 2> /dev/null && return 0
-    kill -0 "$NNBPF_PID" 2> /dev/null || { cat "$err" >&2; echo "nnbpf run exited" >&2; return 1; }
-    sleep 0.1
-  done
-  cat "$err" >&2
-  echo "nnbpf run did not attach in ${NNBPF_ATTACH_WAIT:-10} s" >&2
-  return 1
+  HARNESS_READY_TIMEOUT=${NNBPF_ATTACH_WAIT:-10} harness_start "$LAB_VICTIM_NS" "$err" \
+    "$NNBPF" run "$dir" --iface "$LAB_VICTIM_IF" --json "$@" \
+    > >("$LAB_PY" "$LAB_ROOT/tools/lab/events.py" stamp > "$events") || return 1
+  NNBPF_PID=$HARNESS_PID
 }
 
 # nnbpf_stop: SIGINT and wait (5 s, then SIGKILL; lab.sh down removes pins).
 nnbpf_stop() {
   [[ -n ${NNBPF_PID:-} ]] || return 0
-  kill -INT "$NNBPF_PID" 2> /dev/null || true
-  local _
-  for _ in $(seq 1 50); do
-    kill -0 "$NNBPF_PID" 2> /dev/null || { NNBPF_PID=; sleep 0.2; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$NNBPF_PID" 2> /dev/null || true
+  if harness_stop "$NNBPF_PID" 5; then
+    sleep 0.2  # events.py stamp writes the last events
+  else
+    kill -KILL "$NNBPF_PID" 2> /dev/null || true
+  fi
   NNBPF_PID=
 }
 
@@ -52,31 +41,13 @@ nnbpf_stop() {
 capture_start() {
   local w=$1 labels=$2 idle=$3
   mkdir -p "$w"
-  if have_capture; then
-    nsenter --net="/var/run/netns/$LAB_VICTIM_NS" "$NNBPF" capture --iface "$LAB_VICTIM_IF" --out "$w/capture.csv" \
-      --labels "$labels" --idle-timeout "$idle" 2> "$w/capture.err" &
-    NNBPF_PID=$!
-    CAPTURE_MODE=capture
-    local _
-    for _ in $(seq 1 100); do
-      [[ -e /sys/fs/bpf/nnbpf/$LAB_VICTIM_IF/link || -s $w/capture.err ]] && break
-      sleep 0.1
-    done
-    kill -0 "$NNBPF_PID" 2> /dev/null || { cat "$w/capture.err" >&2; return 1; }
-  else
-    CAPTURE_MODE=monitor
-    "$LAB_PY" "$LAB_ROOT/tools/lab/capture_model.py" "$w/capture.onnx"
-    "$NNBPF" compile "$w/capture.onnx" -o "$w/capture-model" > /dev/null
-    nnbpf_start "$w/capture-model" "$w/capture.jsonl" "$w/capture.err" --monitor --idle-timeout "$idle"
-  fi
-  cp "$labels" "$w/labels"
+  HARNESS_READY_TIMEOUT=${NNBPF_ATTACH_WAIT:-10} harness_start "$LAB_VICTIM_NS" "$w/capture.err" \
+    "$NNBPF" capture --iface "$LAB_VICTIM_IF" --out "$w/capture.csv" --labels "$labels" --idle-timeout "$idle" ||
+    return 1
+  NNBPF_PID=$HARNESS_PID
 }
 capture_stop() {
   local w=$1 out=$2
   nnbpf_stop
-  if [[ $CAPTURE_MODE == capture ]]; then
-    cp "$w/capture.csv" "$out"
-  else
-    "$LAB_PY" "$LAB_ROOT/tools/lab/events.py" to-csv --events "$w/capture.jsonl" --labels "$w/labels" --out "$out"
-  fi
+  cp "$w/capture.csv" "$out"
 }

@@ -32,8 +32,9 @@
 #
 # Writes to DIR (default /tmp/nnbpf-overhead): overhead_runs.csv (every
 # measurement), overhead_bpf.csv (the accounting runs), overhead.csv
-# (medians per N), overhead.md (table), overhead.png (plot). Installs iperf3
-# if missing. Always removes its namespaces, processes and pins.
+# (medians per N), overhead.md (table), overhead.png (plot). Installs iperf3 and
+# matplotlib if missing (tools/packages.txt: overhead). Always removes its
+# namespaces, processes and pins.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NNBPF=${NNBPF:-$ROOT/build/bin/nnbpf}
@@ -63,13 +64,8 @@ done
 [[ $MODE == native || $MODE == generic ]] || { echo "overhead.sh: --mode must be native or generic" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "overhead.sh: needs root (namespaces, XDP)" >&2; exit 1; }
 
-if ! command -v iperf3 > /dev/null; then
-  echo "overhead.sh: installing iperf3"
-  echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections 2>/dev/null || true
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null ||
-    { DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 > /dev/null; }
-fi
+source "$ROOT/tools/packages.bash"
+ensure_packages overhead || { echo "overhead.sh: cannot install its packages (tools/packages.txt: overhead)" >&2; exit 1; }
 [[ -x $NNBPF ]] || "$ROOT/tools/setup.sh"
 PY=/usr/bin/python3
 
@@ -83,31 +79,18 @@ IP_V=10.78.$NET.1
 IP_C=10.78.$NET.2
 PORT=5201
 WORK=$(mktemp -d /tmp/nnbpf-overhead.XXXXXX)
-PIDS=()
 NNBPF_PID=
-cleanup() {
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null; done
-  for ns in "$NS_C" "$NS_V"; do ip netns pids "$ns" 2> /dev/null | xargs -r kill -9 2> /dev/null; done
-  ip -n "$NS_V" link set dev "$IF_V" xdp off 2> /dev/null
-  ip netns del "$NS_C" 2> /dev/null
-  ip netns del "$NS_V" 2> /dev/null
-  rm -rf "/sys/fs/bpf/nnbpf/$IF_V" "/run/nnbpf/$IF_V" "$WORK"
-  rmdir /sys/fs/bpf/nnbpf /run/nnbpf 2> /dev/null
-}
-trap cleanup EXIT
+source "$ROOT/tools/harness.bash"
+harness_trap
+harness_on_exit 'ip -n "$NS_V" link set dev "$IF_V" xdp off'
+harness_pins "$IF_V"
+harness_dirs "$WORK"
 die() { echo "overhead.sh: $*" >&2; exit 1; }
 
-ip netns add "$NS_C"
-ip netns add "$NS_V"
-ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_V" netns "$NS_V"
+harness_netns "$NS_C" "$NS_V"
+harness_veth "$NS_C" "$IF_C" "$NS_V" "$IF_V"
 ip -n "$NS_C" addr add "$IP_C/24" dev "$IF_C"
 ip -n "$NS_V" addr add "$IP_V/24" dev "$IF_V"
-for ns in "$NS_C" "$NS_V"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_C" link set "$IF_C" up
-ip -n "$NS_V" link set "$IF_V" up
 
 "$NNBPF" compile "$ROOT/examples/models/nnbpf-repro-top6.onnx" -o "$WORK/model" > /dev/null
 # Condition E: the smallest XDP program.
@@ -117,26 +100,15 @@ clang-19 -O2 -g -target bpf -c "$WORK/empty.c" -o "$WORK/empty.o"
 xdp_flag=xdpdrv
 [[ $MODE == generic ]] && xdp_flag=xdpgeneric
 ip netns exec "$NS_V" iperf3 -s -p $PORT > "$WORK/iperf3-server.log" 2>&1 &
-PIDS+=($!)
+harness_track $!
 for _ in $(seq 1 50); do ip netns exec "$NS_C" bash -c "exec 3<>/dev/tcp/$IP_V/$PORT" 2> /dev/null && break; sleep 0.1; done
 
 start_nnbpf() {  # extra args (events as JSON lines in $WORK/events.jsonl)
-  nsenter --net="/var/run/netns/$NS_V" "$NNBPF" run "$WORK/model" --iface "$IF_V" --mode "$MODE" --monitor --json \
-    "$@" > "$WORK/events.jsonl" 2> "$WORK/run.err" &
-  NNBPF_PID=$!
-  PIDS+=($NNBPF_PID)
-  for _ in $(seq 1 100); do
-    grep -q attached "$WORK/run.err" 2> /dev/null && return 0
-    kill -0 "$NNBPF_PID" 2> /dev/null || die "nnbpf run exited: $(cat "$WORK/run.err")"
-    sleep 0.1
-  done
-  die "nnbpf run did not attach: $(cat "$WORK/run.err")"
+  harness_start "$NS_V" "$WORK/run.err" "$NNBPF" run "$WORK/model" --iface "$IF_V" --mode "$MODE" --monitor --json \
+    "$@" > "$WORK/events.jsonl" || die "nnbpf run did not attach"
+  NNBPF_PID=$HARNESS_PID
 }
-stop_nnbpf() {
-  kill -INT "$NNBPF_PID"
-  for _ in $(seq 1 100); do kill -0 "$NNBPF_PID" 2> /dev/null || { wait "$NNBPF_PID" 2> /dev/null || true; return 0; }; sleep 0.1; done
-  die "nnbpf run did not stop"
-}
+stop_nnbpf() { harness_stop "$NNBPF_PID" 10 || die "nnbpf run did not stop"; }
 nnbpf_v() { nsenter --net="/var/run/netns/$NS_V" "$NNBPF" "$@"; }
 
 # One transfer: N flows of MB each; prints the seconds until every byte was

@@ -24,13 +24,11 @@ block, benign sources blocked.
 import argparse
 import itertools
 import json
-import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import evaluate  # noqa: E402
-import events as ev  # noqa: E402
+import evaluate
+import events as ev
 
 BUCKETS = 8
 

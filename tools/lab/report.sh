@@ -54,11 +54,9 @@ lab victim "$NNBPF" stats --iface "$LAB_VICTIM_IF" --json > "$ON/stats.json"
 nnbpf_stop
 "$LAB_PY" "$ROOT/tools/lab/evaluate.py" online --events "$ON/events.jsonl" --labels "$ON/labels" --scenarios "$ON/scenarios.tsv"
 
-capture=monitor
-have_capture && capture=capture
 cat > "$ON/meta.json" <<JSON
 {"date": "$(date -u +%Y-%m-%dT%H:%MZ)", "kernel": "$(uname -r)",
- "capture": "$( [[ $capture == capture ]] && echo '`nnbpf capture`' || echo '`nnbpf run --monitor` with a 24-feature model (tools/lab/capture_model.py)')",
+ "capture": "\`nnbpf capture\`",
  "features": "$(cat "$DS/features")", "run_args": "nnbpf run lab-model --iface $LAB_VICTIM_IF $RUN_ARGS",
  "minutes": "$(( ($(date +%s) - T0 + 59) / 60 ))"}
 JSON

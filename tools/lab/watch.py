@@ -15,9 +15,8 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import evaluate  # noqa: E402
-import events as ev  # noqa: E402
+import evaluate
+import events as ev
 
 RED, GREEN, BOLD, DIM, OFF = "\033[31m", "\033[32m", "\033[1m", "\033[2m", "\033[0m"
 

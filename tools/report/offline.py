@@ -45,10 +45,9 @@ import numpy as np
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 TRAIN_DIR = os.path.join(ROOT, "examples", "train")
-sys.path.insert(0, TRAIN_DIR)
-import nnbpf_data as nd  # noqa: E402
-from nnbpf_data import DataError  # noqa: E402
-import train as T  # noqa: E402
+import nnbpf_data as nd
+from nnbpf_data import DataError
+import train as T
 
 PROG = "offline.py"
 TARGET_F1 = 0.995
@@ -200,6 +199,8 @@ def evaluate_model(nn, name, onnx_path, extra, holdout_csv, y, timing_csv, famil
         "kernel_vs_reference_mismatches": int(mismatch),
         "b_safe": quant.get("b_safe"),
         "b_ecdf": quant.get("b_ecdf"),
+        "b_uniform": quant.get("b_uniform"),
+        "layer_b": quant.get("layer_b"),
         "logit_frac_bits": quant.get("logit_frac_bits"),
         "gate": {k: gate.get(k) for k in ("source", "sampled", "rows", "agreement", "max_logit_error",
                                           "min_flipped_margin", "passed")},
@@ -421,12 +422,15 @@ def md_report(res, files):
       "float model's. Compile's own agreement gate (`docs/compile.md#agreement`, recorded in each "
       "manifest's `agreement`; compile fails below 99.9 %) judged these rows:")
     w("")
-    w("| model | b | b safe | ECDF's b | logit frac bits | gate rows | gate agreement | largest logit error |")
-    w("|---|---:|---:|---:|---:|---|---:|---:|")
+    w("| model | b | per-layer exponents: inputs; layers | b safe | ECDF's b | logit frac bits | gate rows | "
+      "gate agreement | largest logit error |")
+    w("|---|---:|---|---:|---:|---:|---|---:|---:|")
     for m in res["models"]:
         g = m.get("gate") or {}
-        w("| %s | %s | %s | %s | %s | %s | %s | %s |"
-          % (m["name"], m["b"], m.get("b_safe", "–") if m.get("b_safe") is not None else "–",
+        per_layer = ("%s; %s" % (m["b"], ", ".join(str(b) for b in m["layer_b"])) if m.get("layer_b") else "–")
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+          % (m["name"], m["b_uniform"] if m.get("b_uniform") is not None else m["b"], per_layer,
+             m.get("b_safe", "–") if m.get("b_safe") is not None else "–",
              m.get("b_ecdf") if m.get("b_ecdf") is not None else "–",
              m.get("logit_frac_bits") if m.get("logit_frac_bits") is not None else "–",
              "%s %s" % (g.get("rows"), g.get("source")) if g.get("rows") else "–",
@@ -586,7 +590,7 @@ def run(args, data, work):
     common = ["--data", data, "--seed", str(args.seed), "--test-size", str(args.test_size)]
     errors = []
     res = {
-        "command": "sudo tools/report/offline.py" + (" --quick" if args.quick else ""),
+        "command": "sudo env PYTHONPATH=examples/train tools/report/offline.py" + (" --quick" if args.quick else ""),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "kernel": platform.release(),
         "machine": "%d CPUs" % os.cpu_count(),

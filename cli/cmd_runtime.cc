@@ -16,6 +16,7 @@
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
+#include "runtime/ready.h"
 #include "runtime/service.h"
 
 namespace nnbpf::cli {
@@ -29,6 +30,7 @@ struct RunArgs {
   runtime::ServiceOptions svc;  // --metrics-addr, --watch-model (cmd_config.cc)
   std::string ttl = "300s";
   std::string idle;
+  std::string embryonic = "1s";
   std::string window = "10s";
   std::string ttl_max = "3600s";
   std::string min_margin;
@@ -149,6 +151,9 @@ void register_runtime_commands(CLI::App& app) {
   run->add_option("--allow", ra->opts.allow, "CIDR that is never blocked (repeatable)");
   run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
   run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
+  run->add_option("--embryonic-timeout", ra->embryonic,
+                  "classify TCP flows of one packet (a SYN never followed by the handshake, e.g. a port-scan "
+                  "probe) idle this long (default 1s; 0 = off)");
   run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
   auto& pol = ra->opts.policy;
   run->add_option("--window", ra->window, "evidence window (default 10s)");
@@ -179,8 +184,11 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--bpf-stats", ra->opts.bpf_stats,
                 "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
   run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
+  run->add_option("--ready-fd", ra->opts.ready_fd,
+                  "once attached and pinned, write 'ready IFACE' to this file descriptor and close it");
   register_service_options(run, &ra->svc, &ra->opts);
   run->callback([ra] {
+    if (auto r = runtime::check_ready_fd(ra->opts.ready_fd); !r) return report("run", r.error());
     auto ttl = runtime::parse_duration(ra->ttl);
     if (!ttl) return report("run", ttl.error());
     ra->opts.block_ttl_ns = *ttl;
@@ -189,6 +197,9 @@ void register_runtime_commands(CLI::App& app) {
       if (!idle) return report("run", idle.error());
       ra->opts.idle_timeout_ns = *idle;
     }
+    auto embryonic = runtime::parse_duration(ra->embryonic);
+    if (!embryonic) return report("run", embryonic.error().with_context("--embryonic-timeout: "));
+    ra->opts.embryonic_timeout_ns = *embryonic;
     auto window = runtime::parse_duration(ra->window);
     if (!window) return report("run", window.error().with_context("--window: "));
     if (*window == 0) return report("run", Error::bad_input("--window must be above 0"));
@@ -219,7 +230,10 @@ void register_runtime_commands(CLI::App& app) {
   cap->add_option("--mode", ca->opts.mode, "XDP mode: native, generic or auto")
       ->check(CLI::IsMember({"native", "generic", "auto"}));
   cap->add_flag("-v,--verbose", ca->opts.verbose, "print libbpf's log");
+  cap->add_option("--ready-fd", ca->opts.ready_fd,
+                  "once attached, write 'ready IFACE' to this file descriptor and close it");
   cap->callback([ca] {
+    if (auto r = runtime::check_ready_fd(ca->opts.ready_fd); !r) return report("capture", r.error());
     if (!ca->idle.empty()) {
       auto idle = runtime::parse_duration(ca->idle);
       if (!idle) return report("capture", idle.error());
@@ -328,13 +342,14 @@ void register_runtime_commands(CLI::App& app) {
   stats->callback([sa] {
     if (sa->programs) return print_program_stats(*sa);
     if (!sa->interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
-    auto j = runtime::read_stats(sa->iface);
-    if (!j) return report("stats", j.error());
+    auto st = runtime::read_stats(sa->iface);
+    if (!st) return report("stats", st.error());
+    const nlohmann::json j = st->to_json();
     if (sa->json) {
-      std::cout << j->dump() << "\n";
+      std::cout << j.dump() << "\n";
       return;
     }
-    for (auto it = j->begin(); it != j->end(); ++it)
+    for (auto it = j.begin(); it != j.end(); ++it)
       std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
   });
 

@@ -171,6 +171,7 @@ void do_check(const CheckArgs& a) {
       j["quant"] = {{"mode", qj.value("mode", "int32")},
                     {"b", qj.value("b", -1)},
                     {"logit_frac_bits", qj.value("logit_frac_bits", qj.value("b", -1))}};
+      if (qj.contains("layer_b")) j["quant"]["layer_b"] = qj.at("layer_b");  // docs/semantics.md#per-layer
     }
     if (!run) j["test_run_error"] = run.error().message;
     std::cout << j.dump(2) << "\n";

@@ -28,7 +28,7 @@ namespace nnbpf::cli {
 
 // `nnbpf run|update --config FILE`: rewrites args (argv without argv[0]) so
 // that every key of FILE the command line does not set becomes an option
-// (tools/cmd_config.cc). Errors name the file, line and key.
+// (cli/cmd_config.cc). Errors name the file, line and key.
 Status expand_config(CLI::App& app, std::vector<std::string>& args);
 // --metrics-addr, --watch-model, --attach, --xdp-priority and --config on nnbpf run.
 void register_service_options(CLI::App* run, runtime::ServiceOptions* svc, runtime::RunOptions* opts);
