@@ -13,6 +13,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/block_gen.h"
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
 #include "runtime/pipeline_loader.h"
@@ -50,6 +51,29 @@ Result<uint64_t> median_run(int prog_fd, const std::string& pkt, int repeat, int
   }
   std::sort(ns.begin(), ns.end());
   return ns[ns.size() / 2];
+}
+
+// The inference alone: the compiled chain run through nnbpf_test_entry on
+// an all-zero feature vector (an MLP's code is branch-free, so its cost does
+// not depend on the values). Medians over the batches of BPF_PROG_TEST_RUN's
+// mean duration (entry program, stages, finish: `chain_ns`) and of the
+// chain's own clock, entry to finish, of each batch's last run (`ns`).
+struct InferenceTiming {
+  uint64_t ns = 0;
+  uint64_t chain_ns = 0;
+};
+
+Result<InferenceTiming> median_inference(const LoadedPipeline& pipe, int repeat, int batches) {
+  std::vector<uint64_t> inside, whole;
+  const std::vector<uint64_t> zeros(pipe.n_inputs(), 0);
+  for (int b = 0; b < batches; ++b) {
+    NNBPF_TRY(r, pipe.run(zeros, repeat));
+    inside.push_back(r.chain_ns);
+    whole.push_back(r.duration_ns);
+  }
+  std::sort(inside.begin(), inside.end());
+  std::sort(whole.begin(), whole.end());
+  return InferenceTiming{inside[inside.size() / 2], whole[whole.size() / 2]};
 }
 
 int count_event(void* ctx, void*, size_t) {
@@ -144,8 +168,16 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
     return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
   nnbpf_block bv{};
   bv.by = NNBPF_BLOCK_BY_USER;
-  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
-    return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
+  // (b) is measured while no block exists (as `nnbpf run` marks it, no
+  // host-filter lookup), then again with the block of (d) in place.
+  NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
+  block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
+  auto insert_block = [&]() -> Status {
+    if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
+      return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
+    block_gen.bump();
+    return ok_status();
+  };
 
   // A batch of flow-ending packets must fit in the ring buffer (8-byte
   // record header, 8-byte aligned), with room to spare.
@@ -171,8 +203,11 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   };
   NNBPF_TRY(e_ns, measure(empty, mid, o.repeat, &rv_empty));
   NNBPF_TRY(m_ns, measure(xdp, mid, o.repeat, &rv_mid));
+  NNBPF_CHECK(insert_block());
+  NNBPF_TRY(mb_ns, measure(xdp, mid, o.repeat, nullptr));
   NNBPF_TRY(f_ns, measure(xdp, fin, repeat_flow, &rv_fin));
   NNBPF_TRY(b_ns, measure(xdp, blk, o.repeat, &rv_blk));
+  NNBPF_TRY(inf, median_inference(*pipe, std::max(1, o.repeat / 4), o.batches));
   NNBPF_TRY(e2_ns, measure(empty, mid, o.repeat, nullptr));  // again: drift check
   // Evidence cost: flow-ending packets with and without the evidence step,
   // batch by batch in turn so that drift hits both alike.
@@ -211,7 +246,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   j["events_written"] = events_read;   // read back from the ring buffers after every batch
   j["events_lost"] = events_lost;      // NNBPF_STAT_EVENTS_LOST during the bench: 0 when every packet wrote its event
   j["empty_ns"] = empty_ns;
-  j["packet_ns"] = m_ns;
+  j["packet_ns"] = m_ns;            // no block exists: no host-filter lookup
+  j["packet_with_blocks_ns"] = mb_ns;  // the same while a block exists (a lookup that misses)
   j["flow_end_ns"] = f_ns;
   j["blocked_ns"] = b_ns;
   j["flow_end_evidence_ns"] = with_ev[with_ev.size() / 2];
@@ -219,11 +255,17 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   // Noise only adds time: the fastest batches of each are the best estimate.
   j["evidence_ns"] = static_cast<int64_t>(with_ev.front()) - static_cast<int64_t>(without_ev.front());
   j["evidence_median_diff_ns"] = ev_diff[ev_diff.size() / 2];  // median of per-batch differences
-  j["packet_overhead_ns"] = m_ns > empty_ns ? m_ns - empty_ns : 0;
-  j["flow_end_overhead_ns"] = f_ns > empty_ns ? f_ns - empty_ns : 0;
-  j["packet_ratio"] = empty_ns ? static_cast<double>(m_ns) / empty_ns : 0;
-  j["flow_end_ratio"] = empty_ns ? static_cast<double>(f_ns) / empty_ns : 0;
-  j["blocked_ratio"] = empty_ns ? static_cast<double>(b_ns) / empty_ns : 0;
+  j["inference_ns"] = inf.ns;              // entry to finish, the chain's own clock
+  j["inference_chain_ns"] = inf.chain_ns;  // BPF_PROG_TEST_RUN of nnbpf_test_entry: entry, stages, finish
+  auto above = [&](uint64_t ns) { return ns > empty_ns ? ns - empty_ns : 0; };
+  auto ratio = [&](uint64_t ns) { return empty_ns ? static_cast<double>(ns) / empty_ns : 0; };
+  j["packet_overhead_ns"] = above(m_ns);
+  j["flow_end_overhead_ns"] = above(f_ns);
+  j["blocked_overhead_ns"] = above(b_ns);
+  j["packet_ratio"] = ratio(m_ns);
+  j["flow_end_ratio"] = ratio(f_ns);
+  j["blocked_ratio"] = ratio(b_ns);
+  j["inference_ratio"] = ratio(inf.chain_ns);
   j["param_bytes"] = art.manifest.at("params").at("bytes_per_slot");
   j["param_bytes_total"] = art.manifest.at("params").at("bytes_total");
   j["flow_state_bytes"] = flows ? bpf_map__value_size(flows) : 0;

@@ -12,6 +12,7 @@
 
 #include "compiler/codegen/params_layout.h"
 #include "nnbpf/abi.h"
+#include "runtime/block_gen.h"
 #include "runtime/evidence.h"
 #include "runtime/map_iter.h"
 #include "runtime/pins.h"
@@ -72,6 +73,7 @@ Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl
   NNBPF_TRY(a, parse_addr(addr));
   NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
   Fd m(fd);
+  NNBPF_TRY(gen, BlockGen::open_pinned(iface));
   nnbpf_addr key;
   std::memcpy(key.a, a.data(), 16);
   nnbpf_block val{};
@@ -81,6 +83,7 @@ Status hosts_add(const std::string& iface, const std::string& addr, uint64_t ttl
   val.by = NNBPF_BLOCK_BY_USER;
   if (bpf_map_update_elem(m.fd, &key, &val, BPF_ANY))
     return Error::runtime(std::string(NNBPF_MAP_BLOCKED) + ": cannot add " + addr + ": " + std::strerror(errno));
+  gen.bump();  // after the insert: packets look it up from now on
   return ok_status();
 }
 
@@ -105,6 +108,7 @@ Status hosts_del(const std::string& iface, const std::string& addr) {
     had_evidence = ev && *ev;
   }
   if (!removed && !had_evidence) return Error::bad_input(addr + " is not blocked on " + iface + " and has no evidence");
+  if (auto gen = BlockGen::open_pinned(iface)) gen->mark_if_empty(m.fd);
   return ok_status();
 }
 
@@ -116,6 +120,7 @@ Result<size_t> hosts_flush(const std::string& iface) {
   // Bounded: at most the map's capacity of deletions.
   for (size_t i = 0; i < (1u << 22) && bpf_map_get_next_key(m.fd, nullptr, &key) == 0; ++i)
     if (bpf_map_delete_elem(m.fd, &key) == 0) ++n;
+  if (auto gen = BlockGen::open_pinned(iface)) gen->mark_if_empty(m.fd);
   return n;
 }
 

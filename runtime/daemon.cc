@@ -20,6 +20,7 @@
 
 #include "compiler/driver/pipeline.h"
 #include "nnbpf/abi.h"
+#include "runtime/block_gen.h"
 #include "runtime/events.h"
 #include "runtime/hook.h"
 #include "runtime/map_iter.h"
@@ -182,6 +183,9 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   hook->inherit_state(*pipe);
 
   // Everything that can fail without side effects, before attaching.
+  // Packets skip the host-filter lookup while no block exists: checked once
+  // a second below (runtime/block_gen.h).
+  NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
   std::unique_ptr<IdleSweep> sweep;
   if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
     auto sw = IdleSweep::attach(pipe->object(), {o.idle_timeout_ns, o.embryonic_timeout_ns});
@@ -225,9 +229,14 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
   signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
   auto start = std::chrono::steady_clock::now();
   auto last_sweep = start;
+  auto last_empty_check = start;
   while (!g_stop) {
     int n = ring_buffer__poll(rb, 100);
     if (n < 0 && n != -EINTR) break;
+    if (std::chrono::steady_clock::now() - last_empty_check >= std::chrono::seconds(1)) {
+      block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
+      last_empty_check = std::chrono::steady_clock::now();
+    }
     if (sweep && std::chrono::steady_clock::now() - last_sweep >= sweep->period()) {
       if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
       last_sweep = std::chrono::steady_clock::now();

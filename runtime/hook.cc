@@ -28,7 +28,7 @@ namespace {
 const char* kMapsToPin[] = {NNBPF_MAP_PROGS,  NNBPF_MAP_PARAMS, NNBPF_MAP_PARAM_IDX, NNBPF_MAP_SCRATCH,
                             NNBPF_MAP_ERRORS, NNBPF_MAP_FLOWS,  NNBPF_MAP_BLOCKED,   NNBPF_MAP_ALLOW,
                             NNBPF_MAP_EVENTS, NNBPF_MAP_STATS,  NNBPF_MAP_CLOSED,    NNBPF_MAP_POLICY,
-                            NNBPF_MAP_EVIDENCE};
+                            NNBPF_MAP_EVIDENCE, NNBPF_MAP_BLOCK_GEN};
 
 bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include "nnbpf/abi.h"
 #include "nnbpf/maps.h"
+#include "nnbpf/mlp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -49,10 +50,10 @@ static __always_inline struct nnbpf_scratch *nnbpf_scratch_get(void)
 	return bpf_map_lookup_elem(&nnbpf_scratch, &zero);
 }
 
-/* Start an inference on this CPU: pin the parameter slot it will read (all
- * stages use the same slot, so a concurrent hot update can never mix two
- * models), and mark the CPU busy for grace-period tracking. */
-static __always_inline int nnbpf_inference_begin(struct nnbpf_scratch *s, __u32 mode)
+/* The Running parameter slot (flipped by nnbpf update), or -1 if its index
+ * cannot be read (counted). Read once per inference: the domain check and
+ * every stage use the slot it returns. */
+static __always_inline int nnbpf_running_slot(void)
 {
 	__u32 zero = 0;
 	__u32 *idx = bpf_map_lookup_elem(&nnbpf_param_idx, &zero);
@@ -61,16 +62,47 @@ static __always_inline int nnbpf_inference_begin(struct nnbpf_scratch *s, __u32 
 		nnbpf_count_error(NNBPF_ERR_PARAMS);
 		return -1;
 	}
+	return *idx & 1;
+}
+
+/* Mark this CPU busy for grace-period tracking (nnbpf update waits for every
+ * odd seq to move on). Done before the slot is read, so that an update that
+ * flips the slot after this read sees the CPU busy. */
+static __always_inline void nnbpf_inference_enter(struct nnbpf_scratch *s)
+{
 	s->seq |= 1;
-	s->slot = *idx & 1;
+}
+
+/* Start an inference on this CPU at `now` (bpf_ktime_get_ns(), read by the
+ * caller: on a flow's end the same reading ends the extraction), pinned to
+ * parameter slot `slot` (all stages use it, so a concurrent hot update can
+ * never mix two models). The caller has called nnbpf_inference_enter. */
+static __always_inline void nnbpf_inference_begin_at(struct nnbpf_scratch *s, __u32 mode, __u32 slot, __u64 now)
+{
+	s->slot = slot;
 	s->mode = mode;
-	s->t_start_ns = bpf_ktime_get_ns();
-	return 0;
+	s->t_start_ns = now;
 }
 
 static __always_inline void nnbpf_inference_end(struct nnbpf_scratch *s)
 {
 	s->seq = (s->seq | 1) + 1;
+}
+
+/* Enter, read the Running slot and start an inference now; -1 (inference
+ * ended, error counted) if the slot cannot be read. */
+static __always_inline int nnbpf_inference_begin(struct nnbpf_scratch *s, __u32 mode)
+{
+	int slot;
+
+	nnbpf_inference_enter(s);
+	slot = nnbpf_running_slot();
+	if (slot < 0) {
+		nnbpf_inference_end(s);
+		return -1;
+	}
+	nnbpf_inference_begin_at(s, mode, slot, bpf_ktime_get_ns());
+	return 0;
 }
 
 /* An inference that cannot complete (the caller has counted why): end it.

@@ -64,19 +64,15 @@ static __always_inline const struct nnbpf_policy *nnbpf_policy_of(__u32 slot)
 	return bpf_map_lookup_elem(&nnbpf_policy, &slot);
 }
 
-/* Whether the model running now judges flows of this protocol (policy
- * proto_out). A pipeline without a model judges nothing and extracts all. */
-static __always_inline int nnbpf_in_domain(__u8 proto)
+/* Whether the model in parameter slot `slot` judges flows of this protocol
+ * (policy proto_out). A pipeline without a model judges nothing and
+ * extracts all. */
+static __always_inline int nnbpf_in_domain(__u8 proto, __u32 slot)
 {
 #if NNBPF_N_STAGES > 0
-	__u32 zero = 0;
-	__u32 *idx = bpf_map_lookup_elem(&nnbpf_param_idx, &zero);
-	const struct nnbpf_policy *p;
+	const struct nnbpf_policy *p = nnbpf_policy_of(slot);
 	__u32 bit = proto == IPPROTO_TCP ? NNBPF_PROTO_OUT_TCP : NNBPF_PROTO_OUT_UDP;
 
-	if (!idx)
-		return 1;
-	p = nnbpf_policy_of(*idx & 1);
 	return !p || !(p->proto_out & bit);
 #else
 	return 1;
@@ -85,18 +81,33 @@ static __always_inline int nnbpf_in_domain(__u8 proto)
 
 /* A flow's end: the model's features (input order), key and reason into
  * this CPU's scratch; free the flow if asked (f is not used after that);
- * the extraction time since t0; then run the model: tail call into stage 0,
- * whose chain ends in nnbpf_flow_finish. Returns only when the chain could
- * not start (counted in nnbpf_errors; no inference left running), or, with
- * 1, when the flow's protocol is outside the model's domain: then it is
- * counted (NNBPF_STAT_OUT_OF_DOMAIN) and freed, never classified. */
+ * then run the model: tail call into stage 0, whose chain ends in
+ * nnbpf_flow_finish. t0 is the packet's clock reading; one more reading ends
+ * the extraction and starts the inference; the Running slot is read once.
+ * Returns only when the chain could not start (counted in nnbpf_errors; no
+ * inference left running), or, with 1, when the flow's protocol is outside
+ * the model's domain: then it is counted (NNBPF_STAT_OUT_OF_DOMAIN) and
+ * freed, never classified. */
 static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf_flow *f,
 					   const struct nnbpf_flow_key *k, __u32 reason, int free_flow,
 					   __u64 t0, __u32 mode)
 {
-	struct nnbpf_scratch *s;
+	struct nnbpf_scratch *s = nnbpf_scratch_get();
+	int slot;
+	__u64 now;
 
-	if (!nnbpf_in_domain(k->proto)) {
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return 0;
+	}
+	nnbpf_inference_enter(s);
+	slot = nnbpf_running_slot();
+	if (slot < 0) {
+		nnbpf_inference_end(s);
+		return 0;
+	}
+	if (!nnbpf_in_domain(k->proto, slot)) {
+		nnbpf_inference_end(s);
 		if (reason != NNBPF_END_EVERY_N)
 			nnbpf_stat(NNBPF_STAT_OUT_OF_DOMAIN);
 		if (free_flow)
@@ -104,11 +115,6 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 		if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
 			bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
 		return 1;
-	}
-	s = nnbpf_scratch_get();
-	if (!s) {
-		nnbpf_count_error(NNBPF_ERR_SCRATCH);
-		return 0;
 	}
 #define NNBPF_X(i, name) s->feat[i] = nnbpf_feat_##name(f, k);
 	NNBPF_MODEL_FEATURES(NNBPF_X)
@@ -119,9 +125,9 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 		bpf_map_delete_elem(&nnbpf_flows, k);
 	if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
 		bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
-	s->extract_ns = bpf_ktime_get_ns() - t0;
-	if (nnbpf_inference_begin(s, mode))
-		return 0;
+	now = bpf_ktime_get_ns();
+	s->extract_ns = now - t0;
+	nnbpf_inference_begin_at(s, mode, slot, now);
 #if NNBPF_N_STAGES > 0
 	bpf_tail_call(ctx, &nnbpf_progs, NNBPF_PROG_STAGE0);
 #else
@@ -131,6 +137,26 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 	nnbpf_count_error(NNBPF_ERR_TAILCALL);
 	nnbpf_inference_end(s);
 	return 0;
+}
+
+/* Whether nnbpf_blocked may hold an entry: false only while user space has
+ * seen it empty and nothing was inserted since (struct nnbpf_block_gen). */
+static __always_inline int nnbpf_blocks_maybe(void)
+{
+	__u32 zero = 0;
+	const struct nnbpf_block_gen *g = bpf_map_lookup_elem(&nnbpf_block_gen, &zero);
+
+	return !g || g->empty_at != g->gen + 1;
+}
+
+/* After an insert into nnbpf_blocked (or an extension of an entry). */
+static __always_inline void nnbpf_blocks_bump(void)
+{
+	__u32 zero = 0;
+	struct nnbpf_block_gen *g = bpf_map_lookup_elem(&nnbpf_block_gen, &zero);
+
+	if (g)
+		__sync_fetch_and_add(&g->gen, 1);
 }
 
 SEC("xdp")
@@ -144,7 +170,7 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	enum nnbpf_parse_result r;
 	__u32 reason = 0;
 	int stored = 1;
-	__u64 t0;
+	__u64 t0 = 0;
 
 	nnbpf_stat(NNBPF_STAT_PKTS);
 	r = nnbpf_parse(ctx, &pkt);
@@ -154,17 +180,23 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	/* Host filter first (paper §IV-A3): a blocked source loses every IP
 	 * packet, flow or not, before any per-flow work. A model block of a
 	 * prefix shorter than the address (--block-prefix-v4/-v6) is keyed by
-	 * the prefix, looked up only when such prefixes are configured. */
+	 * the prefix, looked up only when such prefixes are configured. No
+	 * lookup while no block can exist (nnbpf_blocks_maybe). */
 	bkey = &pkt.key.src;
-	b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
-	if (!b && nnbpf_prefix_blocks() && nnbpf_src_prefix(&pkt.key.src, &pfx) < 128) {
-		bkey = &pfx;
+	b = NULL;
+	if (nnbpf_blocks_maybe()) {
 		b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
+		if (!b && nnbpf_prefix_blocks() && nnbpf_src_prefix(&pkt.key.src, &pfx) < 128) {
+			bkey = &pfx;
+			b = bpf_map_lookup_elem(&nnbpf_blocked, bkey);
+		}
 	}
 	if (b) {
-		__u64 now = bpf_ktime_get_ns();
-
-		if (b->expires_ns && b->expires_ns <= now) {
+		/* A permanent block (expires_ns 0) drops without reading the
+		 * clock. */
+		if (b->expires_ns)
+			t0 = bpf_ktime_get_ns();
+		if (b->expires_ns && b->expires_ns <= t0) {
 			bpf_map_delete_elem(&nnbpf_blocked, bkey);
 			nnbpf_stat(NNBPF_STAT_EXPIRED);
 		} else if (!nnbpf_cfg.monitor) {
@@ -179,9 +211,11 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	if (pkt.tcp_flags & (NNBPF_TCP_FIN | NNBPF_TCP_RST))
 		reason = pkt.tcp_flags & NNBPF_TCP_RST ? NNBPF_END_RST : NNBPF_END_FIN;
 
-	/* Flow update. t0 is the packet's timestamp and the start of the
-	 * extraction time reported with the flow's verdict. */
-	t0 = bpf_ktime_get_ns();
+	/* Flow update. t0 is the packet's timestamp (read once per packet:
+	 * here, or above for a source whose block has a deadline) and the
+	 * start of the extraction time reported with the flow's verdict. */
+	if (!t0)
+		t0 = bpf_ktime_get_ns();
 	f = bpf_map_lookup_elem(&nnbpf_flows, &pkt.key);
 	if (f) {
 		nnbpf_flow_update(f, &pkt, t0);
@@ -300,9 +334,11 @@ static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __
 	if (b) {
 		if (b->expires_ns && (!expires || expires > b->expires_ns))
 			b->expires_ns = expires;
+		nnbpf_blocks_bump();
 		return b->expires_ns;
 	}
 	bpf_map_update_elem(&nnbpf_blocked, key, &nb, BPF_NOEXIST);
+	nnbpf_blocks_bump();
 	return expires;
 }
 

@@ -33,6 +33,7 @@ void init_bpf_target() {
     LLVMInitializeBPFTarget();
     LLVMInitializeBPFTargetMC();
     LLVMInitializeBPFAsmPrinter();
+    LLVMInitializeBPFAsmParser();  // inline asm (bpf_rt/include/nnbpf/mlp.h)
     // Schedule in source order: the emitted accumulation chains then keep one
     // product live at a time instead of hoisting every load and spilling.
     const char* argv[] = {"nnbpf", "-pre-RA-sched=source"};

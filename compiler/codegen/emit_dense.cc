@@ -4,6 +4,8 @@
 // neurons keeps clang from holding a layer's inputs in registers across
 // neurons (which would spill past the 512-byte stack); within a neuron the
 // source-order scheduler (clang_compile.cc) keeps one product live at a time.
+// Each product is nnbpf_mac (bpf_rt/include/nnbpf/mlp.h): load, multiply,
+// add.
 #include <algorithm>
 
 #include "compiler/codegen/emit.h"
@@ -20,7 +22,7 @@ std::string dense_output_buffer(const QuantModel& model, int l) {
 void emit_dense(EmitContext& ctx, int l, int begin, int end) {
   const QuantLayer& layer = ctx.model.layers[l];
   auto& o = ctx.out;
-  const std::string w = "p->w" + std::to_string(l);
+  const std::string w = "w" + std::to_string(l);  // field of struct nnbpf_params
   const std::string bias = "p->b" + std::to_string(l);
   const std::string x = dense_input_buffer(l);
   const std::string y = dense_output_buffer(ctx.model, l);
@@ -47,7 +49,7 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
     for (int j = 0; j < layer.in; ++j) {
       o << "\t\t{\n\t\t\t__s64 xj = " << x << "[" << j << "];\n";
       for (int k = 0; k < g; ++k)
-        o << "\t\t\ta" << k << " += (__s64)" << w << "[" << i + k << "][" << j << "] * xj;\n";
+        o << "\t\t\tnnbpf_mac(a" << k << ", p, " << w << "[" << i + k << "][" << j << "], xj);\n";
       o << "\t\t}\n";
     }
     o << "\t\t__u32 sh = " << shift << ";\n";

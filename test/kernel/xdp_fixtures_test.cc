@@ -37,6 +37,7 @@
 #include "compiler/driver/pipeline.h"
 #include "compiler/interp/reference.h"
 #include "nnbpf/abi.h"
+#include "runtime/block_gen.h"
 #include "runtime/map_iter.h"
 #include "runtime/pipeline_loader.h"
 #include "runtime/sweep.h"
@@ -1017,6 +1018,41 @@ TEST_F(XdpTest, BlockedSourceIsDroppedAndCounted) {
   p->block(bad6.src, mono_ns() + 60 * kSec);
   EXPECT_EQ(p->run(bad6), XDP_DROP);
   EXPECT_EQ(p->stat(NNBPF_STAT_DROPPED), 4u);
+}
+
+// The host filter skips its lookup only while user space has seen
+// nnbpf_blocked empty and nothing was inserted since (runtime/block_gen.h).
+TEST_F(XdpTest, HostFilterLookupIsSkippedOnlyWhileNoBlockExists) {
+  auto p = load(top6_model());
+  ASSERT_TRUE(p);
+  auto gen = nnbpf::runtime::BlockGen::map(p->map(NNBPF_MAP_BLOCK_GEN));
+  ASSERT_TRUE(gen) << gen.error().message;
+  const int blocked_fd = p->map(NNBPF_MAP_BLOCKED);
+  Pkt bad;
+  bad.src = v4(203, 0, 113, 77);
+  // A fresh pipeline looks up: even a block written without a bump is seen.
+  p->block(bad.src, 0);
+  EXPECT_EQ(p->run(bad), XDP_DROP);
+  EXPECT_FALSE(gen->mark_if_empty(blocked_fd)) << "never marked empty while an entry exists";
+  EXPECT_EQ(p->run(bad), XDP_DROP);
+  // Seen empty: the lookup is skipped, which an insert without a bump shows.
+  ASSERT_EQ(bpf_map_delete_elem(blocked_fd, bad.src.data()), 0);
+  EXPECT_TRUE(gen->mark_if_empty(blocked_fd));
+  p->block(bad.src, 0);
+  EXPECT_EQ(p->run(bad), XDP_PASS) << "no lookup while the map was seen empty";
+  gen->bump();  // what every user-space insert does after it (nnbpf hosts add)
+  EXPECT_EQ(p->run(bad), XDP_DROP) << "looked up again after the bump";
+  // The policy's own blocks bump in BPF: the source's next packet is dropped.
+  ASSERT_EQ(bpf_map_delete_elem(blocked_fd, bad.src.data()), 0);
+  EXPECT_TRUE(gen->mark_if_empty(blocked_fd));
+  auto bad_model = always_intrusion(p->artifact().model);
+  ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(bad_model, 2)), "");
+  EXPECT_EQ(p->run(bad.with_flags(kSyn | kFin)), XDP_DROP) << "the intrusion's ending packet";
+  EXPECT_TRUE(p->blocked(bad.src));
+  Pkt again = bad;
+  again.sport = 50001;
+  EXPECT_EQ(p->run(again), XDP_DROP) << "a model block turns the lookup on";
+  EXPECT_FALSE(gen->mark_if_empty(blocked_fd));
 }
 
 TEST_F(XdpTest, ExpiredBlockIsDeletedOnSight) {

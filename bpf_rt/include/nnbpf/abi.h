@@ -17,7 +17,7 @@
 #define NNBPF_STATIC_ASSERT _Static_assert
 #endif
 
-#define NNBPF_ABI_VERSION 2
+#define NNBPF_ABI_VERSION 3
 
 /* Limits of the generated code (compiler/ir/model.h uses these). */
 #define NNBPF_MAX_FEATURES 24
@@ -297,6 +297,21 @@ struct nnbpf_block {
 NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_block) == 64, "nnbpf_block size");
 #define NNBPF_BLOCK_BY_MODEL 1
 #define NNBPF_BLOCK_BY_USER 2
+
+/* Value of nnbpf_block_gen (an mmap-able array of one entry): lets a packet
+ * skip the host-filter lookup while nnbpf_blocked is known to be empty
+ * (docs/runtime-bpf.md#host-filter). gen is bumped (atomically) after every
+ * insert into nnbpf_blocked and every extension of an entry, by the BPF
+ * policy and by user space alike; empty_at is written by user space only:
+ * gen + 1 for the gen it read just before it found nnbpf_blocked empty. A
+ * packet skips the lookup only while empty_at == gen + 1, so any insert
+ * after that check, and the initial zeros, mean: look up. */
+struct nnbpf_block_gen {
+	__u64 gen;
+	__u64 empty_at;
+};
+NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_block_gen) == 16, "nnbpf_block_gen size");
+#define NNBPF_MAP_BLOCK_GEN "nnbpf_block_gen"
 
 /* Key of the allowlist LPM trie: prefixlen counts bits of the 128-bit
  * address; an IPv4 /n prefix is stored as ::ffff:a.b.c.d/(96+n). */

@@ -73,6 +73,16 @@ struct {
 	__type(value, struct nnbpf_block);
 } nnbpf_blocked SEC(".maps");
 
+/* Whether nnbpf_blocked may hold an entry (struct nnbpf_block_gen, abi.h).
+ * mmap-able: user space bumps gen atomically in place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct nnbpf_block_gen);
+} nnbpf_block_gen SEC(".maps");
+
 /* Sources the model may flag but never block (prefixes, v4 as ::ffff:0:0/96
  * + n). Value unused (1). */
 struct {

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Building blocks of the generated dense layers (compiler/codegen/
+ * emit_dense.cc). The includer has defined struct nnbpf_params.
+ *
+ * nnbpf_mac(acc, p, field, x): acc += (__s64)p->field * x, where field is an
+ * __s32 of struct nnbpf_params (e.g. w0[3][5]) and x an __s64 in a register.
+ *
+ * Written in C, clang multiplies into a copy of x (r9 = x; r9 *= w; acc +=
+ * r9): four instructions per product. The inline asm multiplies into the
+ * loaded weight instead: load, multiply, add, three instructions (v4; v3 and
+ * v2 sign-extend the 32-bit load with two shifts). [6,32,32,2]: stage 0 from
+ * 6,007 to 5,0xx instructions (docs/PERFORMANCE.md). Same arithmetic, bit
+ * for bit: a 64-bit two's-complement multiply-add either way.
+ *
+ * The load's offset is an immediate: BPF loads carry a signed 16-bit
+ * displacement, so a weight beyond 32 KiB into the slot falls back to C
+ * (the condition is a constant, clang keeps one branch). asm volatile keeps
+ * the products in source order between the emitter's barriers. (Operand
+ * names must differ from the macro's parameters.)
+ */
+#ifndef NNBPF_MLP_H
+#define NNBPF_MLP_H
+
+#ifdef __BPF_FEATURE_LDSX
+#define NNBPF_MAC_LOAD_S32 "%[w] = *(s32 *)(%[base] + %[off])\n\t"
+#else
+#define NNBPF_MAC_LOAD_S32 "%[w] = *(u32 *)(%[base] + %[off])\n\t%[w] <<= 32\n\t%[w] s>>= 32\n\t"
+#endif
+
+#define nnbpf_mac(acc, p, field, x)                                                                   \
+	do {                                                                                          \
+		if (__builtin_offsetof(struct nnbpf_params, field) <= 32767) {                        \
+			__s64 nnbpf_w_;                                                               \
+			asm volatile(NNBPF_MAC_LOAD_S32 "%[w] *= %[act]\n\t%[sum] += %[w]"                \
+				     : [sum] "+r"(acc), [w] "=&r"(nnbpf_w_)                             \
+				     : [base] "r"(p), [act] "r"(x),                                        \
+				       [off] "i"(__builtin_offsetof(struct nnbpf_params, field)));    \
+		} else {                                                                              \
+			(acc) += (__s64)(p)->field * (x);                                             \
+		}                                                                                     \
+	} while (0)
+
+#endif /* NNBPF_MLP_H */
