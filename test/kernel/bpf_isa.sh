@@ -16,9 +16,13 @@ got=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["bpf_isa"])' "
 [[ $got == "$want" ]] || fail "root: probed ISA $got, kernel $(uname -r) supports $want"
 ! grep -q "chosen from the kernel version" "$WORK/root.err" || fail "root: the probe was refused"
 
+# The unprivileged user reads the model from $WORK (the build tree may sit
+# in a directory only root can enter, as CI's clone does).
+cp "$onnx" "$WORK/model.onnx"
 chmod a+rwx "$WORK"
+chmod a+r "$WORK/model.onnx"
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-  "$NNBPF" compile "$onnx" -o "$WORK/np" > "$WORK/np.out" 2> "$WORK/np.err" || { cat "$WORK/np.err"; fail "unprivileged compile"; }
+  "$NNBPF" compile "$WORK/model.onnx" -o "$WORK/np" > "$WORK/np.out" 2> "$WORK/np.err" || { cat "$WORK/np.err"; fail "unprivileged compile"; }
 cat "$WORK/np.err"
 grep -q "warning: BPF ISA $want chosen from the kernel version: no privilege" "$WORK/np.err" || fail "unprivileged: no warning naming the fallback"
 "$NNBPF" check "$WORK/np" > "$WORK/np.check" || { cat "$WORK/np.check"; fail "the unprivileged compile's object does not verify"; }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -541,8 +542,10 @@ TEST(Quantize, UniformExponentsAreTheSingleBSemantics) {
     const Inference a = run_reference(m, {x});
     const Inference b = run_reference(per_layer, {x});
     EXPECT_EQ(a.logits, b.logits) << x;
-    // (((-37 * 16x) >> 4) + 5) * 23 >> 4, - 3: floor shifts of signed values
-    const int64_t y0 = ((-37 * static_cast<int64_t>(x) * 16) >> 4) + 5;
+    // (((-37 * 16x) >> 4) + 5) * 23 >> 4, - 3: floor shifts of signed values;
+    // x clamped to the input's range [0, 100] first.
+    const int64_t xc = static_cast<int64_t>(std::min<uint64_t>(x, 100));
+    const int64_t y0 = ((-37 * xc * 16) >> 4) + 5;
     EXPECT_EQ(a.logits[0], ((23 * y0) >> 4) - 3) << x;
   }
   // Different exponents: layer 1 shifts by layer 0's exponent.
