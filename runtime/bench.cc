@@ -16,6 +16,7 @@
 #include "runtime/block_gen.h"
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
+#include "runtime/map_iter.h"
 #include "runtime/pipeline_loader.h"
 
 namespace nnbpf::runtime {
@@ -81,16 +82,6 @@ int count_event(void* ctx, void*, size_t) {
   return 0;
 }
 
-// Sum of one per-CPU counter of the pipeline's nnbpf_stats map.
-uint64_t stat_sum(int stats_fd, uint32_t key) {
-  int ncpu = libbpf_num_possible_cpus();
-  if (stats_fd < 0 || ncpu <= 0) return 0;
-  std::vector<uint64_t> vals(ncpu);
-  if (bpf_map_lookup_elem(stats_fd, &key, vals.data())) return 0;
-  uint64_t n = 0;
-  for (auto v : vals) n += v;
-  return n;
-}
 
 }  // namespace
 
@@ -193,8 +184,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
     ring_buffer__consume(rb.get());
     ring_buffer__consume(rb_noev.get());
   };
-  const uint64_t lost_before = stat_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
-                               stat_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
+  const uint64_t lost_before = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
+                               percpu_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
 
   uint32_t rv_empty = 0, rv_mid = 0, rv_fin = 0, rv_blk = 0;
   nlohmann::json j;
@@ -225,8 +216,8 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
   std::sort(with_ev.begin(), with_ev.end());
   std::sort(without_ev.begin(), without_ev.end());
   close(empty);
-  const uint64_t events_lost = stat_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
-                               stat_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) - lost_before;
+  const uint64_t events_lost = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
+                               percpu_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) - lost_before;
   if (rv_blk != XDP_DROP) return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(rv_blk) + ")");
   if (rv_mid != XDP_PASS || rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
   auto errs = pipe->error_counters();
