@@ -94,11 +94,21 @@ print("ready", flush=True)' "$dir/notify" "$timeout" 2> /dev/null >&"$fd" &
   fi
   HARNESS_PID=$!
   HARNESS_PIDS+=("$HARNESS_PID")
+  # A read that times out mid-line keeps what it got in $line: collect it in
+  # $part so a slow writer's line is not cut in two.
+  local part=""
   for ((i = 0; i < timeout * 5; i++)); do
-    read -r -t 0.2 -u "$fd" line && break
+    if read -r -t 0.2 -u "$fd" line; then
+      line=$part$line
+      break
+    fi
+    part+=$line
+    line=""
     kill -0 "$HARNESS_PID" 2> /dev/null || break
   done
-  [[ -n $line ]] || read -r -t 0.2 -u "$fd" line || true  # said just before exiting?
+  if [[ -z $line ]] && read -r -t 0.2 -u "$fd" line; then  # said just before exiting?
+    line=$part$line
+  fi
   exec {fd}<&-
   if [[ -n $listener ]]; then kill "$listener" 2> /dev/null || true; fi
   rm -rf "$dir"
