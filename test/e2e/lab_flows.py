@@ -18,27 +18,16 @@ import csv
 import json
 import random
 import socket
-import struct
 import sys
 import time
+
+from traffic import tcp_segment  # test/e2e/traffic.py, beside this script
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
 def segment(src, dst, sport, dport, seq, flags, payload):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, 1 if flags & ACK else 0, 5 << 4, flags, 65535, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(payload))
-    c = csum(pseudo + hdr + payload)
-    return hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
+    return tcp_segment(src, dst, sport, dport, seq, 1 if flags & ACK else 0, flags, payload, window=65535)
 
 
 def expected(payloads, flags, port):

@@ -7,7 +7,7 @@
       N sequential connections; each sends B bytes and closes (FIN, or RST with --rst).
       Prints "ok=K fail=F".
   traffic.py udp HOST PORT --count N [--src ADDR] [--gap S]
-      N datagrams of one UDP flow.
+      N datagrams of one UDP flow (--new-socket: each from its own source port).
   traffic.py syn HOST PORT --count N --src ADDR [--ports-from P]
       N raw TCP SYNs from distinct source ports (a SYN flood: N one-packet flows).
   traffic.py hold HOST PORT --seconds S [--src ADDR]
@@ -125,22 +125,32 @@ def _csum(data):
     return (~s) & 0xFFFF
 
 
-def syn(args):
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, payload=b"", doff=5, window=1024):
+    """A TCP segment with its checksum, for a raw socket (the kernel writes
+    the IP header). IPv4 or IPv6 from the address; NOP options fill DOFF."""
     import struct
+    v6 = ":" in src
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, doff << 4, flags, window, 0, 0) + b"\x01" * (4 * doff - 20)
+    seg = hdr + payload
+    s, d = socket.inet_pton(fam, src), socket.inet_pton(fam, dst)
+    if v6:
+        pseudo = s + d + struct.pack("!IxxxB", len(seg), socket.IPPROTO_TCP)
+    else:
+        pseudo = s + d + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(seg))
+    return seg[:16] + struct.pack("!H", _csum(pseudo + seg)) + seg[18:]
+
+
+def syn(args):
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     sock.bind((args.src, 0))  # the kernel writes the IP header: bind sets its source address
-    src = socket.inet_aton(args.src)
-    dst = socket.inet_aton(args.host)
     deadline = time.time() + 120
     sent = 0
     for i in range(args.count):
         if time.time() > deadline:
             break
         sport = args.ports_from + (i % 60000)
-        hdr = struct.pack("!HHIIBBHHH", sport, args.port, i, 0, 5 << 4, 0x02, 1024, 0, 0)
-        pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
-        hdr = hdr[:16] + struct.pack("!H", _csum(pseudo + hdr)) + hdr[18:]
-        sock.sendto(hdr, (args.host, 0))
+        sock.sendto(tcp_segment(args.src, args.host, sport, args.port, i, 0, 0x02), (args.host, 0))
         sent += 1
     print(f"sent={sent}")
 
@@ -149,7 +159,6 @@ TCP_FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x2
 
 
 def packets(args):
-    import struct
     v6 = ":" in args.host
     fam = socket.AF_INET6 if v6 else socket.AF_INET
     items = []
@@ -170,21 +179,11 @@ def packets(args):
         return
     s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_TCP)
     s.bind((args.src, 0))  # the kernel writes the IP header with this source
-    src = socket.inet_pton(fam, args.src)
-    dst = socket.inet_pton(fam, args.host)
     seq = 1000
     for i, (payload, flags, doff) in enumerate(items):
         if i:
             time.sleep(args.gap)
-        opts = b"\x01" * (4 * doff - 20)  # NOP options
-        hdr = struct.pack("!HHIIBBHHH", args.sport, args.port, seq, 1, doff << 4, flags, 1024, 0, 0) + opts
-        seg = hdr + b"p" * payload
-        if v6:
-            pseudo = src + dst + struct.pack("!IxxxB", len(seg), socket.IPPROTO_TCP)
-        else:
-            pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(seg))
-        seg = seg[:16] + struct.pack("!H", _csum(pseudo + seg)) + seg[18:]
-        s.sendto(seg, (args.host, 0))
+        s.sendto(tcp_segment(args.src, args.host, args.sport, args.port, seq, 1, flags, b"p" * payload, doff), (args.host, 0))
         seq += payload + (1 if flags & 0x03 else 0)
     print(f"sent={len(items)}")
 
