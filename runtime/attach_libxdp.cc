@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "compiler/codegen/clang_compile.h"
+#include "nnbpf_xdp_dispatch.skel.h"  // bpf_rt/progs/xdp_dispatch.bpf.c, built by cmake/bpf_skeleton.cmake
 
 namespace nnbpf::runtime {
 
@@ -73,23 +73,18 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
   if (bpf_map_update_elem(h->entry_fd_, &zero, &value, BPF_ANY))
     return Error::runtime(std::string("nnbpf_entry: cannot insert nnbpf_xdp: ") + std::strerror(errno));
 
-  auto obj_bytes = compiler::compile_bpf_c("#include \"progs/xdp_dispatch.bpf.c\"\n", compiler::detect_bpf_cpu());
-  if (!obj_bytes) return obj_bytes.error().with_context("libxdp entry program: ");
-  const std::string& elf = obj_bytes->object;
-  LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "nnbpf_dispatch");
-  bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oopts);
-  if (!obj) return Error::runtime(std::string("libxdp entry program: cannot open: ") + std::strerror(errno));
-  bpf_map* m = bpf_object__find_map_by_name(obj, "nnbpf_entry");
-  if (!m || bpf_map__reuse_fd(m, h->entry_fd_)) {
-    bpf_object__close(obj);
-    return Error::runtime("libxdp entry program: cannot use nnbpf_entry");
-  }
-  xdp_program* prog = xdp_program__from_bpf_obj(obj, "xdp");
+  // The entry program, compiled at build time: its skeleton opens it, libxdp
+  // loads it into the dispatcher's slot.
+  struct Skeleton {
+    nnbpf_xdp_dispatch* s = nnbpf_xdp_dispatch__open();
+    ~Skeleton() { nnbpf_xdp_dispatch__destroy(s); }
+  } skel;
+  if (!skel.s) return Error::runtime(std::string("libxdp entry program: cannot open: ") + std::strerror(errno));
+  if (bpf_map__reuse_fd(skel.s->maps.nnbpf_entry, h->entry_fd_))
+    return Error::runtime(std::string("libxdp entry program: cannot use nnbpf_entry: ") + std::strerror(errno));
+  xdp_program* prog = xdp_program__from_bpf_obj(skel.s->obj, "xdp");
   int err = libxdp_get_error(prog);
-  if (err) {
-    bpf_object__close(obj);
-    return Error::runtime("libxdp: cannot use the entry program: " + xdp_error(err));
-  }
+  if (err) return Error::runtime("libxdp: cannot use the entry program: " + xdp_error(err));
   xdp_program__set_run_prio(prog, priority);
   auto try_attach = [&](xdp_attach_mode m) { return xdp_program__attach(prog, static_cast<int>(ifindex), m, 0); };
   if (mode == "native") err = try_attach(XDP_MODE_NATIVE);
@@ -98,7 +93,6 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
   if (err) {
     std::string why = xdp_error(err);
     xdp_program__close(prog);
-    bpf_object__close(obj);
     return Error::runtime("cannot attach to " + iface + " through libxdp (" + mode + " mode): " + why);
   }
   if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
@@ -110,7 +104,6 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
   // The loaded entry program, kept by fd so that detaching finds it by id.
   h->dispatch_fd_ = fcntl(xdp_program__fd(prog), F_DUPFD_CLOEXEC, 3);
   xdp_program__close(prog);
-  bpf_object__close(obj);
   if (h->dispatch_fd_ < 0) return Error::runtime(std::string("dup: ") + std::strerror(errno));
   return h;
 }
