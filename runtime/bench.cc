@@ -77,11 +77,25 @@ Result<InferenceTiming> median_inference(const LoadedPipeline& pipe, int repeat,
   return InferenceTiming{inside[inside.size() / 2], whole[whole.size() / 2]};
 }
 
+// The memory side of the result: parameters, flow state, every map.
+void add_footprint(const compiler::Artifact& art, bpf_object* obj, BenchResult* r) {
+  r->param_bytes = art.manifest.at("params").at("bytes_per_slot").get<uint64_t>();
+  r->param_bytes_total = art.manifest.at("params").at("bytes_total").get<uint64_t>();
+  bpf_map* flows = bpf_object__find_map_by_name(obj, NNBPF_MAP_FLOWS);
+  r->flow_state_bytes = flows ? bpf_map__value_size(flows) : 0;
+  r->flow_key_bytes = sizeof(nnbpf_flow_key);
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    const char* n = bpf_map__name(m);
+    if (!n || std::strchr(n, '.')) continue;  // internal .rodata etc.
+    r->maps.push_back({n, bpf_map__max_entries(m), bpf_map__key_size(m), bpf_map__value_size(m)});
+  }
+}
+
 int count_event(void* ctx, void*, size_t) {
   ++*static_cast<uint64_t*>(ctx);
   return 0;
 }
-
 
 }  // namespace
 
@@ -245,17 +259,7 @@ Result<BenchResult> run_bench(const BenchOptions& o) {
   r.evidence_median_diff_ns = ev_diff[ev_diff.size() / 2];
   r.inference_ns = inf.ns;
   r.inference_chain_ns = inf.chain_ns;
-  r.param_bytes = art.manifest.at("params").at("bytes_per_slot").get<uint64_t>();
-  r.param_bytes_total = art.manifest.at("params").at("bytes_total").get<uint64_t>();
-  bpf_map* flows = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS);
-  r.flow_state_bytes = flows ? bpf_map__value_size(flows) : 0;
-  r.flow_key_bytes = sizeof(nnbpf_flow_key);
-  bpf_map* m;
-  bpf_object__for_each_map(m, pipe->object()) {
-    const char* n = bpf_map__name(m);
-    if (!n || std::strchr(n, '.')) continue;  // internal .rodata etc.
-    r.maps.push_back({n, bpf_map__max_entries(m), bpf_map__key_size(m), bpf_map__value_size(m)});
-  }
+  add_footprint(art, pipe->object(), &r);
   return r;
 }
 
