@@ -18,6 +18,7 @@
 #include "runtime/pipeline_loader.h"
 #include "runtime/ready.h"
 #include "runtime/service.h"
+#include "runtime/watch.h"
 
 namespace nnbpf::cli {
 
@@ -69,18 +70,24 @@ std::string seconds_text(uint64_t ns) {
   return buf;
 }
 
+// The runtime's compiler (runtime/model_compiler.h), bound to compiler/driver.
+runtime::ModelCompiler model_compiler() {
+  runtime::ModelCompiler c;
+  c.onnx = [](const std::string& onnx, const std::string& dir) -> Status {
+    NNBPF_TRY(r, compiler::compile_model(onnx, compiler::CompileOptions{}));
+    return compiler::write_artifact(dir, onnx, r);
+  };
+  c.capture = [](const std::string& dir) -> Status {
+    NNBPF_TRY(r, compiler::compile_capture());
+    return compiler::write_artifact(dir, "", r);
+  };
+  return c;
+}
+
 // A model given as ONNX is compiled to a temporary directory first.
 Result<compiler::Artifact> artifact_for(const std::string& model, std::string* tmpdir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(model, ec)) return compiler::load_artifact(model);
-  compiler::CompileOptions copts;
-  NNBPF_TRY(r, compiler::compile_model(model, copts));
-  char tmpl[] = "/tmp/nnbpf-update-XXXXXX";
-  if (!mkdtemp(tmpl)) return Error::runtime("cannot create a temporary directory");
-  *tmpdir = tmpl;
-  NNBPF_CHECK(compiler::write_artifact(*tmpdir, model, r));
-  return compiler::load_artifact(*tmpdir);
+  NNBPF_TRY(dir, runtime::compiled_dir_for(model, model_compiler(), tmpdir));
+  return compiler::load_artifact(dir);
 }
 
 void do_update(const UpdateArgs& a) {
@@ -111,31 +118,57 @@ void print_program_stats(const StatsArgs& a) {
     if (*ns == 0) return report("stats", Error::bad_input("--interval must be above 0"));
     interval = static_cast<double>(*ns) / 1e9;
   }
-  auto j = runtime::read_program_stats(a.iface, interval);
-  if (!j) return report("stats", j.error());
+  auto st = runtime::read_program_stats(a.iface, interval);
+  if (!st) return report("stats", st.error());
   if (a.json) {
-    std::cout << j->dump() << "\n";
+    std::cout << st->to_json().dump() << "\n";
     return;
   }
-  const auto& r = *j;
+  const runtime::ProgramRunStats& r = *st;
   std::cout << std::fixed << std::setprecision(1);
   if (interval > 0)
-    std::cout << a.iface << ": kernel BPF accounting over " << r["interval_s"].get<double>() << " s\n";
+    std::cout << a.iface << ": kernel BPF accounting over " << r.interval_s << " s\n";
   else
     std::cout << a.iface << ": kernel BPF accounting since load (counts only while BPF statistics were on)\n";
   std::cout << std::left << std::setw(22) << "program" << std::right << std::setw(8) << "id" << std::setw(14) << "run_cnt"
             << std::setw(18) << "run_time_ns" << std::setw(12) << "ns/run" << "\n";
-  for (const auto& p : r["programs"])
-    std::cout << std::left << std::setw(22) << p["name"].get<std::string>() << std::right << std::setw(8)
-              << p["id"].get<uint32_t>() << std::setw(14) << p["run_cnt"].get<uint64_t>() << std::setw(18)
-              << p["run_time_ns"].get<uint64_t>() << std::setw(12) << p["ns_per_run"].get<double>() << "\n";
-  std::cout << "packets " << r["packets"].get<uint64_t>() << ", " << r["ns_per_packet"].get<double>()
-            << " ns/packet in XDP; FEPP " << r["fepp_ns"].get<double>() << " ns (extraction per packet), IPF "
-            << r["ipf_ns"].get<double>() << " ns (inference per flow, " << r["inferences_in_packets"].get<uint64_t>()
-            << " inferences)\n";
-  if (r.contains("cpu_share"))
-    std::cout << "BPF CPU share " << std::setprecision(3) << 100.0 * r["cpu_share"].get<double>() << " % of "
-              << r["cpus"].get<long>() << " CPUs\n";
+  for (const auto& p : r.programs)
+    std::cout << std::left << std::setw(22) << p.name << std::right << std::setw(8) << p.id << std::setw(14)
+              << p.run_cnt << std::setw(18) << p.run_time_ns << std::setw(12) << p.ns_per_run() << "\n";
+  std::cout << "packets " << r.packets << ", " << r.ns_per_packet << " ns/packet in XDP; FEPP " << r.fepp_ns
+            << " ns (extraction per packet), IPF " << r.ipf_ns << " ns (inference per flow, "
+            << r.inferences_in_packets << " inferences)\n";
+  if (interval > 0)
+    std::cout << "BPF CPU share " << std::setprecision(3) << 100.0 * r.cpu_share << " % of " << r.cpus << " CPUs\n";
+}
+
+// The text of `nnbpf bench` (docs/bench.md): each path's median, its ratio
+// to (a) and the ns above (a).
+void print_bench(const runtime::BenchResult& r) {
+  std::cout << std::fixed << std::setprecision(2);
+  std::cout << "model " << json(r.shape).dump() << ", " << r.stages << " stage(s), BPF ISA " << r.bpf_isa
+            << "; medians of " << r.batches << " batches (BPF_PROG_TEST_RUN)\n";
+  auto row = [&](const char* name, uint64_t ns, bool against_empty, const char* what) {
+    std::cout << "  " << std::left << std::setw(27) << name << std::right << std::setw(8) << ns << " ns "
+              << std::setw(7) << (against_empty ? r.ratio(ns) : 1.0) << "x " << std::setw(7)
+              << (against_empty ? r.above(ns) : 0) << " ns above (a)" << what << "\n";
+  };
+  row("(a) empty XDP program", r.empty_ns, false, "");
+  row("(b) mid-flow packet", r.packet_ns, true, "  (no block exists)");
+  std::cout << "      while a block exists   " << std::setw(8) << r.packet_with_blocks_ns
+            << " ns   (one host-filter lookup more)\n";
+  row("(c) flow-ending packet", r.flow_end_ns, true, "  (extraction + full inference chain + event)");
+  std::cout << "      inference alone        " << std::setw(8) << r.inference_ns << " ns entry-to-finish; "
+            << r.inference_chain_ns << " ns per test run of the chain (" << r.ratio(r.inference_chain_ns) << "x)\n";
+  std::cout << "      evidence update        " << std::setw(8) << r.evidence_ns
+            << " ns   (fastest flow-ending batch with minus without the evidence step; median of per-batch "
+               "differences "
+            << r.evidence_median_diff_ns << " ns)\n";
+  row("(d) packet, blocked host", r.blocked_ns, true, "");
+  std::cout << "events: " << r.events_written << " written and read back, " << r.events_lost
+            << " lost (flow-ending batches of " << r.repeat_flow_end << " packets, the ring buffer drained after each)\n";
+  std::cout << "memory: " << r.param_bytes << " B parameters per slot (x2), " << r.flow_state_bytes
+            << " B state per tracked flow (+" << r.flow_key_bytes << " B key)\n";
 }
 
 }  // namespace
@@ -215,6 +248,7 @@ void register_runtime_commands(CLI::App& app) {
       ra->opts.policy.min_margin = m;
     }
     if (!ra->block_classes.empty()) ra->opts.policy.block_classes = ra->block_classes;
+    ra->svc.compiler = model_compiler();
     auto st = runtime::run_service(ra->opts, ra->svc);
     if (!st) report("run", st.error());
   });
@@ -239,6 +273,7 @@ void register_runtime_commands(CLI::App& app) {
       if (!idle) return report("capture", idle.error());
       ca->opts.idle_timeout_ns = *idle;
     }
+    ca->opts.compiler = model_compiler();
     auto st = runtime::run_capture(ca->opts);
     if (!st) report("capture", st.error());
   });
@@ -362,44 +397,13 @@ void register_runtime_commands(CLI::App& app) {
   bench->add_flag("--json", *bjson, "machine-readable output");
   bench->callback([ba, bjson] {
     ba->repeat_flow = std::max(1, ba->repeat / 4);
-    auto j = runtime::run_bench(*ba);
-    if (!j) return report("bench", j.error());
+    auto res = runtime::run_bench(*ba);
+    if (!res) return report("bench", res.error());
     if (*bjson) {
-      std::cout << j->dump(2) << "\n";
+      std::cout << res->to_json().dump(2) << "\n";
       return;
     }
-    auto& r = *j;
-    std::cout << std::fixed << std::setprecision(2);
-    std::cout << "model " << r["shape"].dump() << ", " << r["stages"] << " stage(s), BPF ISA " << r["bpf_isa"].get<std::string>()
-              << "; medians of " << r["batches"] << " batches (BPF_PROG_TEST_RUN)\n";
-    // Each path: median, ratio to (a), ns above (a).
-    auto row = [&](const char* name, const char* ns_key, const char* ratio_key, const char* above_key,
-                   const char* what) {
-      std::cout << "  " << std::left << std::setw(27) << name << std::right << std::setw(8)
-                << r[ns_key].get<uint64_t>() << " ns " << std::setw(7) << (ratio_key ? r[ratio_key].get<double>() : 1.0)
-                << "x " << std::setw(7) << (above_key ? r[above_key].get<uint64_t>() : 0) << " ns above (a)" << what
-                << "\n";
-    };
-    row("(a) empty XDP program", "empty_ns", nullptr, nullptr, "");
-    row("(b) mid-flow packet", "packet_ns", "packet_ratio", "packet_overhead_ns", "  (no block exists)");
-    if (r.contains("packet_with_blocks_ns"))
-      std::cout << "      while a block exists   " << std::setw(8) << r["packet_with_blocks_ns"].get<uint64_t>()
-                << " ns   (one host-filter lookup more)\n";
-    row("(c) flow-ending packet", "flow_end_ns", "flow_end_ratio", "flow_end_overhead_ns",
-        "  (extraction + full inference chain + event)");
-    std::cout << "      inference alone        " << std::setw(8) << r["inference_ns"].get<uint64_t>()
-              << " ns entry-to-finish; " << r["inference_chain_ns"].get<uint64_t>() << " ns per test run of the chain ("
-              << r["inference_ratio"].get<double>() << "x)\n";
-    std::cout << "      evidence update        " << std::setw(8) << r["evidence_ns"].get<int64_t>()
-              << " ns   (fastest flow-ending batch with minus without the evidence step; median of per-batch "
-                 "differences "
-              << r["evidence_median_diff_ns"].get<int64_t>() << " ns)\n";
-    row("(d) packet, blocked host", "blocked_ns", "blocked_ratio", "blocked_overhead_ns", "");
-    std::cout << "events: " << r["events_written"] << " written and read back, " << r["events_lost"]
-              << " lost (flow-ending batches of " << r["repeat_flow_end"]
-              << " packets, the ring buffer drained after each)\n";
-    std::cout << "memory: " << r["param_bytes"] << " B parameters per slot (x2), " << r["flow_state_bytes"]
-              << " B state per tracked flow (+" << r["flow_key_bytes"] << " B key)\n";
+    print_bench(*res);
   });
 }
 

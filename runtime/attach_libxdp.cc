@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "compiler/codegen/clang_compile.h"
+#include "nnbpf_xdp_dispatch.skel.h"  // bpf_rt/progs/xdp_dispatch.bpf.c, built by cmake/bpf_skeleton.cmake
 
 namespace nnbpf::runtime {
 
@@ -25,6 +25,61 @@ std::string xdp_error(int err) {
   char buf[256] = {};
   libxdp_strerror(err, buf, sizeof buf);
   return buf;
+}
+
+// libxdp joins a dispatcher; a program attached without one cannot be
+// shared (libxdp would answer EBUSY).
+Status refuse_single_program(const std::string& iface, unsigned ifindex) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+  if (libxdp_get_error(mp) || !mp) return ok_status();
+  bool legacy = xdp_multiprog__is_legacy(mp);
+  std::string name = legacy && xdp_multiprog__main_prog(mp) ? xdp_program__name(xdp_multiprog__main_prog(mp)) : "";
+  xdp_multiprog__close(mp);
+  if (!legacy) return ok_status();
+  return Error::runtime("cannot attach to " + iface + " through libxdp: XDP program '" + name +
+                        "' is attached without libxdp's dispatcher, so it cannot be shared (on kernels that "
+                        "refuse freplace programs libxdp falls back to single programs)");
+}
+
+void warn_if_single_program(const std::string& iface, unsigned ifindex) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex));
+  if (libxdp_get_error(mp) || !mp) return;
+  if (xdp_multiprog__is_legacy(mp))
+    std::cerr << "nnbpf: libxdp's dispatcher is unavailable on this kernel (freplace programs refused): attached "
+                 "to " << iface << " as its only XDP program\n";
+  xdp_multiprog__close(mp);
+}
+
+// The entry program, compiled at build time: its skeleton opens it, libxdp
+// loads it into a dispatcher slot of the interface. Returns the loaded
+// program's fd, kept so that detaching finds it by id.
+Result<int> attach_entry_program(const std::string& iface, unsigned ifindex, const std::string& mode,
+                                 unsigned priority, int entry_fd) {
+  struct Skeleton {
+    nnbpf_xdp_dispatch* s = nnbpf_xdp_dispatch__open();
+    ~Skeleton() { nnbpf_xdp_dispatch__destroy(s); }
+  } skel;
+  if (!skel.s) return Error::runtime(std::string("libxdp entry program: cannot open: ") + std::strerror(errno));
+  if (bpf_map__reuse_fd(skel.s->maps.nnbpf_entry, entry_fd))
+    return Error::runtime(std::string("libxdp entry program: cannot use nnbpf_entry: ") + std::strerror(errno));
+  xdp_program* prog = xdp_program__from_bpf_obj(skel.s->obj, "xdp");
+  int err = libxdp_get_error(prog);
+  if (err) return Error::runtime("libxdp: cannot use the entry program: " + xdp_error(err));
+  xdp_program__set_run_prio(prog, priority);
+  auto try_attach = [&](xdp_attach_mode m) { return xdp_program__attach(prog, static_cast<int>(ifindex), m, 0); };
+  if (mode == "native") err = try_attach(XDP_MODE_NATIVE);
+  else if (mode == "generic") err = try_attach(XDP_MODE_SKB);
+  else if ((err = try_attach(XDP_MODE_NATIVE)) != 0) err = try_attach(XDP_MODE_SKB);
+  if (err) {
+    std::string why = xdp_error(err);
+    xdp_program__close(prog);
+    return Error::runtime("cannot attach to " + iface + " through libxdp (" + mode + " mode): " + why);
+  }
+  warn_if_single_program(iface, ifindex);
+  int fd = fcntl(xdp_program__fd(prog), F_DUPFD_CLOEXEC, 3);
+  xdp_program__close(prog);  // the skeleton's object outlives it
+  if (fd < 0) return Error::runtime(std::string("dup: ") + std::strerror(errno));
+  return fd;
 }
 
 }  // namespace
@@ -53,18 +108,7 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
     return Error::runtime("cannot take over the libxdp attachment left on " + iface + " (" + pin_dir +
                           "): " + std::strerror(errno));
   }
-
-  // libxdp joins a dispatcher; a program attached without one cannot be
-  // shared (libxdp would answer EBUSY).
-  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
-    bool legacy = xdp_multiprog__is_legacy(mp);
-    std::string name = legacy && xdp_multiprog__main_prog(mp) ? xdp_program__name(xdp_multiprog__main_prog(mp)) : "";
-    xdp_multiprog__close(mp);
-    if (legacy)
-      return Error::runtime("cannot attach to " + iface + " through libxdp: XDP program '" + name +
-                            "' is attached without libxdp's dispatcher, so it cannot be shared (on kernels that "
-                            "refuse freplace programs libxdp falls back to single programs)");
-  }
+  NNBPF_CHECK(refuse_single_program(iface, ifindex));
 
   // The entry program array, filled before the entry program exists.
   LIBBPF_OPTS(bpf_map_create_opts, mopts);
@@ -72,46 +116,8 @@ Result<std::unique_ptr<LibxdpHook>> LibxdpHook::attach(const std::string& iface,
   if (h->entry_fd_ < 0) return Error::runtime(std::string("nnbpf_entry: cannot create: ") + std::strerror(errno));
   if (bpf_map_update_elem(h->entry_fd_, &zero, &value, BPF_ANY))
     return Error::runtime(std::string("nnbpf_entry: cannot insert nnbpf_xdp: ") + std::strerror(errno));
-
-  auto obj_bytes = compiler::compile_bpf_c("#include \"progs/xdp_dispatch.bpf.c\"\n", compiler::detect_bpf_cpu());
-  if (!obj_bytes) return obj_bytes.error().with_context("libxdp entry program: ");
-  const std::string& elf = obj_bytes->object;
-  LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = "nnbpf_dispatch");
-  bpf_object* obj = bpf_object__open_mem(elf.data(), elf.size(), &oopts);
-  if (!obj) return Error::runtime(std::string("libxdp entry program: cannot open: ") + std::strerror(errno));
-  bpf_map* m = bpf_object__find_map_by_name(obj, "nnbpf_entry");
-  if (!m || bpf_map__reuse_fd(m, h->entry_fd_)) {
-    bpf_object__close(obj);
-    return Error::runtime("libxdp entry program: cannot use nnbpf_entry");
-  }
-  xdp_program* prog = xdp_program__from_bpf_obj(obj, "xdp");
-  int err = libxdp_get_error(prog);
-  if (err) {
-    bpf_object__close(obj);
-    return Error::runtime("libxdp: cannot use the entry program: " + xdp_error(err));
-  }
-  xdp_program__set_run_prio(prog, priority);
-  auto try_attach = [&](xdp_attach_mode m) { return xdp_program__attach(prog, static_cast<int>(ifindex), m, 0); };
-  if (mode == "native") err = try_attach(XDP_MODE_NATIVE);
-  else if (mode == "generic") err = try_attach(XDP_MODE_SKB);
-  else if ((err = try_attach(XDP_MODE_NATIVE)) != 0) err = try_attach(XDP_MODE_SKB);
-  if (err) {
-    std::string why = xdp_error(err);
-    xdp_program__close(prog);
-    bpf_object__close(obj);
-    return Error::runtime("cannot attach to " + iface + " through libxdp (" + mode + " mode): " + why);
-  }
-  if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(static_cast<int>(ifindex)); !libxdp_get_error(mp) && mp) {
-    if (xdp_multiprog__is_legacy(mp))
-      std::cerr << "nnbpf: libxdp's dispatcher is unavailable on this kernel (freplace programs refused): attached "
-                   "to " << iface << " as its only XDP program\n";
-    xdp_multiprog__close(mp);
-  }
-  // The loaded entry program, kept by fd so that detaching finds it by id.
-  h->dispatch_fd_ = fcntl(xdp_program__fd(prog), F_DUPFD_CLOEXEC, 3);
-  xdp_program__close(prog);
-  bpf_object__close(obj);
-  if (h->dispatch_fd_ < 0) return Error::runtime(std::string("dup: ") + std::strerror(errno));
+  NNBPF_TRY(dispatch_fd, attach_entry_program(iface, ifindex, mode, priority, h->entry_fd_));
+  h->dispatch_fd_ = dispatch_fd;
   return h;
 }
 

@@ -11,7 +11,7 @@
 #include <functional>
 #include <memory>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "nnbpf/abi.h"
 #include "runtime/block_gen.h"
 #include "runtime/evidence.h"
@@ -77,11 +77,25 @@ Result<InferenceTiming> median_inference(const LoadedPipeline& pipe, int repeat,
   return InferenceTiming{inside[inside.size() / 2], whole[whole.size() / 2]};
 }
 
+// The memory side of the result: parameters, flow state, every map.
+void add_footprint(const compiler::Artifact& art, bpf_object* obj, BenchResult* r) {
+  r->param_bytes = art.manifest.at("params").at("bytes_per_slot").get<uint64_t>();
+  r->param_bytes_total = art.manifest.at("params").at("bytes_total").get<uint64_t>();
+  bpf_map* flows = bpf_object__find_map_by_name(obj, NNBPF_MAP_FLOWS);
+  r->flow_state_bytes = flows ? bpf_map__value_size(flows) : 0;
+  r->flow_key_bytes = sizeof(nnbpf_flow_key);
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj) {
+    const char* n = bpf_map__name(m);
+    if (!n || std::strchr(n, '.')) continue;  // internal .rodata etc.
+    r->maps.push_back({n, bpf_map__max_entries(m), bpf_map__key_size(m), bpf_map__value_size(m)});
+  }
+}
+
 int count_event(void* ctx, void*, size_t) {
   ++*static_cast<uint64_t*>(ctx);
   return 0;
 }
-
 
 }  // namespace
 
@@ -111,7 +125,7 @@ std::string make_tcp4_packet(uint32_t src_be, uint32_t dst_be, uint16_t sport, u
   return p;
 }
 
-Result<nlohmann::json> run_bench(const BenchOptions& o) {
+Result<BenchResult> run_bench(const BenchOptions& o) {
   if (!have_bpf_privileges()) return Error::runtime("nnbpf bench needs root or CAP_BPF (it loads the programs)");
   NNBPF_TRY(art, compiler::load_artifact(o.dir));
   nnbpf_config cfg{};
@@ -188,7 +202,6 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
                                percpu_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
 
   uint32_t rv_empty = 0, rv_mid = 0, rv_fin = 0, rv_blk = 0;
-  nlohmann::json j;
   auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) {
     return median_run(fd, pkt, repeat, o.batches, rv, drain);
   };
@@ -225,52 +238,66 @@ Result<nlohmann::json> run_bench(const BenchOptions& o) {
     for (auto v : *errs)
       if (v) return Error::runtime("bench: inference errors were counted; the chain is broken");
 
-  uint64_t empty_ns = std::min(e_ns, e2_ns);
-  bpf_map* flows = bpf_object__find_map_by_name(pipe->object(), NNBPF_MAP_FLOWS);
-  j["model"] = o.dir;
-  j["shape"] = art.manifest.at("shape");
-  j["stages"] = art.stage_names.size();
-  j["bpf_isa"] = art.mcpu;
-  j["batches"] = o.batches;
-  j["repeat"] = o.repeat;
-  j["repeat_flow_end"] = repeat_flow;  // capped so that a batch's events fit in the ring buffer
-  j["events_written"] = events_read;   // read back from the ring buffers after every batch
-  j["events_lost"] = events_lost;      // NNBPF_STAT_EVENTS_LOST during the bench: 0 when every packet wrote its event
-  j["empty_ns"] = empty_ns;
-  j["packet_ns"] = m_ns;            // no block exists: no host-filter lookup
-  j["packet_with_blocks_ns"] = mb_ns;  // the same while a block exists (a lookup that misses)
-  j["flow_end_ns"] = f_ns;
-  j["blocked_ns"] = b_ns;
-  j["flow_end_evidence_ns"] = with_ev[with_ev.size() / 2];
-  j["flow_end_no_evidence_ns"] = without_ev[without_ev.size() / 2];
-  // Noise only adds time: the fastest batches of each are the best estimate.
-  j["evidence_ns"] = static_cast<int64_t>(with_ev.front()) - static_cast<int64_t>(without_ev.front());
-  j["evidence_median_diff_ns"] = ev_diff[ev_diff.size() / 2];  // median of per-batch differences
-  j["inference_ns"] = inf.ns;              // entry to finish, the chain's own clock
-  j["inference_chain_ns"] = inf.chain_ns;  // BPF_PROG_TEST_RUN of nnbpf_test_entry: entry, stages, finish
-  auto above = [&](uint64_t ns) { return ns > empty_ns ? ns - empty_ns : 0; };
-  auto ratio = [&](uint64_t ns) { return empty_ns ? static_cast<double>(ns) / empty_ns : 0; };
-  j["packet_overhead_ns"] = above(m_ns);
-  j["flow_end_overhead_ns"] = above(f_ns);
-  j["blocked_overhead_ns"] = above(b_ns);
-  j["packet_ratio"] = ratio(m_ns);
-  j["flow_end_ratio"] = ratio(f_ns);
-  j["blocked_ratio"] = ratio(b_ns);
-  j["inference_ratio"] = ratio(inf.chain_ns);
-  j["param_bytes"] = art.manifest.at("params").at("bytes_per_slot");
-  j["param_bytes_total"] = art.manifest.at("params").at("bytes_total");
-  j["flow_state_bytes"] = flows ? bpf_map__value_size(flows) : 0;
-  j["flow_key_bytes"] = sizeof(nnbpf_flow_key);
-  nlohmann::json maps = nlohmann::json::object();
-  bpf_map* m;
-  bpf_object__for_each_map(m, pipe->object()) {
-    const char* n = bpf_map__name(m);
-    if (!n || std::strchr(n, '.')) continue;  // internal .rodata etc.
-    maps[n] = {{"max_entries", bpf_map__max_entries(m)},
-               {"key_bytes", bpf_map__key_size(m)},
-               {"value_bytes", bpf_map__value_size(m)}};
-  }
-  j["maps"] = maps;
+  BenchResult r;
+  r.model = o.dir;
+  r.shape = art.manifest.at("shape").get<std::vector<int64_t>>();
+  r.stages = art.stage_names.size();
+  r.bpf_isa = art.mcpu;
+  r.batches = o.batches;
+  r.repeat = o.repeat;
+  r.repeat_flow_end = repeat_flow;
+  r.events_written = events_read;
+  r.events_lost = events_lost;
+  r.empty_ns = std::min(e_ns, e2_ns);
+  r.packet_ns = m_ns;
+  r.packet_with_blocks_ns = mb_ns;
+  r.flow_end_ns = f_ns;
+  r.blocked_ns = b_ns;
+  r.flow_end_evidence_ns = with_ev[with_ev.size() / 2];
+  r.flow_end_no_evidence_ns = without_ev[without_ev.size() / 2];
+  r.evidence_ns = static_cast<int64_t>(with_ev.front()) - static_cast<int64_t>(without_ev.front());
+  r.evidence_median_diff_ns = ev_diff[ev_diff.size() / 2];
+  r.inference_ns = inf.ns;
+  r.inference_chain_ns = inf.chain_ns;
+  add_footprint(art, pipe->object(), &r);
+  return r;
+}
+
+nlohmann::json BenchResult::to_json() const {
+  nlohmann::json j = {{"model", model},
+                      {"shape", shape},
+                      {"stages", stages},
+                      {"bpf_isa", bpf_isa},
+                      {"batches", batches},
+                      {"repeat", repeat},
+                      {"repeat_flow_end", repeat_flow_end},
+                      {"events_written", events_written},
+                      {"events_lost", events_lost},
+                      {"empty_ns", empty_ns},
+                      {"packet_ns", packet_ns},
+                      {"packet_with_blocks_ns", packet_with_blocks_ns},
+                      {"flow_end_ns", flow_end_ns},
+                      {"blocked_ns", blocked_ns},
+                      {"flow_end_evidence_ns", flow_end_evidence_ns},
+                      {"flow_end_no_evidence_ns", flow_end_no_evidence_ns},
+                      {"evidence_ns", evidence_ns},
+                      {"evidence_median_diff_ns", evidence_median_diff_ns},
+                      {"inference_ns", inference_ns},
+                      {"inference_chain_ns", inference_chain_ns},
+                      {"packet_overhead_ns", above(packet_ns)},
+                      {"flow_end_overhead_ns", above(flow_end_ns)},
+                      {"blocked_overhead_ns", above(blocked_ns)},
+                      {"packet_ratio", ratio(packet_ns)},
+                      {"flow_end_ratio", ratio(flow_end_ns)},
+                      {"blocked_ratio", ratio(blocked_ns)},
+                      {"inference_ratio", ratio(inference_chain_ns)},
+                      {"param_bytes", param_bytes},
+                      {"param_bytes_total", param_bytes_total},
+                      {"flow_state_bytes", flow_state_bytes},
+                      {"flow_key_bytes", flow_key_bytes}};
+  nlohmann::json& mj = j["maps"] = nlohmann::json::object();
+  for (const auto& m : maps)
+    mj[m.name] = {{"max_entries", m.max_entries}, {"key_bytes", m.key_bytes}, {"value_bytes", m.value_bytes}};
   return j;
 }
 

@@ -14,7 +14,7 @@
 #include <regex>
 #include <sstream>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "compiler/ir/catalog.h"
 #include "nnbpf/abi.h"
 #include "runtime/daemon.h"
@@ -141,7 +141,7 @@ Status run_capture(const CaptureOptions& o) {
     return Error::runtime("attaching XDP programs needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
 
   // The capture pipeline, compiled in-process into a private directory.
-  NNBPF_TRY(compiled, compiler::compile_capture());
+  if (!o.compiler.capture) return Error::runtime("capture: no compiler for the capture pipeline");
   char tmpl[] = "/tmp/nnbpf-capture-XXXXXX";
   if (!mkdtemp(tmpl)) return Error::runtime(std::string("cannot create a temporary directory: ") + std::strerror(errno));
   std::string tmpdir = tmpl;
@@ -152,7 +152,7 @@ Status run_capture(const CaptureOptions& o) {
       fs::remove_all(dir, ec);
     }
   } cleanup{tmpdir};
-  NNBPF_CHECK(compiler::write_artifact(tmpdir, "", compiled));
+  NNBPF_CHECK(o.compiler.capture(tmpdir));
   NNBPF_TRY(art, compiler::load_artifact(tmpdir));
   const size_t n_feat = feature_catalog().size();
   if (art.model.features.size() != n_feat || n_feat != NNBPF_MAX_FEATURES)

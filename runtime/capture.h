@@ -1,7 +1,7 @@
 // nnbpf capture: the XDP feature extractor without a model. A capture
-// pipeline (compiler::compile_capture: every catalog feature, no stages) is
-// attached like nnbpf run attaches a model, with monitor on (nothing is ever
-// dropped), and every flow that ends -- FIN/RST, idle sweep, or still live
+// pipeline (compiler::compile_capture, through CaptureOptions::compiler:
+// every catalog feature, no stages) is attached like nnbpf run attaches a
+// model, with monitor on (nothing is ever dropped), and every flow that ends -- FIN/RST, idle sweep, or still live
 // when the capture stops -- becomes one CSV row: the 24 features in catalog
 // order as the kernel extracted them, a label and class from the source
 // address (--labels), the flow key, how it ended and when.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "compiler/support/result.h"
+#include "runtime/model_compiler.h"
 
 namespace nnbpf::runtime {
 
@@ -47,6 +48,7 @@ struct CaptureOptions {
   uint32_t max_flows = 0;           // 0 = object default
   bool verbose = false;
   int ready_fd = -1;                // --ready-fd (runtime/ready.h)
+  ModelCompiler compiler;           // writes the capture pipeline (its .capture)
 };
 
 // The CSV header: catalog feature names, then label, class, src, dst, sport,

@@ -12,6 +12,7 @@
 
 #include "compiler/codegen/params_layout.h"
 #include "nnbpf/abi.h"
+#include "nnbpf/sweep.h"
 #include "runtime/block_gen.h"
 #include "runtime/evidence.h"
 #include "runtime/map_iter.h"
@@ -339,22 +340,14 @@ Result<Stats> read_stats(const std::string& iface) {
 
 namespace {
 
-struct ProgCounters {
-  std::string name;
-  uint32_t id = 0;
-  int64_t slot = -1;  // tail-call slot, -1 for the pinned entry programs
-  uint64_t run_cnt = 0;
-  uint64_t run_time_ns = 0;
-};
-
 struct Snapshot {
-  std::vector<ProgCounters> progs;
+  std::vector<ProgramRunStat> progs;
   uint64_t chain_ns = 0;
   uint64_t chain_runs = 0;
   std::chrono::steady_clock::time_point at;
 };
 
-bool prog_counters(int fd, ProgCounters* c) {
+bool prog_counters(int fd, ProgramRunStat* c) {
   bpf_prog_info info{};
   uint32_t len = sizeof info;
   if (bpf_obj_get_info_by_fd(fd, &info, &len)) return false;
@@ -367,10 +360,10 @@ bool prog_counters(int fd, ProgCounters* c) {
 
 Result<Snapshot> snapshot(const std::string& iface) {
   Snapshot s;
-  for (const char* name : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME}) {
+  for (const char* name : {NNBPF_PROG_XDP_NAME, NNBPF_PROG_SWEEP_NAME, NNBPF_PROG_SWEEP_SCAN_NAME}) {
     NNBPF_TRY(fd, open_pinned(iface, name));
     Fd f(fd);
-    ProgCounters c;
+    ProgramRunStat c;
     c.name = name;
     if (!prog_counters(f.fd, &c)) return Error::runtime(std::string(name) + ": " + std::strerror(errno));
     s.progs.push_back(c);
@@ -383,7 +376,7 @@ Result<Snapshot> snapshot(const std::string& iface) {
     if (bpf_map_lookup_elem(progs.fd, &slot, &id)) continue;
     Fd f(bpf_prog_get_fd_by_id(id));
     if (f.fd < 0) continue;
-    ProgCounters c;
+    ProgramRunStat c;
     c.slot = slot;
     c.name = slot == NNBPF_PROG_FINISH_FLOW   ? NNBPF_PROG_FLOW_FINISH_NAME
              : slot == NNBPF_PROG_FINISH_TEST ? NNBPF_PROG_TEST_FINISH_NAME
@@ -400,8 +393,7 @@ Result<Snapshot> snapshot(const std::string& iface) {
 
 }  // namespace
 
-Result<nlohmann::json> read_program_stats(const std::string& iface, double interval_s) {
-  using nlohmann::json;
+Result<ProgramRunStats> read_program_stats(const std::string& iface, double interval_s) {
   Snapshot before;
   int stats_fd = -1;
   if (interval_s > 0) {
@@ -418,46 +410,62 @@ Result<nlohmann::json> read_program_stats(const std::string& iface, double inter
   auto after = snapshot(iface);
   if (stats_fd >= 0) close(stats_fd);
   if (!after) return after.error();
-  json j;
-  j["iface"] = iface;
-  j["interval_s"] = interval_s > 0 ? std::chrono::duration<double>(after->at - before.at).count() : 0.0;
-  json arr = json::array();
-  uint64_t total_ns = 0, xdp_ns = 0, xdp_cnt = 0;
-  for (const auto& c : after->progs) {
-    uint64_t cnt = c.run_cnt, ns = c.run_time_ns;
+  ProgramRunStats r;
+  r.iface = iface;
+  r.interval_s = interval_s > 0 ? std::chrono::duration<double>(after->at - before.at).count() : 0.0;
+  uint64_t xdp_ns = 0;
+  for (ProgramRunStat p : after->progs) {
     for (const auto& b : before.progs)
-      if (b.id == c.id && b.name == c.name) {
-        cnt -= b.run_cnt;
-        ns -= b.run_time_ns;
+      if (b.id == p.id && b.name == p.name) {
+        p.run_cnt -= b.run_cnt;
+        p.run_time_ns -= b.run_time_ns;
       }
-    json p = {{"name", c.name}, {"id", c.id}, {"run_cnt", cnt}, {"run_time_ns", ns},
-              {"ns_per_run", cnt ? static_cast<double>(ns) / cnt : 0.0}};
-    if (c.slot >= 0) p["slot"] = c.slot;
-    arr.push_back(p);
-    total_ns += ns;
-    if (c.name == NNBPF_PROG_XDP_NAME) {
-      xdp_ns = ns;
-      xdp_cnt = cnt;
+    r.bpf_run_time_ns += p.run_time_ns;
+    if (p.name == NNBPF_PROG_XDP_NAME) {
+      xdp_ns = p.run_time_ns;
+      r.packets = p.run_cnt;
     }
+    r.programs.push_back(p);
   }
-  j["programs"] = arr;
-  uint64_t chain_ns = after->chain_ns - before.chain_ns, chain_runs = after->chain_runs - before.chain_runs;
   // Tail-called programs are not accounted separately by the kernel: their
   // time is part of nnbpf_xdp's run_time_ns. The pipeline sums the time of
   // the inference chains packets start (NNBPF_STAT_CHAIN_NS), which splits
   // nnbpf_xdp's time into extraction and inference.
-  j["packets"] = xdp_cnt;
-  j["ns_per_packet"] = xdp_cnt ? static_cast<double>(xdp_ns) / xdp_cnt : 0.0;
-  j["inferences_in_packets"] = chain_runs;
-  j["chain_ns"] = chain_ns;
-  j["fepp_ns"] = xdp_cnt && xdp_ns >= chain_ns ? static_cast<double>(xdp_ns - chain_ns) / xdp_cnt : 0.0;
-  j["ipf_ns"] = chain_runs ? static_cast<double>(chain_ns) / chain_runs : 0.0;
-  j["bpf_run_time_ns"] = total_ns;
+  r.chain_ns = after->chain_ns - before.chain_ns;
+  r.inferences_in_packets = after->chain_runs - before.chain_runs;
+  r.ns_per_packet = r.packets ? static_cast<double>(xdp_ns) / r.packets : 0.0;
+  r.fepp_ns = r.packets && xdp_ns >= r.chain_ns ? static_cast<double>(xdp_ns - r.chain_ns) / r.packets : 0.0;
+  r.ipf_ns = r.inferences_in_packets ? static_cast<double>(r.chain_ns) / r.inferences_in_packets : 0.0;
   if (interval_s > 0) {
-    double wall = j["interval_s"].get<double>() * 1e9;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    j["cpus"] = ncpu;
-    j["cpu_share"] = wall > 0 && ncpu > 0 ? static_cast<double>(total_ns) / (wall * ncpu) : 0.0;
+    double wall = r.interval_s * 1e9;
+    r.cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    r.cpu_share = wall > 0 && r.cpus > 0 ? static_cast<double>(r.bpf_run_time_ns) / (wall * r.cpus) : 0.0;
+  }
+  return r;
+}
+
+nlohmann::json ProgramRunStats::to_json() const {
+  using nlohmann::json;
+  json arr = json::array();
+  for (const auto& p : programs) {
+    json o = {{"name", p.name}, {"id", p.id}, {"run_cnt", p.run_cnt}, {"run_time_ns", p.run_time_ns},
+              {"ns_per_run", p.ns_per_run()}};
+    if (p.slot >= 0) o["slot"] = p.slot;
+    arr.push_back(o);
+  }
+  json j = {{"iface", iface},
+            {"interval_s", interval_s},
+            {"programs", arr},
+            {"packets", packets},
+            {"ns_per_packet", ns_per_packet},
+            {"inferences_in_packets", inferences_in_packets},
+            {"chain_ns", chain_ns},
+            {"fepp_ns", fepp_ns},
+            {"ipf_ns", ipf_ns},
+            {"bpf_run_time_ns", bpf_run_time_ns}};
+  if (interval_s > 0) {
+    j["cpus"] = cpus;
+    j["cpu_share"] = cpu_share;
   }
   return j;
 }

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 
 namespace nnbpf::runtime {
 
@@ -59,15 +59,41 @@ struct Stats {
 
 Result<Stats> read_stats(const std::string& iface);
 
-// Per-program kernel accounting of the running pipeline (bpf_prog_info
-// run_cnt, run_time_ns): nnbpf_xdp, nnbpf_sweep and every program of the
+// One program's kernel accounting (bpf_prog_info run_cnt, run_time_ns).
+struct ProgramRunStat {
+  std::string name;
+  uint32_t id = 0;
+  int64_t slot = -1;  // tail-call slot, -1 for the pinned programs
+  uint64_t run_cnt = 0;
+  uint64_t run_time_ns = 0;
+  double ns_per_run() const { return run_cnt ? static_cast<double>(run_time_ns) / run_cnt : 0.0; }
+};
+
+// `nnbpf stats --programs` (docs/stats.md): the programs, and nnbpf_xdp's
+// time split into extraction (FEPP) and inference (IPF).
+struct ProgramRunStats {
+  std::string iface;
+  double interval_s = 0;  // the measured window; 0: the counters since load
+  std::vector<ProgramRunStat> programs;
+  uint64_t packets = 0;                // nnbpf_xdp run_cnt
+  double ns_per_packet = 0;            // nnbpf_xdp run_time_ns / run_cnt
+  uint64_t inferences_in_packets = 0;  // NNBPF_STAT_CHAIN_RUNS
+  uint64_t chain_ns = 0;               // NNBPF_STAT_CHAIN_NS
+  double fepp_ns = 0;                  // (nnbpf_xdp run_time_ns - chain_ns) / packets
+  double ipf_ns = 0;                   // chain_ns / inferences_in_packets
+  uint64_t bpf_run_time_ns = 0;        // all listed programs
+  long cpus = 0;                       // with an interval: online CPUs ...
+  double cpu_share = 0;                // ... and the share of their time in these programs
+  nlohmann::json to_json() const;      // `--json`: cpus and cpu_share only with an interval
+};
+
+// Per-program kernel accounting of the running pipeline: its pinned programs
+// (nnbpf_xdp, nnbpf_sweep, nnbpf_sweep_scan) and every program of the
 // tail-call table. interval_s > 0: turns the kernel's BPF run-time
 // statistics on (bpf_enable_stats) for that long and reports what the
 // interval added, with the BPF CPU share; 0: the counters as they are
 // (nonzero only while statistics were on, e.g. nnbpf run --bpf-stats).
-// Also derives FEPP (extraction per packet) and IPF (inference per flow),
-// docs/stats.md.
-Result<nlohmann::json> read_program_stats(const std::string& iface, double interval_s);
+Result<ProgramRunStats> read_program_stats(const std::string& iface, double interval_s);
 
 // Per-CPU inference sequence numbers from the scratch map (odd = running).
 Result<std::vector<uint64_t>> read_inference_seq(int scratch_fd);

@@ -18,7 +18,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "nnbpf/abi.h"
 #include "runtime/block_gen.h"
 #include "runtime/events.h"

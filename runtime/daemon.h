@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
 #include "runtime/events.h"

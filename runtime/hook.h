@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "compiler/support/result.h"
 #include "runtime/attach_libxdp.h"
 #include "runtime/pipeline_loader.h"

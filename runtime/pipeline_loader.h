@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "nnbpf/abi.h"
 
 struct bpf_object;

@@ -21,7 +21,7 @@ Status run_service(RunOptions opts, const ServiceOptions& svc) {
       if (!d->empty()) std::filesystem::remove_all(*d, ec);
     }
   } cleanup{&tmp};
-  NNBPF_TRY(dir, compiled_dir_for(model, &tmp));
+  NNBPF_TRY(dir, compiled_dir_for(model, svc.compiler, &tmp));
   opts.dir = dir;
 
   std::shared_ptr<Metrics> metrics;
@@ -58,7 +58,7 @@ Status run_service(RunOptions opts, const ServiceOptions& svc) {
   }
   std::unique_ptr<ModelWatcher> watcher;
   if (svc.watch_model) {
-    NNBPF_TRY(w, ModelWatcher::start(opts.iface, model, tag));
+    NNBPF_TRY(w, ModelWatcher::start(opts.iface, model, svc.compiler, tag));
     watcher = std::move(w);
     std::cerr << tag << "watching " << model << " for changes\n";
   }

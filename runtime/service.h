@@ -6,12 +6,14 @@
 #include <string>
 
 #include "runtime/daemon.h"
+#include "runtime/model_compiler.h"
 
 namespace nnbpf::runtime {
 
 struct ServiceOptions {
   std::string metrics_addr;  // "" = no metrics endpoint
   bool watch_model = false;
+  ModelCompiler compiler;    // for a model given as .onnx
 };
 
 // Starts the endpoint and the watcher (failures here happen before anything

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "compiler/driver/pipeline.h"
+#include "compiler/driver/artifact.h"
 #include "runtime/control.h"
 #include "runtime/pipeline_loader.h"
 
@@ -52,16 +52,15 @@ Status kernel_check(const compiler::Artifact& art) {
 
 }  // namespace
 
-Result<std::string> compiled_dir_for(const std::string& model, std::string* tmpdir) {
+Result<std::string> compiled_dir_for(const std::string& model, const ModelCompiler& compiler, std::string* tmpdir) {
   std::error_code ec;
   if (fs::is_directory(model, ec)) return model;
   if (!fs::is_regular_file(model, ec)) return Error::bad_input(model + ": no such model file or directory");
-  compiler::CompileOptions copts;
-  NNBPF_TRY(r, compiler::compile_model(model, copts));
+  if (!compiler.onnx) return Error::runtime(model + ": this caller cannot compile ONNX models");
   char tmpl[] = "/tmp/nnbpf-model-XXXXXX";
   if (!mkdtemp(tmpl)) return Error::runtime("cannot create a temporary directory");
   *tmpdir = tmpl;
-  if (auto w = compiler::write_artifact(*tmpdir, model, r); !w) {
+  if (auto w = compiler.onnx(model, *tmpdir); !w) {
     fs::remove_all(*tmpdir, ec);
     tmpdir->clear();
     return w.error();
@@ -69,9 +68,10 @@ Result<std::string> compiled_dir_for(const std::string& model, std::string* tmpd
   return *tmpdir;
 }
 
-Result<std::string> update_from_model(const std::string& iface, const std::string& model) {
+Result<std::string> update_from_model(const std::string& iface, const std::string& model,
+                                      const ModelCompiler& compiler) {
   std::string tmp;
-  auto dir = compiled_dir_for(model, &tmp);
+  auto dir = compiled_dir_for(model, compiler, &tmp);
   if (!dir) return dir.error().with_context("compile: ");
   struct Cleanup {
     std::string d;
@@ -89,19 +89,21 @@ Result<std::string> update_from_model(const std::string& iface, const std::strin
   return s.str();
 }
 
+// The model's bytes (a directory's manifest and object), compared whole with
+// the last ones tried: exact, and a model is a few kB to a few MB.
 std::string ModelWatcher::fingerprint() const {
   std::error_code ec;
-  if (fs::is_directory(model_, ec))
-    return compiler::sha256_hex(read_all(model_ + "/manifest.json") + read_all(model_ + "/model.bpf.o"));
+  if (fs::is_directory(model_, ec)) return read_all(model_ + "/manifest.json") + read_all(model_ + "/model.bpf.o");
   if (!fs::exists(model_, ec)) return "";
-  return compiler::sha256_hex(read_all(model_));
+  return read_all(model_);
 }
 
 Result<std::unique_ptr<ModelWatcher>> ModelWatcher::start(const std::string& iface, const std::string& model,
-                                                          const std::string& tag) {
+                                                          const ModelCompiler& compiler, const std::string& tag) {
   std::unique_ptr<ModelWatcher> w(new ModelWatcher());
   w->iface_ = iface;
   w->model_ = model;
+  w->compiler_ = compiler;
   w->tag_ = tag;
   w->inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (w->inotify_fd_ < 0) return Error::runtime(std::string("inotify: ") + std::strerror(errno));
@@ -155,7 +157,7 @@ void ModelWatcher::loop() {
     std::string fp = fingerprint();
     if (fp.empty() || fp == last_) continue;
     last_ = fp;
-    auto r = update_from_model(iface_, model_);
+    auto r = update_from_model(iface_, model_, compiler_);
     if (r)
       std::cerr << tag_ << iface_ << ": " << model_ << " changed: updated, " << *r << "\n";
     else

@@ -12,22 +12,24 @@
 #include <thread>
 
 #include "compiler/support/result.h"
+#include "runtime/model_compiler.h"
 
 namespace nnbpf::runtime {
 
 // One update attempt: compile (for .onnx) + check + hot_update. Returns a
 // one-line summary of what changed.
-Result<std::string> update_from_model(const std::string& iface, const std::string& model);
+Result<std::string> update_from_model(const std::string& iface, const std::string& model,
+                                      const ModelCompiler& compiler);
 
 // Compiles `model` (.onnx, default options) into a fresh temporary directory
 // (*tmpdir); a directory is returned as it is (tmpdir left empty).
-Result<std::string> compiled_dir_for(const std::string& model, std::string* tmpdir);
+Result<std::string> compiled_dir_for(const std::string& model, const ModelCompiler& compiler, std::string* tmpdir);
 
 class ModelWatcher {
  public:
   // `tag` prefixes the log lines ("nnbpf run: ").
   static Result<std::unique_ptr<ModelWatcher>> start(const std::string& iface, const std::string& model,
-                                                     const std::string& tag);
+                                                     const ModelCompiler& compiler, const std::string& tag);
   ~ModelWatcher();
   ModelWatcher(const ModelWatcher&) = delete;
   ModelWatcher& operator=(const ModelWatcher&) = delete;
@@ -38,9 +40,10 @@ class ModelWatcher {
   std::string fingerprint() const;
 
   std::string iface_, model_, tag_;
+  ModelCompiler compiler_;
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
-  std::string last_;  // fingerprint of the last model tried (applied or refused)
+  std::string last_;  // content of the last model tried (applied or refused)
   std::thread thread_;
 };
 

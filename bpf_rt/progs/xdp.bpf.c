@@ -362,7 +362,7 @@ static __always_inline int nnbpf_outside_ranges(const struct nnbpf_scratch *s, c
 
 		out |= nnbpf_lt_u64(x, p->data_lo[j]) | nnbpf_lt_u64(p->data_hi[j], x);
 	}
-	asm volatile("" : "+r"(out));
+	nnbpf_opaque(out);
 	return out != 0;
 }
 

@@ -104,8 +104,7 @@ std::string emit_program(const QuantModel& model, const StagePlan& plan, const P
   o << "#include \"progs/pipeline.bpf.c\"\n";
   o << "#include \"progs/xdp.bpf.c\"\n";
   o << "#include \"progs/sweep.bpf.c\"\n\n";
-  o << "#define nnbpf_barrier() asm volatile(\"\" ::: \"memory\")\n";
-  o << "#define nnbpf_opaque(v) asm volatile(\"\" : \"+r\"(v) :: \"memory\")\n\n";
+  o << "#include \"nnbpf/barrier.h\"\n\n";
   emit_sections(ctx, static_cast<int>(plan.stages.size()));
 
   for (size_t k = 0; k < plan.stages.size(); ++k) {

@@ -1,7 +1,6 @@
 #include "compiler/driver/pipeline.h"
 
-#include <llvm/Object/ObjectFile.h>
-#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/ADT/ArrayRef.h>
 #include <llvm/Support/SHA256.h>
 
 #include <algorithm>
@@ -31,14 +30,6 @@ std::string sha256_hex(const std::string& bytes) {
 }
 
 namespace {
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::bad_input(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 const char* head_name(Head h) {
   switch (h) {
@@ -606,111 +597,6 @@ Status write_artifact(const std::string& dir, const std::string& onnx_path, cons
   NNBPF_CHECK(write("model.bpf.o", r.object));
   NNBPF_CHECK(write("manifest.json", make_manifest(r).dump(2) + "\n"));
   return ok_status();
-}
-
-Result<Artifact> load_artifact(const std::string& dir) {
-  using nlohmann::json;
-  Artifact a;
-  a.dir = dir;
-  a.object_path = dir + "/model.bpf.o";
-  a.source_onnx = dir + "/source.onnx";
-  std::error_code dir_ec;
-  if (!fs::is_directory(dir, dir_ec))
-    return Error::bad_input(dir + ": " + (dir_ec ? dir_ec.message() : std::string("not a directory")) +
-                            " (expected the output of nnbpf compile)");
-  NNBPF_TRY(text, read_file(dir + "/manifest.json"));
-  try {
-    a.manifest = json::parse(text);
-  } catch (const std::exception& e) {
-    return Error::bad_input(dir + "/manifest.json: not valid JSON: " + std::string(e.what()));
-  }
-  const json& m = a.manifest;
-  try {
-    if (m.at("abi_version").get<int>() != NNBPF_ABI_VERSION)
-      return Error::bad_input(dir + "/manifest.json: ABI version " + std::to_string(m.at("abi_version").get<int>()) +
-                              ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION) + " (recompile the model)");
-    QuantModel shape;
-    shape.features = m.at("features").get<std::vector<std::string>>();
-    shape.feature_ids = m.at("feature_ids").get<std::vector<int>>();
-    shape.digest = m.at("model_digest").get<std::string>();
-    const std::string kind = m.value("kind", "mlp");
-    if (kind == "tree") {
-      const auto& tj = m.at("tree");
-      QuantTreeEnsemble t;
-      t.n_outputs = tj.at("n_classes").get<int>();
-      t.depths = tj.at("depths").get<std::vector<int>>();
-      t.nodes_used = tj.at("nodes").get<int>();
-      t.leaves_used = tj.at("leaves").get<int>();
-      t.node_capacity = tj.at("node_capacity").get<int>();
-      t.leaf_capacity = tj.at("leaf_capacity").get<int>();
-      auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
-      if (!pow2(t.node_capacity) || t.node_capacity > kMaxTreeNodes || !pow2(t.leaf_capacity) ||
-          t.leaf_capacity > kMaxTreeNodes || t.n_outputs < 1 || t.n_outputs > kMaxOutputs || t.depths.empty() ||
-          shape.features.empty() || static_cast<int>(shape.features.size()) > kMaxFeatures)
-        return Error::bad_input(dir + "/manifest.json: malformed tree description");
-      shape.tree = std::move(t);
-    } else if (kind != "mlp") {
-      return Error::bad_input(dir + "/manifest.json: unknown model kind '" + kind + "' (mlp or tree)");
-    } else {
-      shape.inputs.resize(shape.features.size());
-    }
-    for (const auto& l : m.at("layers")) {
-      QuantLayer L;
-      L.in = l.at("in").get<int>();
-      L.out = l.at("out").get<int>();
-      L.relu = l.at("relu").get<bool>();
-      L.has_bias = l.at("bias").get<bool>();
-      shape.layers.push_back(L);
-    }
-    const auto& qj = m.at("quant");
-    const std::string mode = qj.value("mode", kind == "tree" ? "tree" : "int32");
-    if (kind == "tree" ? mode != "tree" : mode != "int32" && mode != "int8")
-      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' for kind " + kind + " (" +
-                              (kind == "tree" ? "tree" : "int32 or int8") + ")");
-    shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
-    // Manifests without quant.layer_b (older compiles): every layer at b, no
-    // exponent array in the slot (docs/semantics.md#per-layer).
-    shape.layer_exponents = kind == "mlp" && shape.mode == QuantMode::Int32 && qj.contains("layer_b");
-    if (shape.layer_exponents && qj.at("layer_b").size() != shape.layers.size())
-      return Error::bad_input(dir + "/manifest.json: quant.layer_b has " + std::to_string(qj.at("layer_b").size()) +
-                              " entries for " + std::to_string(shape.layers.size()) + " layers");
-    shape.alpha = qj.at("alpha").get<double>();
-    shape.ecdf_share = qj.at("ecdf_share").get<double>();
-    shape.b_ecdf = qj.at("b_ecdf").get<int>();
-    for (const auto& st : m.at("stages")) a.stage_names.push_back(st.at("name").get<std::string>());
-    a.mcpu = m.at("bpf_isa").get<std::string>();
-    a.model = shape;
-  } catch (const std::exception& e) {
-    return Error::bad_input(dir + "/manifest.json: malformed: " + std::string(e.what()));
-  }
-
-  auto buf = llvm::MemoryBuffer::getFile(a.object_path);
-  if (!buf) return Error::bad_input(a.object_path + ": cannot open (" + buf.getError().message() + ")");
-  auto obj = llvm::object::ObjectFile::createObjectFile((*buf)->getMemBufferRef());
-  if (!obj) {
-    std::string msg = llvm::toString(obj.takeError());
-    return Error::bad_input(a.object_path + ": not a BPF ELF object (" + msg + ")");
-  }
-  bool found = false;
-  for (const auto& sec : (*obj)->sections()) {
-    auto name = sec.getName();
-    if (!name || *name != ".nnbpf.params") {
-      if (!name) llvm::consumeError(name.takeError());
-      continue;
-    }
-    auto contents = sec.getContents();
-    if (!contents) {
-      llvm::consumeError(contents.takeError());
-      break;
-    }
-    a.initial_params.assign(contents->begin(), contents->end());
-    found = true;
-  }
-  if (!found) return Error::bad_input(a.object_path + ": no .nnbpf.params section (not an nnbpf object?)");
-  auto full = deserialize_params(a.model, a.initial_params);
-  if (!full) return full.error().with_context(a.object_path + ": ");
-  a.model = std::move(full.value());
-  return a;
 }
 
 }  // namespace nnbpf::compiler

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/codegen/params_layout.h"
+#include "compiler/driver/artifact.h"
 #include "compiler/driver/model_policy.h"
 #include "compiler/driver/agreement.h"
 #include "compiler/frontend/onnx_loader.h"
@@ -68,20 +69,6 @@ Status write_artifact(const std::string& dir, const std::string& onnx_path, cons
 nlohmann::json make_manifest(const CompileResult& r);
 std::string describe_ir(const CompileResult& r);  // --emit ir
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r);
-
-// A compiled artifact read back from DIR.
-struct Artifact {
-  std::string dir;
-  std::string object_path;
-  nlohmann::json manifest;
-  QuantModel model;            // full integer model, from the object's initial slot
-  std::vector<uint8_t> initial_params;
-  std::vector<std::string> stage_names;
-  std::string mcpu;
-  std::string source_onnx;     // DIR/source.onnx
-};
-
-Result<Artifact> load_artifact(const std::string& dir);
 
 // sha256 hex of bytes.
 std::string sha256_hex(const std::string& bytes);

@@ -7,7 +7,8 @@
 #   every size/count/flag/port feature equal to what the test computes and
 #   the timing features bounded by the gaps it slept (and consistent);
 # - labels and classes by longest source prefix from --labels;
-# - nnbpf stats --programs reads the kernel's accounting while it runs;
+# - nnbpf stats --programs reads the kernel's accounting while it runs, the
+#   idle sweep's scan program included;
 # - the CSV loads with examples/train/nnbpf_data.py, features by name;
 # - bad labels files and interfaces: one-line errors, no output file;
 # - a second capture on the interface is refused; SIGINT, SIGTERM and
@@ -83,20 +84,25 @@ done
 G_SPEC=$(printf '16%.0s,' $(seq 1 100)); G_SPEC=${G_SPEC%,}
 send "$IP_C" 9000 40007 udp "$G_SPEC" 0.01 &
 G_PID=$!
-vnnbpf stats --iface "$IF_V" --programs --interval 0.8s --json > "$WORK/progs.json"
+# 1.5 s: the idle sweep (2 s timeout) scans every second, so at least once.
+vnnbpf stats --iface "$IF_V" --programs --interval 1.5s --json > "$WORK/progs.json"
 wait $G_PID
 $PY - "$WORK/progs.json" <<'EOF' || fail "stats --programs"
 import json, sys
 j = json.load(open(sys.argv[1]))
 p = {x["name"]: x for x in j["programs"]}
-assert "nnbpf_xdp" in p and "nnbpf_flow_finish" in p and "nnbpf_sweep" in p, p
+assert "nnbpf_xdp" in p and "nnbpf_flow_finish" in p and "nnbpf_sweep" in p and "nnbpf_sweep_scan" in p, p
+scan = p["nnbpf_sweep_scan"]
+assert 1 <= scan["run_cnt"] <= 10 and scan["run_time_ns"] > 0, scan  # the sweep's scans in the window
 x = p["nnbpf_xdp"]
 assert 20 <= x["run_cnt"] <= 200, x          # G's datagrams in the window (+ a few others)
 assert x["run_time_ns"] > 0 and x["ns_per_run"] > 0, x
-assert j["packets"] == x["run_cnt"] and 0.7 < j["interval_s"] < 3, j
+assert j["packets"] == x["run_cnt"] and 1.4 < j["interval_s"] < 4, j
+assert j["bpf_run_time_ns"] == sum(q["run_time_ns"] for q in j["programs"]), j
 assert 0 < j["fepp_ns"] <= j["ns_per_packet"], j
 assert 0 < j["cpu_share"] < 1, j
-print("stats --programs: nnbpf_xdp %d runs, %.0f ns/run" % (x["run_cnt"], x["ns_per_run"]))
+print("stats --programs: nnbpf_xdp %d runs, %.0f ns/run; nnbpf_sweep_scan %d runs, %.0f ns/run"
+      % (x["run_cnt"], x["ns_per_run"], scan["run_cnt"], scan["ns_per_run"]))
 EOF
 
 sleep 3   # D and G idle out (2 s timeout)

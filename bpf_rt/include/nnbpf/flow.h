@@ -49,6 +49,7 @@
 
 #include <linux/types.h>
 #include "nnbpf/abi.h"
+#include "nnbpf/barrier.h"
 #include "nnbpf/parse.h"
 
 #define NNBPF_NSEC_PER_SEC 1000000000ULL
@@ -356,7 +357,7 @@ static __always_inline __u64 nnbpf_isqrt(__u64 x)
 		__u64 ge = (x - t) >> 63;
 
 		/* Hide that ge is a comparison, or clang makes it a branch again. */
-		asm volatile("" : "+r"(ge));
+		nnbpf_opaque(ge);
 		ge -= 1; /* all ones if x >= t, else 0 */
 		x -= t & ge;
 		r = (r >> 1) + (bit & ge);
