@@ -153,7 +153,8 @@ Status get_tree(const std::vector<uint8_t>& bytes, const ParamLayout& l, int n_i
     if (b.op > NNBPF_TREE_OP_EQ) return Error::bad_input(at + "unknown op " + std::to_string(b.op));
     t.nodes[i] = QuantTreeNode{b.threshold, b.true_child, b.false_child, b.leaf, b.feature, static_cast<TreeOp>(b.op)};
   }
-  for (size_t i = 0; i < t.leaf_values.size(); ++i) t.leaf_values[i] = get<int32_t>(bytes, l.tree_leaves_offset + 4 * i);
+  for (size_t i = 0; i < t.leaf_values.size(); ++i)
+    t.leaf_values[i] = get<int32_t>(bytes, l.tree_leaves_offset + 4 * i);
   for (size_t k = 0; k < t.roots.size(); ++k) {
     t.roots[k] = get<uint32_t>(bytes, l.tree_roots_offset + 4 * k);
     if (t.roots[k] >= cap) return Error::bad_input("tree " + std::to_string(k) + ": root out of the node array");

@@ -134,7 +134,7 @@ struct QuantLayer {
   // int32 mode: the layer's exponent b_k (docs/semantics.md#per-layer):
   // weights and biases are round(w * 2^b_k), outputs carry b_k fractional
   // bits. Read through layer_exponent(); unused unless
-  // QuantModel::layer_exponents.
+  // QuantMlp::layer_exponents.
   int b = 16;
   // --quant int8 only (docs/semantics.md#int8): the accumulator is
   // requantized to the next layer's int8 activations with

@@ -26,11 +26,10 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   // its whole body, so a longer v3 stage cannot be encoded (LLVM: "Branch
   // target out of insn range"). v4 has 32-bit jumps (gotol).
   if (!target.isa_v4) max_stage_insns = std::min(max_stage_insns, kMaxStageInsnsV3);
-  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return plan_mlp_stages(model, mlp, max_stage_insns, target); },
-                               [&](const QuantTreeEnsemble& tree) {  // plan_tree.cc
-                                 return plan_tree_stages(model, tree, max_stage_insns);
-                               }},
-                    model.kind);
+  return std::visit(
+      Overloaded{[&](const QuantMlp& mlp) { return plan_mlp_stages(model, mlp, max_stage_insns, target); },
+                 [&](const QuantTreeEnsemble& tree) { return plan_tree_stages(model, tree, max_stage_insns); }},
+      model.kind);
 }
 
 Result<StagePlan> plan_mlp_stages(const QuantModel& model, const QuantMlp& mlp, int64_t max_stage_insns,

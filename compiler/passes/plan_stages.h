@@ -18,7 +18,7 @@ inline constexpr int64_t kMaxStageInsnsV3 = 30000;
 inline constexpr int kMaxStages = NNBPF_MAX_STAGES;
 
 struct StagePart {
-  int layer = 0;          // index into QuantModel::layers
+  int layer = 0;          // index into QuantMlp::layers
   int neuron_begin = 0;   // [begin, end) output neurons computed in this stage
   int neuron_end = 0;
 };
