@@ -1,5 +1,6 @@
 // QuantModel + StagePlan -> BPF C (one translation unit). Each op has its own
-// emitter (emit_standardize.cc, emit_dense.cc, emit_classify.cc) writing into
+// emitter (emit_standardize.cc, emit_dense.cc, emit_int8.cc, emit_tree.cc,
+// emit_classify.cc) writing into
 // an EmitContext; emit_program.cc assembles the unit. The emitted code uses
 // integer arithmetic and shifts only, and has no loops.
 #pragma once
@@ -19,27 +20,30 @@ struct EmitContext {
   std::ostringstream out;
 };
 
+// What emit_program asks of each model kind (one overload per kind, chosen
+// by std::visit): the parameter struct, and the body of stage `st`.
+// MLP (emit_program.cc): step 1, then the stage's layer parts.
+void emit_params_struct(EmitContext& ctx, const QuantMlp& mlp);
+void emit_stage_body(EmitContext& ctx, const QuantMlp& mlp, const Stage& st);
+// Tree ensemble (emit_tree.cc): the feature copy, then the stage's trees.
+void emit_params_struct(EmitContext& ctx, const QuantTreeEnsemble& tree);
+void emit_stage_body(EmitContext& ctx, const QuantTreeEnsemble& tree, const Stage& st);
+
 // Step 1 of docs/semantics.md: feat[] -> act[0][].
-void emit_standardize(EmitContext& ctx);
+void emit_standardize(EmitContext& ctx, const QuantMlp& mlp);
 // Neurons computed together by emit_dense (sharing each activation load).
 inline constexpr int kDenseGroup = 4;
 // Step 2 for neurons [begin, end) of layer `l`.
-void emit_dense(EmitContext& ctx, int l, int begin, int end);
+void emit_dense(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end);
 // --quant int8 (emit_int8.cc, docs/semantics.md#int8): step 2 for neurons
 // [begin, end) of layer l.
-void emit_dense_int8(EmitContext& ctx, int l, int begin, int end);
+void emit_dense_int8(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end);
 // Step 3: verdict from the logits.
 void emit_classify(EmitContext& ctx);
 
-// Tree models (emit_tree.cc): the parameter struct; the first stage's
-// feature copy into act[0] and cleared logits; tree k's unrolled levels.
-void emit_tree_params_struct(EmitContext& ctx);
-void emit_tree_inputs(EmitContext& ctx);
-void emit_tree(EmitContext& ctx, int k);
-
 // Where layer l reads its input and writes its output in the scratch map.
 std::string dense_input_buffer(int l);
-std::string dense_output_buffer(const QuantModel& model, int l);
+std::string dense_output_buffer(const QuantMlp& mlp, int l);
 
 // The whole translation unit.
 std::string emit_program(const QuantModel& model, const StagePlan& plan, const ParamLayout& layout);

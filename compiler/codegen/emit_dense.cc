@@ -14,18 +14,18 @@ namespace nnbpf::compiler {
 
 std::string dense_input_buffer(int l) { return "s->act[" + std::to_string(l % 2) + "]"; }
 
-std::string dense_output_buffer(const QuantModel& model, int l) {
-  if (l + 1 == static_cast<int>(model.layers.size())) return "s->logits";
+std::string dense_output_buffer(const QuantMlp& mlp, int l) {
+  if (l + 1 == static_cast<int>(mlp.layers.size())) return "s->logits";
   return "s->act[" + std::to_string((l + 1) % 2) + "]";
 }
 
-void emit_dense(EmitContext& ctx, int l, int begin, int end) {
-  const QuantLayer& layer = ctx.model.layers[l];
+void emit_dense(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end) {
+  const QuantLayer& layer = mlp.layers[l];
   auto& o = ctx.out;
   const std::string w = "w" + std::to_string(l);  // field of struct nnbpf_params
   const std::string bias = "p->b" + std::to_string(l);
   const std::string x = dense_input_buffer(l);
-  const std::string y = dense_output_buffer(ctx.model, l);
+  const std::string y = dense_output_buffer(mlp, l);
   o << "\t/* layer " << l << " [" << layer.in << " -> " << layer.out << "]"
     << (layer.relu ? " relu" : "") << ", neurons " << begin << ".." << end - 1 << " */\n";
   // Neurons are computed kGroup at a time: each input activation is loaded
@@ -36,7 +36,7 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
   // b_{l-1} (docs/semantics.md#per-layer), read from the slot after the
   // products so it holds no register during them; step 1's b for layer 0.
   const std::string shift =
-      l > 0 && ctx.model.layer_exponents ? "p->layer_b[" + std::to_string(l - 1) + "]" : std::string("b");
+      l > 0 && mlp.layer_exponents ? "p->layer_b[" + std::to_string(l - 1) + "]" : std::string("b");
   for (int i = begin; i < end;) {
     // Grouping pays while weight loads use the 16-bit displacement of BPF
     // loads; beyond 32 KiB into the slot every load needs its own address

@@ -26,15 +26,15 @@ void emit_clamp_int8(std::ostringstream& o, const std::string& v, bool relu, con
 
 }  // namespace
 
-void emit_dense_int8(EmitContext& ctx, int l, int begin, int end) {
-  const QuantLayer& layer = ctx.model.layers[l];
-  const bool last = l + 1 == static_cast<int>(ctx.model.layers.size());
+void emit_dense_int8(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end) {
+  const QuantLayer& layer = mlp.layers[l];
+  const bool last = l + 1 == static_cast<int>(mlp.layers.size());
   auto& o = ctx.out;
   const std::string ls = std::to_string(l);
   const std::string w = "p->w" + ls;
   const std::string bias = "p->b" + ls;
   const std::string x = dense_input_buffer(l);
-  const std::string y = dense_output_buffer(ctx.model, l);
+  const std::string y = dense_output_buffer(mlp, l);
   o << "\t/* layer " << l << " [" << layer.in << " -> " << layer.out << "] int8" << (layer.relu ? " relu" : "")
     << (last ? " logits" : " requantized") << ", neurons " << begin << ".." << end - 1 << " */\n";
   const size_t row_bytes = static_cast<size_t>(layer.in);

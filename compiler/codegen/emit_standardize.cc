@@ -3,7 +3,7 @@
 
 namespace nnbpf::compiler {
 
-void emit_standardize(EmitContext& ctx) {
+void emit_standardize(EmitContext& ctx, const QuantMlp& mlp) {
   auto& o = ctx.out;
   o << "\t/* standardization: raw features -> act[0] at scale 2^b */\n";
   for (int j = 0; j < ctx.model.n_inputs(); ++j) {
@@ -31,8 +31,8 @@ void emit_standardize(EmitContext& ctx) {
   // alternative paths are not re-verified through every layer that follows.
   // The per-layer exponents (docs/semantics.md#per-layer) are checked with it.
   o << "\tif (b > 62";
-  if (ctx.model.layer_exponents)
-    for (size_t l = 0; l < ctx.model.layers.size(); ++l) o << " || p->layer_b[" << l << "] > 62";
+  if (mlp.layer_exponents)
+    for (size_t l = 0; l < mlp.layers.size(); ++l) o << " || p->layer_b[" << l << "] > 62";
   o << ") {\n\t\tnnbpf_count_error(NNBPF_ERR_PARAMS);\n\t\tnnbpf_inference_end(s);\n"
     << "\t\treturn XDP_ABORTED;\n\t}\n";
   o << "\tnnbpf_barrier();\n";

@@ -8,9 +8,8 @@
 
 namespace nnbpf::compiler {
 
-void emit_tree_params_struct(EmitContext& ctx) {
+void emit_params_struct(EmitContext& ctx, const QuantTreeEnsemble& t) {
   auto& o = ctx.out;
-  const QuantTreeEnsemble& t = *ctx.model.tree;
   const ParamLayout& l = ctx.layout;
   o << "#define NNBPF_TREE_NODE_MASK " << t.node_capacity - 1 << "u\n";
   o << "#define NNBPF_TREE_LEAF_MASK " << t.leaf_capacity - 1 << "u\n";
@@ -28,6 +27,9 @@ void emit_tree_params_struct(EmitContext& ctx) {
     << ", \"params roots\");\n\n";
 }
 
+namespace {
+
+// The first stage: the raw features into act[0], the logits cleared.
 void emit_tree_inputs(EmitContext& ctx) {
   auto& o = ctx.out;
   o << "\t/* tree inputs: raw features -> act[0] (a __u8 index stays inside its 256 entries); logits = 0 */\n";
@@ -37,9 +39,9 @@ void emit_tree_inputs(EmitContext& ctx) {
   o << "\tnnbpf_barrier();\n";
 }
 
-void emit_tree(EmitContext& ctx, int k) {
+// Tree k's unrolled levels, then its leaf row added to the logits.
+void emit_tree(EmitContext& ctx, const QuantTreeEnsemble& t, int k) {
   auto& o = ctx.out;
-  const QuantTreeEnsemble& t = *ctx.model.tree;
   const int depth = t.depths[static_cast<size_t>(k)];
   o << "\t{ /* tree " << k << ": " << depth << " levels */\n";
   o << "\t\t__u32 i = p->roots[" << k << "];\n";
@@ -64,6 +66,13 @@ void emit_tree(EmitContext& ctx, int k) {
   o << "\t\trow = p->nodes[i & NNBPF_TREE_NODE_MASK].leaf & NNBPF_TREE_LEAF_MASK;\n";
   for (int c = 0; c < t.n_outputs; ++c) o << "\t\ts->logits[" << c << "] += p->leaf[row][" << c << "];\n";
   o << "\t}\n";
+}
+
+}  // namespace
+
+void emit_stage_body(EmitContext& ctx, const QuantTreeEnsemble& tree, const Stage& st) {
+  if (st.standardize) emit_tree_inputs(ctx);
+  for (int k = st.trees().begin; k < st.trees().end; ++k) emit_tree(ctx, tree, k);
 }
 
 }  // namespace nnbpf::compiler

@@ -22,22 +22,26 @@ T get(const std::vector<uint8_t>& buf, size_t off) {
 }
 }  // namespace
 
-ParamLayout layout_params(const QuantModel& model) {
+namespace {
+
+ParamLayout layout_tree(const QuantTreeEnsemble& t) {
   ParamLayout l;
   size_t off = sizeof(nnbpf_params_hdr);
-  if (model.is_tree()) {
-    const QuantTreeEnsemble& t = *model.tree;
-    l.inputs_offset = off;
-    off = align_up(off, 8);
-    l.tree_nodes_offset = off;
-    off += sizeof(nnbpf_tree_node) * static_cast<size_t>(t.node_capacity);
-    l.tree_leaves_offset = off;
-    off += 4ull * static_cast<size_t>(t.leaf_capacity) * static_cast<size_t>(t.n_outputs);
-    l.tree_roots_offset = off;
-    off += 4ull * t.depths.size();
-    l.total_bytes = align_up(off, 8);
-    return l;
-  }
+  l.inputs_offset = off;
+  off = align_up(off, 8);
+  l.tree_nodes_offset = off;
+  off += sizeof(nnbpf_tree_node) * static_cast<size_t>(t.node_capacity);
+  l.tree_leaves_offset = off;
+  off += 4ull * static_cast<size_t>(t.leaf_capacity) * static_cast<size_t>(t.n_outputs);
+  l.tree_roots_offset = off;
+  off += 4ull * t.depths.size();
+  l.total_bytes = align_up(off, 8);
+  return l;
+}
+
+ParamLayout layout_mlp(const QuantMlp& model) {
+  ParamLayout l;
+  size_t off = sizeof(nnbpf_params_hdr);
   l.inputs_offset = off;
   off += sizeof(nnbpf_input_param) * model.inputs.size();
   const bool int8 = model.mode == QuantMode::Int8;
@@ -67,6 +71,14 @@ ParamLayout layout_params(const QuantModel& model) {
   return l;
 }
 
+}  // namespace
+
+ParamLayout layout_params(const QuantModel& model) {
+  return std::visit(Overloaded{[](const QuantMlp& mlp) { return layout_mlp(mlp); },
+                               [](const QuantTreeEnsemble& tree) { return layout_tree(tree); }},
+                    model.kind);
+}
+
 std::vector<uint8_t> digest_bytes(const std::string& hex) {
   std::vector<uint8_t> out(32, 0);
   if (hex.size() != 64) return out;
@@ -78,35 +90,25 @@ std::vector<uint8_t> digest_bytes(const std::string& hex) {
   return out;
 }
 
-std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generation) {
-  ParamLayout l = layout_params(model);
-  std::vector<uint8_t> buf(l.total_bytes, 0);
-  nnbpf_params_hdr hdr{};
-  hdr.abi_version = NNBPF_ABI_VERSION;
-  hdr.shift = static_cast<__u32>(model.b);
-  hdr.n_inputs = static_cast<__u32>(model.n_inputs());
-  hdr.n_outputs = static_cast<__u32>(model.n_outputs());
-  auto d = digest_bytes(model.digest);
-  std::memcpy(hdr.digest, d.data(), 32);
-  hdr.generation = generation;
-  std::memcpy(buf.data(), &hdr, sizeof hdr);
-  if (model.is_tree()) {
-    const QuantTreeEnsemble& t = *model.tree;
-    for (size_t i = 0; i < t.nodes.size(); ++i) {
-      const QuantTreeNode& n = t.nodes[i];
-      nnbpf_tree_node b{};
-      b.threshold = n.threshold;
-      b.true_child = n.true_child;
-      b.false_child = n.false_child;
-      b.leaf = n.leaf;
-      b.feature = n.feature;
-      b.op = static_cast<__u8>(n.op);
-      std::memcpy(buf.data() + l.tree_nodes_offset + i * sizeof b, &b, sizeof b);
-    }
-    for (size_t i = 0; i < t.leaf_values.size(); ++i) put<int32_t>(buf, l.tree_leaves_offset + 4 * i, t.leaf_values[i]);
-    for (size_t k = 0; k < t.roots.size(); ++k) put<uint32_t>(buf, l.tree_roots_offset + 4 * k, t.roots[k]);
-    return buf;
+namespace {
+
+void put_tree(std::vector<uint8_t>& buf, const ParamLayout& l, const QuantTreeEnsemble& t) {
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const QuantTreeNode& n = t.nodes[i];
+    nnbpf_tree_node b{};
+    b.threshold = n.threshold;
+    b.true_child = n.true_child;
+    b.false_child = n.false_child;
+    b.leaf = n.leaf;
+    b.feature = n.feature;
+    b.op = static_cast<__u8>(n.op);
+    std::memcpy(buf.data() + l.tree_nodes_offset + i * sizeof b, &b, sizeof b);
   }
+  for (size_t i = 0; i < t.leaf_values.size(); ++i) put<int32_t>(buf, l.tree_leaves_offset + 4 * i, t.leaf_values[i]);
+  for (size_t k = 0; k < t.roots.size(); ++k) put<uint32_t>(buf, l.tree_roots_offset + 4 * k, t.roots[k]);
+}
+
+void put_mlp(std::vector<uint8_t>& buf, const ParamLayout& l, const QuantMlp& model) {
   for (size_t j = 0; j < model.inputs.size(); ++j) {
     const QuantInput& in = model.inputs[j];
     nnbpf_input_param p{};
@@ -133,47 +135,34 @@ std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generati
     }
     if (l.layer_b_offset) put<uint32_t>(buf, l.layer_b_offset + 4 * k, static_cast<uint32_t>(layer.b));
   }
-  return buf;
 }
 
-Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes) {
-  ParamLayout l = layout_params(shape);
-  if (bytes.size() != l.total_bytes)
-    return Error::bad_input("parameter blob is " + std::to_string(bytes.size()) + " bytes, expected " +
-                            std::to_string(l.total_bytes));
-  nnbpf_params_hdr hdr;
-  std::memcpy(&hdr, bytes.data(), sizeof hdr);
-  if (hdr.abi_version != NNBPF_ABI_VERSION)
-    return Error::bad_input("parameter blob has ABI version " + std::to_string(hdr.abi_version) +
-                            ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION));
-  if (hdr.n_inputs != static_cast<__u32>(shape.n_inputs()) || static_cast<int>(hdr.n_outputs) != shape.n_outputs())
-    return Error::bad_input("parameter blob shape does not match the manifest");
-  QuantModel m = shape;
-  m.b = static_cast<int>(hdr.shift);
-  if (m.is_tree()) {
-    QuantTreeEnsemble& t = *m.tree;
-    const auto cap = static_cast<size_t>(t.node_capacity);
-    t.nodes.assign(cap, QuantTreeNode{});
-    t.leaf_values.resize(static_cast<size_t>(t.leaf_capacity) * t.n_outputs);
-    t.roots.resize(t.depths.size());
-    for (size_t i = 0; i < cap; ++i) {
-      nnbpf_tree_node b;
-      std::memcpy(&b, bytes.data() + l.tree_nodes_offset + i * sizeof b, sizeof b);
-      const std::string at = "tree node " + std::to_string(i) + ": ";
-      if (b.true_child >= cap || b.false_child >= cap)
-        return Error::bad_input(at + "child index out of the node array");
-      if (b.leaf >= static_cast<size_t>(t.leaf_capacity)) return Error::bad_input(at + "leaf row out of range");
-      if (b.feature >= static_cast<unsigned>(m.n_inputs())) return Error::bad_input(at + "feature out of range");
-      if (b.op > NNBPF_TREE_OP_EQ) return Error::bad_input(at + "unknown op " + std::to_string(b.op));
-      t.nodes[i] = QuantTreeNode{b.threshold, b.true_child, b.false_child, b.leaf, b.feature, static_cast<TreeOp>(b.op)};
-    }
-    for (size_t i = 0; i < t.leaf_values.size(); ++i) t.leaf_values[i] = get<int32_t>(bytes, l.tree_leaves_offset + 4 * i);
-    for (size_t k = 0; k < t.roots.size(); ++k) {
-      t.roots[k] = get<uint32_t>(bytes, l.tree_roots_offset + 4 * k);
-      if (t.roots[k] >= cap) return Error::bad_input("tree " + std::to_string(k) + ": root out of the node array");
-    }
-    return m;
+Status get_tree(const std::vector<uint8_t>& bytes, const ParamLayout& l, int n_inputs, QuantTreeEnsemble& t) {
+  const auto cap = static_cast<size_t>(t.node_capacity);
+  t.nodes.assign(cap, QuantTreeNode{});
+  t.leaf_values.resize(static_cast<size_t>(t.leaf_capacity) * t.n_outputs);
+  t.roots.resize(t.depths.size());
+  for (size_t i = 0; i < cap; ++i) {
+    nnbpf_tree_node b;
+    std::memcpy(&b, bytes.data() + l.tree_nodes_offset + i * sizeof b, sizeof b);
+    const std::string at = "tree node " + std::to_string(i) + ": ";
+    if (b.true_child >= cap || b.false_child >= cap)
+      return Error::bad_input(at + "child index out of the node array");
+    if (b.leaf >= static_cast<size_t>(t.leaf_capacity)) return Error::bad_input(at + "leaf row out of range");
+    if (b.feature >= static_cast<unsigned>(n_inputs)) return Error::bad_input(at + "feature out of range");
+    if (b.op > NNBPF_TREE_OP_EQ) return Error::bad_input(at + "unknown op " + std::to_string(b.op));
+    t.nodes[i] = QuantTreeNode{b.threshold, b.true_child, b.false_child, b.leaf, b.feature, static_cast<TreeOp>(b.op)};
   }
+  for (size_t i = 0; i < t.leaf_values.size(); ++i)
+    t.leaf_values[i] = get<int32_t>(bytes, l.tree_leaves_offset + 4 * i);
+  for (size_t k = 0; k < t.roots.size(); ++k) {
+    t.roots[k] = get<uint32_t>(bytes, l.tree_roots_offset + 4 * k);
+    if (t.roots[k] >= cap) return Error::bad_input("tree " + std::to_string(k) + ": root out of the node array");
+  }
+  return ok_status();
+}
+
+Status get_mlp(const std::vector<uint8_t>& bytes, const ParamLayout& l, QuantMlp& m) {
   for (size_t j = 0; j < m.inputs.size(); ++j) {
     nnbpf_input_param p;
     std::memcpy(&p, bytes.data() + l.inputs_offset + j * sizeof p, sizeof p);
@@ -205,6 +194,46 @@ Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector
       layer.b = static_cast<int>(b);
     }
   }
+  return ok_status();
+}
+
+}  // namespace
+
+std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generation) {
+  ParamLayout l = layout_params(model);
+  std::vector<uint8_t> buf(l.total_bytes, 0);
+  nnbpf_params_hdr hdr{};
+  hdr.abi_version = NNBPF_ABI_VERSION;
+  hdr.shift = static_cast<__u32>(model.b);
+  hdr.n_inputs = static_cast<__u32>(model.n_inputs());
+  hdr.n_outputs = static_cast<__u32>(model.n_outputs());
+  auto d = digest_bytes(model.digest);
+  std::memcpy(hdr.digest, d.data(), 32);
+  hdr.generation = generation;
+  std::memcpy(buf.data(), &hdr, sizeof hdr);
+  std::visit(Overloaded{[&](const QuantMlp& mlp) { put_mlp(buf, l, mlp); },
+                        [&](const QuantTreeEnsemble& tree) { put_tree(buf, l, tree); }},
+             model.kind);
+  return buf;
+}
+
+Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes) {
+  ParamLayout l = layout_params(shape);
+  if (bytes.size() != l.total_bytes)
+    return Error::bad_input("parameter blob is " + std::to_string(bytes.size()) + " bytes, expected " +
+                            std::to_string(l.total_bytes));
+  nnbpf_params_hdr hdr;
+  std::memcpy(&hdr, bytes.data(), sizeof hdr);
+  if (hdr.abi_version != NNBPF_ABI_VERSION)
+    return Error::bad_input("parameter blob has ABI version " + std::to_string(hdr.abi_version) +
+                            ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION));
+  if (hdr.n_inputs != static_cast<__u32>(shape.n_inputs()) || static_cast<int>(hdr.n_outputs) != shape.n_outputs())
+    return Error::bad_input("parameter blob shape does not match the manifest");
+  QuantModel m = shape;
+  m.b = static_cast<int>(hdr.shift);
+  NNBPF_CHECK(std::visit(Overloaded{[&](QuantMlp& mlp) { return get_mlp(bytes, l, mlp); },
+                                    [&](QuantTreeEnsemble& tree) { return get_tree(bytes, l, m.n_inputs(), tree); }},
+                         m.kind));
   return m;
 }
 

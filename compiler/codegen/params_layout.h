@@ -3,7 +3,7 @@
 // layer the int32 weights [out][in] and int32 bias [out] (natural alignment).
 // --quant int8: per layer int8 weights [out][in], int32 bias [out] (4-aligned)
 // and the requantization pair {int32 mult, uint32 shift}.
-// Per-layer exponents (QuantModel::layer_exponents, docs/semantics.md#per-layer):
+// Per-layer exponents (QuantMlp::layer_exponents, docs/semantics.md#per-layer):
 // uint32 layer_b[layers] after the last layer (4-aligned).
 // The emitted C struct asserts every offset computed here, and the runtime
 // serializes slots with serialize_params, so the two can never drift.
@@ -30,7 +30,7 @@ struct ParamLayout {
   };
   std::vector<Layer> layers;
   size_t layer_b_offset = 0;  // uint32 layer_b[layers]; 0 without per-layer exponents
-  // Tree models (QuantModel::tree): struct nnbpf_tree_node[node_capacity],
+  // Tree models (QuantTreeEnsemble): struct nnbpf_tree_node[node_capacity],
   // int32 leaf values [leaf_capacity][n_outputs], uint32 roots [trees].
   size_t tree_nodes_offset = 0;
   size_t tree_leaves_offset = 0;
@@ -45,7 +45,7 @@ std::vector<uint8_t> serialize_params(const QuantModel& model, uint64_t generati
 
 // Inverse of serialize_params given the layer shapes (relu/has_bias flags and
 // feature names are not in the slot; they come from `shape`). For a tree
-// model `shape.tree` gives n_outputs, the capacities and the per-tree depths;
+// model `shape.tree()` gives n_outputs, the capacities and the per-tree depths;
 // the nodes are checked (children, leaf rows and features in range).
 Result<QuantModel> deserialize_params(const QuantModel& shape, const std::vector<uint8_t>& bytes);
 

@@ -57,10 +57,12 @@ struct Box {
 Box input_box(const FloatModel& fm, const QuantModel& qm) {
   const size_t n = fm.features.size();
   Box box{std::vector<uint64_t>(n, 0), std::vector<uint64_t>(n, 0)};
+  // An MLP's inputs carry the ranges b was chosen for; a tree has none.
+  const QuantMlp* mlp = std::get_if<QuantMlp>(&qm.kind);
   for (size_t j = 0; j < n; ++j) {
-    if (!qm.is_tree() && j < qm.inputs.size()) {
-      box.lo[j] = qm.inputs[j].data_lo;
-      box.hi[j] = qm.inputs[j].data_hi;
+    if (mlp && j < mlp->inputs.size()) {
+      box.lo[j] = mlp->inputs[j].data_lo;
+      box.hi[j] = mlp->inputs[j].data_hi;
     } else if (j < fm.input_ranges.size()) {
       const double lo = std::max(0.0, std::floor(fm.input_ranges[j].lo));
       const double hi = std::max(lo, std::ceil(fm.input_ranges[j].hi));
@@ -97,23 +99,36 @@ double standardized(const FloatModel& fm, size_t j, double x) {
   return (x - fm.standardization->mean[j]) * fm.standardization->mul[j];
 }
 
-// Fractional bits of the integer logits when they are a power of two: the
-// last layer's exponent for int32 (docs/semantics.md#per-layer), else b.
-int power_of_two_logit_bits(const QuantModel& q) {
-  const bool int32_mlp = !q.is_tree() && q.mode == QuantMode::Int32 && !q.layers.empty();
-  return int32_mlp ? q.layer_exponent(q.layers.size() - 1) : q.b;
+// Fractional bits of an MLP's logits when they are a power of two: the last
+// layer's exponent for int32 (docs/semantics.md#per-layer), else b.
+int mlp_power_of_two_bits(const QuantModel& q, const QuantMlp& mlp) {
+  const bool int32 = mlp.mode == QuantMode::Int32 && !mlp.layers.empty();
+  return int32 ? q.layer_exponent(mlp.layers.size() - 1) : q.b;
 }
+// int8: the last layer's weight scale times its input scale.
+double mlp_logit_scale(const QuantModel& q, const QuantMlp& mlp) {
+  if (mlp.mode == QuantMode::Int8 && !mlp.int8_scales.empty())
+    return mlp.int8_scales.back().weight * mlp.int8_scales.back().input;
+  return std::ldexp(1.0, -mlp_power_of_two_bits(q, mlp));
+}
+int mlp_logit_bits(const QuantModel& q, const QuantMlp& mlp) {
+  if (mlp.mode == QuantMode::Int8) return static_cast<int>(std::lround(-std::log2(mlp_logit_scale(q, mlp))));
+  return mlp_power_of_two_bits(q, mlp);
+}
+
 }  // namespace
 
+// A tree's logits are its leaf values: b fractional bits.
 double logit_scale(const QuantModel& q) {
-  if (!q.is_tree() && q.mode == QuantMode::Int8 && !q.int8_scales.empty())
-    return q.int8_scales.back().weight * q.int8_scales.back().input;
-  return std::ldexp(1.0, -power_of_two_logit_bits(q));
+  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return mlp_logit_scale(q, mlp); },
+                               [&](const QuantTreeEnsemble&) { return std::ldexp(1.0, -q.b); }},
+                    q.kind);
 }
 
 int logit_frac_bits(const QuantModel& q) {
-  if (!q.is_tree() && q.mode == QuantMode::Int8) return static_cast<int>(std::lround(-std::log2(logit_scale(q))));
-  return power_of_two_logit_bits(q);
+  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return mlp_logit_bits(q, mlp); },
+                               [&](const QuantTreeEnsemble&) { return q.b; }},
+                    q.kind);
 }
 
 Result<std::vector<std::vector<uint64_t>>> parse_calibration_text(const std::string& text,

@@ -64,34 +64,42 @@ Status read_manifest(Artifact& a) {
           t.leaf_capacity > kMaxTreeNodes || t.n_outputs < 1 || t.n_outputs > kMaxOutputs || t.depths.empty() ||
           shape.features.empty() || static_cast<int>(shape.features.size()) > kMaxFeatures)
         return Error::bad_input(dir + "/manifest.json: malformed tree description");
-      shape.tree = std::move(t);
+      shape.kind = std::move(t);
     } else if (kind != "mlp") {
       return Error::bad_input(dir + "/manifest.json: unknown model kind '" + kind + "' (mlp or tree)");
     } else {
-      shape.inputs.resize(shape.features.size());
+      shape.mlp().inputs.resize(shape.features.size());
     }
+    // A tree's manifest lists no layers.
+    std::vector<QuantLayer> layers;
     for (const auto& l : m.at("layers")) {
       QuantLayer L;
       L.in = l.at("in").get<int>();
       L.out = l.at("out").get<int>();
       L.relu = l.at("relu").get<bool>();
       L.has_bias = l.at("bias").get<bool>();
-      shape.layers.push_back(L);
+      layers.push_back(L);
     }
     const auto& qj = m.at("quant");
     const std::string mode = qj.value("mode", kind == "tree" ? "tree" : "int32");
     if (kind == "tree" ? mode != "tree" : mode != "int32" && mode != "int8")
       return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' for kind " + kind + " (" +
                               (kind == "tree" ? "tree" : "int32 or int8") + ")");
-    shape.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
-    // Manifests without quant.layer_b (older compiles): every layer at b, no
-    // exponent array in the slot (docs/semantics.md#per-layer).
-    shape.layer_exponents = kind == "mlp" && shape.mode == QuantMode::Int32 && qj.contains("layer_b");
-    if (shape.layer_exponents && qj.at("layer_b").size() != shape.layers.size())
-      return Error::bad_input(dir + "/manifest.json: quant.layer_b has " + std::to_string(qj.at("layer_b").size()) +
-                              " entries for " + std::to_string(shape.layers.size()) + " layers");
+    const double ecdf_share = qj.at("ecdf_share").get<double>();
+    if (kind == "mlp") {
+      QuantMlp& mlp = shape.mlp();
+      mlp.layers = std::move(layers);
+      mlp.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
+      // Manifests without quant.layer_b (older compiles): every layer at b, no
+      // exponent array in the slot (docs/semantics.md#per-layer).
+      mlp.layer_exponents = mlp.mode == QuantMode::Int32 && qj.contains("layer_b");
+      if (mlp.layer_exponents && qj.at("layer_b").size() != mlp.layers.size())
+        return Error::bad_input(dir + "/manifest.json: quant.layer_b has " +
+                                std::to_string(qj.at("layer_b").size()) + " entries for " +
+                                std::to_string(mlp.layers.size()) + " layers");
+      mlp.ecdf_share = ecdf_share;
+    }
     shape.alpha = qj.at("alpha").get<double>();
-    shape.ecdf_share = qj.at("ecdf_share").get<double>();
     shape.b_ecdf = qj.at("b_ecdf").get<int>();
     for (const auto& st : m.at("stages")) a.stage_names.push_back(st.at("name").get<std::string>());
     a.mcpu = m.at("bpf_isa").get<std::string>();

@@ -42,17 +42,20 @@ const char* head_name(Head h) {
 }
 
 std::string shape_string(const QuantModel& m) {
-  if (m.is_tree()) {
-    const auto& t = *m.tree;
-    int depth = 0;
-    for (int d : t.depths) depth = std::max(depth, d);
-    return std::to_string(t.depths.size()) + (t.depths.size() == 1 ? " tree" : " trees") + ", depth " +
-           std::to_string(depth) + ", " + std::to_string(t.nodes_used) + " nodes, " + std::to_string(m.n_inputs()) +
-           " features -> " + std::to_string(t.n_outputs) + " classes";
-  }
-  std::string s = "[" + std::to_string(m.n_inputs());
-  for (const auto& l : m.layers) s += "," + std::to_string(l.out);
-  return s + "]";
+  return std::visit(Overloaded{[&](const QuantMlp& mlp) {
+                                 std::string s = "[" + std::to_string(m.n_inputs());
+                                 for (const auto& l : mlp.layers) s += "," + std::to_string(l.out);
+                                 return s + "]";
+                               },
+                               [&](const QuantTreeEnsemble& t) {
+                                 int depth = 0;
+                                 for (int d : t.depths) depth = std::max(depth, d);
+                                 return std::to_string(t.depths.size()) + (t.depths.size() == 1 ? " tree" : " trees") +
+                                        ", depth " + std::to_string(depth) + ", " + std::to_string(t.nodes_used) +
+                                        " nodes, " + std::to_string(m.n_inputs()) + " features -> " +
+                                        std::to_string(t.n_outputs) + " classes";
+                               }},
+                    m.kind);
 }
 
 std::string percent(double share) {
@@ -69,40 +72,46 @@ std::string short_num(double v) {
 
 // The b of the summary's scale: line: the uniform choice the per-layer
 // exponents started from (docs/semantics.md#choosing-b), or the one b.
-int uniform_b(const QuantModel& q) { return q.layer_exponents ? q.b_uniform : q.b; }
+int uniform_b(const QuantModel& q, const QuantMlp& mlp) { return mlp.layer_exponents ? mlp.b_uniform : q.b; }
 
 // The one-line reason of a failed agreement gate: the agreement, the b it
 // tried and what would fix it.
 std::string describe_disagreement(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   const Agreement& a = r.agreement;
+  // By kind: the b the agreement was measured at, and what would raise it.
+  std::ostringstream at, fix;
+  std::visit(Overloaded{[&](const QuantMlp& mlp) {
+                          if (mlp.mode == QuantMode::Int8) {
+                            at << " with --quant int8 (inputs at b = " << q.b << ")";
+                            fix << (!r.calibration_rows_source.empty()
+                                        ? ""
+                                        : " --calibration rows for tighter activation scales,")
+                                << " or --quant int32,";
+                            return;
+                          }
+                          at << " at b = " << uniform_b(q, mlp) << (q.b_forced ? " (--scale-bits)" : "");
+                          if (q.b_forced && q.b < mlp.b_safe)
+                            fix << " drop --scale-bits (or --scale-bits " << mlp.b_safe
+                                << ", the largest b the overflow analysis proves safe),";
+                          else if (!q.b_forced && uniform_b(q, mlp) < mlp.b_safe)
+                            fix << " --overflow-margin-bits 0 (b = " << mlp.b_safe << "),";
+                          if (r.ranges_source.rfind("feature catalog", 0) == 0)
+                            fix << " narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b,";
+                        },
+                        [&](const QuantTreeEnsemble&) {
+                          at << " at b = " << q.b;
+                          fix << " a larger b (--scale-bits),";
+                        }},
+             q.kind);
   std::ostringstream o;
   o << "verdict agreement with the float model " << percent(a.agreement) << " (" << a.agree << " of " << a.rows
-    << " rows, " << a.source << ")";
-  if (q.is_tree())
-    o << " at b = " << q.b;
-  else if (q.mode == QuantMode::Int8)
-    o << " with --quant int8 (inputs at b = " << q.b << ")";
-  else
-    o << " at b = " << uniform_b(q) << (q.b_forced ? " (--scale-bits)" : "");
+    << " rows, " << a.source << ")" << at.str();
   o << " is below --min-agreement " << percent(a.min_agreement) << "; largest logit error "
     << short_num(a.max_logit_error);
   if (a.min_flipped_margin) o << ", flipped rows' float margins " << short_num(*a.min_flipped_margin) << " to "
                               << short_num(*a.max_flipped_margin);
-  o << "; to fix:";
-  if (q.is_tree()) {
-    o << " a larger b (--scale-bits),";
-  } else if (q.mode == QuantMode::Int8) {
-    o << (!r.calibration_rows_source.empty() ? "" : " --calibration rows for tighter activation scales,")
-      << " or --quant int32,";
-  } else {
-    if (q.b_forced && q.b < q.b_safe)
-      o << " drop --scale-bits (or --scale-bits " << q.b_safe << ", the largest b the overflow analysis proves safe),";
-    else if (!q.b_forced && uniform_b(q) < q.b_safe)
-      o << " --overflow-margin-bits 0 (b = " << q.b_safe << "),";
-    if (r.ranges_source.rfind("feature catalog", 0) == 0)
-      o << " narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b,";
-  }
+  o << "; to fix:" << fix.str();
   if (a.sampled) o << " --calibration CSV of real flows (these rows were sampled from the input ranges),";
   o << " or --allow-disagreement to compile anyway";
   return o.str();
@@ -213,7 +222,7 @@ Result<CompileResult> compile_capture(const std::string& mcpu) {
     QuantInput in;
     in.lo = f.lo;
     in.hi = f.hi;
-    q.inputs.push_back(in);
+    q.mlp().inputs.push_back(in);
     names += std::string(f.name) + ",";
   }
   // The stamp and slot header carry a digest; a capture pipeline's names
@@ -230,6 +239,128 @@ Result<CompileResult> compile_capture(const std::string& mcpu) {
   return r;
 }
 
+namespace {
+
+// The MLP's part of the manifest: its layers, how b and the layers' exponents
+// were chosen, the inputs' clamping ranges and the layers' slot offsets.
+void manifest_mlp(nlohmann::json& m, const CompileResult& r, const QuantMlp& mlp) {
+  using nlohmann::json;
+  const QuantModel& q = r.quant_model;
+  m["kind"] = "mlp";
+  for (const auto& l : mlp.layers) m["shape"].push_back(l.out);
+  json& quant = m["quant"];
+  quant["mode"] = mlp.mode == QuantMode::Int8 ? "int8" : "int32";
+  quant["ecdf_share"] = mlp.ecdf_share;
+  quant["b_inputs_formula9"] = mlp.b_inputs;
+  quant["b_lowered"] = mlp.b_lowered;
+  quant["clamp"] = mlp.clamp_widest ? "widest" : "given";
+  quant["max_abs_activation"] = mlp.overflow.max_abs_activation;
+  quant["max_abs_accumulator"] = mlp.overflow.max_abs_accumulator;
+  quant["activation_margin_bits"] = mlp.overflow.activation_margin_bits;
+  quant["accumulator_margin_bits"] = mlp.overflow.accumulator_margin_bits;
+  if (mlp.mode == QuantMode::Int32) {
+    // Precision first: b_safe is the largest b the overflow analysis proves
+    // safe; b = b_safe - margin_bits, never below b_ecdf (unless b_ecdf overflows).
+    quant["choice"] = q.b_forced ? "forced" : "precision-first";
+    // Per-layer exponents (docs/semantics.md#per-layer): quant.b is step 1's,
+    // b_uniform the uniform choice they were raised from.
+    if (mlp.layer_exponents) {
+      json lb = json::array();
+      for (size_t l = 0; l < mlp.layers.size(); ++l) lb.push_back(mlp.layers[l].b);
+      quant["layer_b"] = lb;
+      quant["b_uniform"] = mlp.b_uniform;
+    }
+    quant["b_safe"] = mlp.b_safe;
+    quant["margin_bits"] = mlp.margin_bits;
+    quant["ecdf_share_at_b_ecdf"] = mlp.ecdf_share_at_b_ecdf;
+  } else {
+    // b: fractional bits of step 1's x1, which layer 0 reads as they are.
+    json layers = json::array();
+    for (size_t l = 0; l < mlp.layers.size(); ++l)
+      layers.push_back({{"weight_scale", mlp.int8_scales[l].weight},
+                        {"input_scale", mlp.int8_scales[l].input},
+                        {"output_scale", mlp.int8_scales[l].output},
+                        {"requant_mult", mlp.layers[l].rq_mult},
+                        {"requant_shift", mlp.layers[l].rq_shift}});
+    quant["int8"] = {{"input_frac_bits", q.b},
+                     {"activation_scales_from", !r.calibration_rows_source.empty()
+                                                    ? "calibration rows through the float model"
+                                                    : "interval analysis of the float model"},
+                     {"layers", layers}};
+  }
+  for (size_t j = 0; j < mlp.inputs.size(); ++j)
+    m["inputs"].push_back({{"feature", q.features[j]},
+                           {"lo", mlp.inputs[j].lo},
+                           {"hi", mlp.inputs[j].hi},
+                           {"data_lo", mlp.inputs[j].data_lo},
+                           {"data_hi", mlp.inputs[j].data_hi}});
+  for (size_t l = 0; l < mlp.layers.size(); ++l) {
+    json layer = {{"in", mlp.layers[l].in},
+                  {"out", mlp.layers[l].out},
+                  {"relu", mlp.layers[l].relu},
+                  {"bias", mlp.layers[l].has_bias},
+                  {"weight_offset", r.layout.layers[l].weight_offset},
+                  {"bias_offset", r.layout.layers[l].bias_offset},
+                  {"weight_bytes", r.layout.layers[l].weight_bytes}};
+    if (mlp.layer_exponents) {
+      layer["b"] = q.layer_exponent(l);
+      layer["shift"] = q.layer_shift(l);
+    }
+    m["layers"].push_back(layer);
+  }
+  if (mlp.layer_exponents) m["params"]["layer_b_offset"] = r.layout.layer_b_offset;
+}
+
+// The tree's part: its shape and slot offsets. Its inputs are the raw u64
+// features (no clamp), and the MLP's quant fields keep their neutral values,
+// which readers of every kind expect (docs/manifest.schema.json).
+void manifest_tree(nlohmann::json& m, const CompileResult& r, const QuantTreeEnsemble& t) {
+  const QuantModel& q = r.quant_model;
+  m["kind"] = "tree";
+  m["shape"].push_back(t.n_outputs);
+  m["tree"] = {{"trees", t.depths.size()},
+               {"depths", t.depths},
+               {"n_classes", t.n_outputs},
+               {"nodes", t.nodes_used},
+               {"leaves", t.leaves_used},
+               {"node_capacity", t.node_capacity},
+               {"leaf_capacity", t.leaf_capacity},
+               {"nodes_offset", r.layout.tree_nodes_offset},
+               {"leaves_offset", r.layout.tree_leaves_offset},
+               {"roots_offset", r.layout.tree_roots_offset}};
+  nlohmann::json& quant = m["quant"];
+  quant["mode"] = "tree";
+  quant["ecdf_share"] = 0.0;
+  quant["b_inputs_formula9"] = -1;
+  quant["b_lowered"] = false;
+  quant["clamp"] = "none";
+  quant["max_abs_activation"] = 0.0;
+  quant["max_abs_accumulator"] = 0.0;
+  quant["activation_margin_bits"] = 0.0;
+  quant["accumulator_margin_bits"] = 0.0;
+  for (int j = 0; j < q.n_inputs(); ++j)
+    m["inputs"].push_back({{"feature", q.features[j]}, {"lo", 0}, {"hi", UINT64_MAX}});
+}
+
+nlohmann::json manifest_stage(size_t k, const Stage& st) {
+  using nlohmann::json;
+  json stage = {{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
+                {"standardize", st.standardize},
+                {"last", st.last},
+                {"parts", json::array()},
+                {"est_insns", st.est_insns}};
+  std::visit(Overloaded{[&](const std::vector<StagePart>& parts) {
+                          for (const auto& p : parts)
+                            stage["parts"].push_back(
+                                {{"layer", p.layer}, {"neuron_begin", p.neuron_begin}, {"neuron_end", p.neuron_end}});
+                        },
+                        [&](const TreeRange& trees) { stage["trees"] = {trees.begin, trees.end}; }},
+             st.work);
+  return stage;
+}
+
+}  // namespace
+
 nlohmann::json make_manifest(const CompileResult& r) {
   using nlohmann::json;
   const QuantModel& q = r.quant_model;
@@ -241,58 +372,26 @@ nlohmann::json make_manifest(const CompileResult& r) {
   m["bpf_isa"] = r.mcpu;
   m["features"] = q.features;
   m["feature_ids"] = q.feature_ids;
-  m["kind"] = q.is_tree() ? "tree" : "mlp";
   m["shape"] = json::array();
   m["shape"].push_back(q.n_inputs());
-  for (const auto& l : q.layers) m["shape"].push_back(l.out);
-  if (q.is_tree()) m["shape"].push_back(q.n_outputs());
   m["head"] = head_name(r.float_model.head);
-  if (q.is_tree()) {
-    const QuantTreeEnsemble& t = *q.tree;
-    m["tree"] = {{"trees", t.depths.size()},
-                 {"depths", t.depths},
-                 {"n_classes", t.n_outputs},
-                 {"nodes", t.nodes_used},
-                 {"leaves", t.leaves_used},
-                 {"node_capacity", t.node_capacity},
-                 {"leaf_capacity", t.leaf_capacity},
-                 {"nodes_offset", r.layout.tree_nodes_offset},
-                 {"leaves_offset", r.layout.tree_leaves_offset},
-                 {"roots_offset", r.layout.tree_roots_offset}};
-  }
-  m["quant"] = {{"mode", q.is_tree() ? "tree" : q.mode == QuantMode::Int8 ? "int8" : "int32"},
-                {"b", q.b},
+  m["quant"] = {{"b", q.b},
                 {"scale", std::ldexp(1.0, q.b)},
                 {"alpha", q.alpha},
-                {"ecdf_share", q.ecdf_share},
                 {"b_ecdf", q.b_ecdf},
-                {"b_inputs_formula9", q.b_inputs},
                 {"b_forced", q.b_forced},
-                {"b_lowered", q.b_lowered},
                 {"input_ranges_source", r.ranges_source},
-                {"clamp", q.is_tree() ? "none" : q.clamp_widest ? "widest" : "given"},
-                {"max_abs_activation", q.overflow.max_abs_activation},
-                {"max_abs_accumulator", q.overflow.max_abs_accumulator},
-                {"activation_margin_bits", q.overflow.activation_margin_bits},
-                {"accumulator_margin_bits", q.overflow.accumulator_margin_bits},
                 {"logit_frac_bits", logit_frac_bits(q)},
                 {"logit_scale", logit_scale(q)}};
-  if (!q.is_tree() && q.mode == QuantMode::Int32) {
-    // Precision first: b_safe is the largest b the overflow analysis proves
-    // safe; b = b_safe - margin_bits, never below b_ecdf (unless b_ecdf overflows).
-    m["quant"]["choice"] = q.b_forced ? "forced" : "precision-first";
-    // Per-layer exponents (docs/semantics.md#per-layer): quant.b is step 1's,
-    // b_uniform the uniform choice they were raised from.
-    if (q.layer_exponents) {
-      json lb = json::array();
-      for (size_t l = 0; l < q.layers.size(); ++l) lb.push_back(q.layers[l].b);
-      m["quant"]["layer_b"] = lb;
-      m["quant"]["b_uniform"] = q.b_uniform;
-    }
-    m["quant"]["b_safe"] = q.b_safe;
-    m["quant"]["margin_bits"] = q.margin_bits;
-    m["quant"]["ecdf_share_at_b_ecdf"] = q.ecdf_share_at_b_ecdf;
-  }
+  m["inputs"] = json::array();
+  m["layers"] = json::array();
+  m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
+                 {"slots", 2},
+                 {"bytes_total", 2 * r.layout.total_bytes},
+                 {"inputs_offset", r.layout.inputs_offset}};
+  std::visit(Overloaded{[&](const QuantMlp& mlp) { manifest_mlp(m, r, mlp); },
+                        [&](const QuantTreeEnsemble& tree) { manifest_tree(m, r, tree); }},
+             q.kind);
   {
     const Agreement& a = r.agreement;
     json ag = {{"source", a.source},
@@ -312,67 +411,9 @@ nlohmann::json make_manifest(const CompileResult& r) {
     }
     if (!q.digest.empty() && a.rows > 0) m["agreement"] = ag;
   }
-  if (q.mode == QuantMode::Int8) {
-    // b: fractional bits of step 1's x1, which layer 0 reads as they are.
-    json layers = json::array();
-    for (size_t l = 0; l < q.layers.size(); ++l)
-      layers.push_back({{"weight_scale", q.int8_scales[l].weight},
-                        {"input_scale", q.int8_scales[l].input},
-                        {"output_scale", q.int8_scales[l].output},
-                        {"requant_mult", q.layers[l].rq_mult},
-                        {"requant_shift", q.layers[l].rq_shift}});
-    m["quant"]["int8"] = {{"input_frac_bits", q.b},
-                          {"activation_scales_from", !r.calibration_rows_source.empty()
-                                                         ? "calibration rows through the float model"
-                                                         : "interval analysis of the float model"},
-                          {"layers", layers}};
-  }
-  m["inputs"] = json::array();
-  for (int j = 0; j < q.n_inputs(); ++j) {
-    if (q.is_tree())  // raw u64 features, no clamp
-      m["inputs"].push_back({{"feature", q.features[j]}, {"lo", 0}, {"hi", UINT64_MAX}});
-    else
-      m["inputs"].push_back({{"feature", q.features[j]},
-                             {"lo", q.inputs[j].lo},
-                             {"hi", q.inputs[j].hi},
-                             {"data_lo", q.inputs[j].data_lo},
-                             {"data_hi", q.inputs[j].data_hi}});
-  }
-  m["layers"] = json::array();
-  for (size_t l = 0; l < q.layers.size(); ++l)
-    m["layers"].push_back({{"in", q.layers[l].in},
-                           {"out", q.layers[l].out},
-                           {"relu", q.layers[l].relu},
-                           {"bias", q.layers[l].has_bias},
-                           {"weight_offset", r.layout.layers[l].weight_offset},
-                           {"bias_offset", r.layout.layers[l].bias_offset},
-                           {"weight_bytes", r.layout.layers[l].weight_bytes}});
-  if (q.layer_exponents) {
-    for (size_t l = 0; l < q.layers.size(); ++l) {
-      m["layers"][l]["b"] = q.layer_exponent(l);
-      m["layers"][l]["shift"] = q.layer_shift(l);
-    }
-  }
-  m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
-                 {"slots", 2},
-                 {"bytes_total", 2 * r.layout.total_bytes},
-                 {"inputs_offset", r.layout.inputs_offset}};
-  if (q.layer_exponents) m["params"]["layer_b_offset"] = r.layout.layer_b_offset;
   m["max_stage_insns"] = r.plan.max_stage_insns;
   m["stages"] = json::array();
-  for (size_t k = 0; k < r.plan.stages.size(); ++k) {
-    const Stage& st = r.plan.stages[k];
-    json parts = json::array();
-    for (const auto& p : st.parts)
-      parts.push_back({{"layer", p.layer}, {"neuron_begin", p.neuron_begin}, {"neuron_end", p.neuron_end}});
-    json stage = {{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
-                  {"standardize", st.standardize},
-                  {"last", st.last},
-                  {"parts", parts},
-                  {"est_insns", st.est_insns}};
-    if (q.is_tree()) stage["trees"] = {st.tree_begin, st.tree_end};
-    m["stages"].push_back(stage);
-  }
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) m["stages"].push_back(manifest_stage(k, r.plan.stages[k]));
   m["programs"] = {{"test_entry", NNBPF_PROG_TEST_ENTRY_NAME}, {"test_finish", NNBPF_PROG_TEST_FINISH_NAME}};
   // The model's domain and operating point (docs/run.md, "Blocking policy").
   m["protocols"] = r.policy.protocols ? json(*r.policy.protocols) : json(nullptr);
@@ -381,56 +422,68 @@ nlohmann::json make_manifest(const CompileResult& r) {
   return m;
 }
 
-std::string describe_ir(const CompileResult& r) {
+namespace {
+
+void describe_ir_tree(std::ostringstream& o, const CompileResult& r, const QuantTreeEnsemble& t) {
   const QuantModel& q = r.quant_model;
-  std::ostringstream o;
-  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b
-    << (q.mode == QuantMode::Int8 ? " quant=int8" : "") << "\n";
-  if (q.is_tree()) {
-    const QuantTreeEnsemble& t = *q.tree;
-    for (int j = 0; j < q.n_inputs(); ++j) o << "input " << j << " " << q.features[j] << " raw\n";
-    for (size_t k = 0; k < t.depths.size(); ++k)
-      o << "tree " << k << " root " << t.roots[k] << " depth " << t.depths[k] << "\n";
-    for (int i = 0; i < t.nodes_used; ++i) {
-      const QuantTreeNode& n = t.nodes[static_cast<size_t>(i)];
-      if (n.true_child == i && n.false_child == i) {
-        o << "node " << i << " leaf " << n.leaf << " [";
-        for (int c = 0; c < t.n_outputs; ++c) o << (c ? "," : "") << t.leaf(n.leaf, c);
-        o << "]\n";
-      } else {
-        o << "node " << i << " x" << static_cast<int>(n.feature) << (n.op == TreeOp::Eq ? " == " : " <= ")
-          << n.threshold << " ? " << n.true_child << " : " << n.false_child << "\n";
-      }
+  for (int j = 0; j < q.n_inputs(); ++j) o << "input " << j << " " << q.features[j] << " raw\n";
+  for (size_t k = 0; k < t.depths.size(); ++k)
+    o << "tree " << k << " root " << t.roots[k] << " depth " << t.depths[k] << "\n";
+  for (int i = 0; i < t.nodes_used; ++i) {
+    const QuantTreeNode& n = t.nodes[static_cast<size_t>(i)];
+    if (n.true_child == i && n.false_child == i) {
+      o << "node " << i << " leaf " << n.leaf << " [";
+      for (int c = 0; c < t.n_outputs; ++c) o << (c ? "," : "") << t.leaf(n.leaf, c);
+      o << "]\n";
+    } else {
+      o << "node " << i << " x" << static_cast<int>(n.feature) << (n.op == TreeOp::Eq ? " == " : " <= ")
+        << n.threshold << " ? " << n.true_child << " : " << n.false_child << "\n";
     }
-    for (size_t k = 0; k < r.plan.stages.size(); ++k) {
-      const Stage& st = r.plan.stages[k];
-      o << "stage " << k << (st.standardize ? " inputs" : "") << " trees[" << st.tree_begin << ":" << st.tree_end
-        << ")" << (st.last ? " classify" : "") << " est_insns=" << st.est_insns << "\n";
-    }
-    return o.str();
   }
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) {
+    const Stage& st = r.plan.stages[k];
+    o << "stage " << k << (st.standardize ? " inputs" : "") << " trees[" << st.trees().begin << ":"
+      << st.trees().end << ")" << (st.last ? " classify" : "") << " est_insns=" << st.est_insns << "\n";
+  }
+}
+
+void describe_ir_mlp(std::ostringstream& o, const CompileResult& r, const QuantMlp& mlp) {
+  const QuantModel& q = r.quant_model;
   for (int j = 0; j < q.n_inputs(); ++j) {
-    const auto& in = q.inputs[j];
+    const auto& in = mlp.inputs[j];
     o << "input " << j << " " << q.features[j] << " clamp[" << in.lo << "," << in.hi << "] data[" << in.data_lo
       << "," << in.data_hi << "] q=" << in.q
       << " m=" << in.m << " den=" << in.den << "\n";
   }
-  for (size_t l = 0; l < q.layers.size(); ++l) {
-    const auto& L = q.layers[l];
+  for (size_t l = 0; l < mlp.layers.size(); ++l) {
+    const auto& L = mlp.layers[l];
     o << "layer " << l << " dense " << L.in << "->" << L.out << (L.has_bias ? " bias" : " nobias")
       << (L.relu ? " relu" : "");
-    if (q.mode == QuantMode::Int8 && l + 1 < q.layers.size())
+    if (mlp.mode == QuantMode::Int8 && l + 1 < mlp.layers.size())
       o << " requant=" << L.rq_mult << ">>" << L.rq_shift;
-    if (q.layer_exponents) o << " b=" << q.layer_exponent(l) << " shift=" << q.layer_shift(l);
+    if (mlp.layer_exponents) o << " b=" << q.layer_exponent(l) << " shift=" << q.layer_shift(l);
     o << "\n";
   }
   for (size_t k = 0; k < r.plan.stages.size(); ++k) {
     const Stage& st = r.plan.stages[k];
     o << "stage " << k << (st.standardize ? " standardize" : "");
-    for (const auto& p : st.parts)
+    for (const auto& p : st.parts())
       o << " L" << p.layer << "[" << p.neuron_begin << ":" << p.neuron_end << ")";
     o << (st.last ? " classify" : "") << " est_insns=" << st.est_insns << "\n";
   }
+}
+
+}  // namespace
+
+std::string describe_ir(const CompileResult& r) {
+  const QuantModel& q = r.quant_model;
+  const QuantMlp* mlp = std::get_if<QuantMlp>(&q.kind);
+  std::ostringstream o;
+  o << "model " << q.digest << " " << shape_string(q) << " b=" << q.b
+    << (mlp && mlp->mode == QuantMode::Int8 ? " quant=int8" : "") << "\n";
+  std::visit(Overloaded{[&](const QuantMlp& m) { describe_ir_mlp(o, r, m); },
+                        [&](const QuantTreeEnsemble& t) { describe_ir_tree(o, r, t); }},
+             q.kind);
   return o.str();
 }
 
@@ -478,24 +531,88 @@ std::string describe_agreement(const CompileResult& r) {
 }
 
 // The "shifts:" line: the per-layer exponents (docs/semantics.md#per-layer).
-std::string describe_exponents(const QuantModel& q) {
+std::string describe_exponents(const QuantModel& q, const QuantMlp& mlp) {
   std::ostringstream o;
-  bool raised = q.b != q.b_uniform;
+  bool raised = q.b != mlp.b_uniform;
   o << "shifts:   inputs b = " << q.b << ", layers b_k =";
-  for (size_t l = 0; l < q.layers.size(); ++l) {
+  for (size_t l = 0; l < mlp.layers.size(); ++l) {
     o << (l ? ", " : " ") << q.layer_exponent(l);
-    raised |= q.layer_exponent(l) != q.b_uniform;
+    raised |= q.layer_exponent(l) != mlp.b_uniform;
   }
   if (q.b_forced)
     o << " (uniform: --scale-bits)";
   else if (raised)
-    o << " (raised from b = " << q.b_uniform << " as far as the overflow analysis allows with the "
-      << q.margin_bits << "-bit margin)";
+    o << " (raised from b = " << mlp.b_uniform << " as far as the overflow analysis allows with the "
+      << mlp.margin_bits << "-bit margin)";
   else
-    o << " (uniform: no exponent can be raised with the " << q.margin_bits << "-bit margin)";
+    o << " (uniform: no exponent can be raised with the " << mlp.margin_bits << "-bit margin)";
   o << "; logits carry " << logit_frac_bits(q) << " fractional bits\n";
   return o.str();
 }
+
+namespace {
+
+// The MLP's "quant:"/"scale:", "overflow:" and "clamp:" lines.
+std::string describe_scale_mlp(const CompileResult& r, const QuantMlp& mlp) {
+  const QuantModel& q = r.quant_model;
+  std::ostringstream o;
+  o << std::fixed;
+  if (mlp.mode == QuantMode::Int8) {
+    o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
+      << (!r.calibration_rows_source.empty() ? "calibration rows"
+                                                       : "interval analysis; --calibration gives tighter ones")
+      << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
+  } else {
+    const int b = uniform_b(q, mlp);
+    o << "scale:    b = " << b << " (s = 2^" << b << ")";
+    if (q.b_forced)
+      o << ", set by --scale-bits (the overflow analysis proves b <= " << mlp.b_safe << " safe)";
+    else if (mlp.b_lowered)
+      o << ", lowered to avoid overflow below the ECDF's b = " << q.b_ecdf;
+    else if (b == mlp.b_safe - mlp.margin_bits)
+      o << ", precision first: the largest b the overflow analysis proves safe (" << mlp.b_safe << ") less a "
+        << mlp.margin_bits << "-bit margin";
+    else
+      o << ", precision first: the ECDF's b (the overflow analysis proves b <= " << mlp.b_safe << " safe)";
+    o << "; ECDF at alpha " << std::setprecision(4) << q.alpha << " alone: b = " << q.b_ecdf << " (share "
+      << std::setprecision(5) << mlp.ecdf_share_at_b_ecdf << ")";
+    if (mlp.b_inputs >= 0) o << ", inputs need b >= " << mlp.b_inputs << " (formula 9)";
+    o << "; share of nonzero parameters with |p|*s < 1 at b = " << b << ": " << std::setprecision(5)
+      << mlp.ecdf_share << "\n";
+    if (mlp.layer_exponents) o << describe_exponents(q, mlp);
+  }
+  o << "overflow: margin " << std::setprecision(1) << mlp.overflow.activation_margin_bits
+    << " bits (int32 activations), " << mlp.overflow.accumulator_margin_bits
+    << " bits (int64 accumulators); input ranges from " << r.ranges_source << "\n";
+  int widened = 0, catalog = 0;
+  for (size_t j = 0; j < mlp.inputs.size(); ++j) {
+    const auto& in = mlp.inputs[j];
+    widened += in.lo < in.data_lo || in.hi > in.data_hi;
+    const auto info = find_feature(q.features[j]);
+    catalog += info && in.lo == info->lo && in.hi == info->hi;
+  }
+  o << "clamp:    ";
+  if (mlp.clamp_widest)
+    o << "widened past the input ranges on " << widened << " of " << mlp.inputs.size() << " inputs (" << catalog
+      << " to the catalog's bounds, i.e. never clamped); the kernel clamps only where int32 would overflow\n";
+  else if (mlp.mode == QuantMode::Int8)
+    o << "at the input ranges (int8 activation scales are derived from them)\n";
+  else
+    o << "at the input ranges (--clamp given)\n";
+  return o.str();
+}
+
+// The tree's "leaves:" line.
+std::string describe_scale_tree(const CompileResult& r) {
+  const QuantModel& q = r.quant_model;
+  std::ostringstream o;
+  o << "leaves:   class weights x 2^" << q.b << (q.b_forced ? " (set by --scale-bits)" : "")
+    << ", int32 logits; thresholds exact on the raw integer features"
+    << (r.float_model.standardization ? " (standardization folded in)" : "") << "\n";
+  return o.str();
+}
+
+}  // namespace
 
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r) {
   const QuantModel& q = r.quant_model;
@@ -505,70 +622,22 @@ std::string describe_summary(const std::string& onnx_path, const CompileResult& 
   o << "features: ";
   for (int j = 0; j < q.n_inputs(); ++j) o << (j ? "," : "") << q.features[j];
   o << "\n";
-  if (q.is_tree()) {
-    o << "leaves:   class weights x 2^" << q.b << (q.b_forced ? " (set by --scale-bits)" : "")
-      << ", int32 logits; thresholds exact on the raw integer features"
-      << (r.float_model.standardization ? " (standardization folded in)" : "") << "\n";
-    o << describe_agreement(r);
-    o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
-    for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
-    o << "\n";
-    o << describe_domain(r);
-    o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots (node capacity " << q.tree->node_capacity
-      << ", leaf capacity " << q.tree->leaf_capacity << "); BPF ISA " << r.mcpu << "\n";
-    o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
-    return o.str();
-  }
-  if (q.mode == QuantMode::Int8) {
-    o << "quant:    int8 weights and hidden activations, per-layer scales (activation scales from "
-      << (!r.calibration_rows_source.empty() ? "calibration rows"
-                                                       : "interval analysis; --calibration gives tighter ones")
-      << "); layer 0 reads the standardized inputs at b = " << q.b << " fractional bits\n";
-  } else {
-    const int b = uniform_b(q);
-    o << "scale:    b = " << b << " (s = 2^" << b << ")";
-    if (q.b_forced)
-      o << ", set by --scale-bits (the overflow analysis proves b <= " << q.b_safe << " safe)";
-    else if (q.b_lowered)
-      o << ", lowered to avoid overflow below the ECDF's b = " << q.b_ecdf;
-    else if (b == q.b_safe - q.margin_bits)
-      o << ", precision first: the largest b the overflow analysis proves safe (" << q.b_safe << ") less a "
-        << q.margin_bits << "-bit margin";
-    else
-      o << ", precision first: the ECDF's b (the overflow analysis proves b <= " << q.b_safe << " safe)";
-    o << "; ECDF at alpha " << std::setprecision(4) << q.alpha << " alone: b = " << q.b_ecdf << " (share "
-      << std::setprecision(5) << q.ecdf_share_at_b_ecdf << ")";
-    if (q.b_inputs >= 0) o << ", inputs need b >= " << q.b_inputs << " (formula 9)";
-    o << "; share of nonzero parameters with |p|*s < 1 at b = " << b << ": " << std::setprecision(5)
-      << q.ecdf_share << "\n";
-    if (q.layer_exponents) o << describe_exponents(q);
-  }
-  o << "overflow: margin " << std::setprecision(1) << q.overflow.activation_margin_bits << " bits (int32 activations), "
-    << q.overflow.accumulator_margin_bits << " bits (int64 accumulators); input ranges from " << r.ranges_source
-    << "\n";
-  {
-    int widened = 0, catalog = 0;
-    for (size_t j = 0; j < q.inputs.size(); ++j) {
-      const auto& in = q.inputs[j];
-      widened += in.lo < in.data_lo || in.hi > in.data_hi;
-      const auto info = find_feature(q.features[j]);
-      catalog += info && in.lo == info->lo && in.hi == info->hi;
-    }
-    o << "clamp:    ";
-    if (q.clamp_widest)
-      o << "widened past the input ranges on " << widened << " of " << q.inputs.size() << " inputs (" << catalog
-        << " to the catalog's bounds, i.e. never clamped); the kernel clamps only where int32 would overflow\n";
-    else if (q.mode == QuantMode::Int8)
-      o << "at the input ranges (int8 activation scales are derived from them)\n";
-    else
-      o << "at the input ranges (--clamp given)\n";
-  }
+  // By kind: how the integers were chosen, and what sizes the slot.
+  std::string capacities;
+  std::visit(Overloaded{[&](const QuantMlp& mlp) { o << describe_scale_mlp(r, mlp); },
+                        [&](const QuantTreeEnsemble& t) {
+                          o << describe_scale_tree(r);
+                          capacities = " (node capacity " + std::to_string(t.node_capacity) + ", leaf capacity " +
+                                       std::to_string(t.leaf_capacity) + ")";
+                        }},
+             q.kind);
   o << describe_agreement(r);
   o << "stages:   " << r.plan.stages.size() << " (budget " << r.plan.max_stage_insns << " insns each):";
   for (size_t k = 0; k < r.plan.stages.size(); ++k) o << (k ? "," : "") << " ~" << r.plan.stages[k].est_insns;
   o << "\n";
   o << describe_domain(r);
-  o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots; BPF ISA " << r.mcpu << "\n";
+  o << "params:   " << r.layout.total_bytes << " bytes per slot x 2 slots" << capacities << "; BPF ISA " << r.mcpu
+    << "\n";
   o << "time:     " << std::setprecision(3) << r.seconds << " s\n";
   return o.str();
 }

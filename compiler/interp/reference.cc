@@ -49,12 +49,12 @@ std::vector<int64_t> run_dense_int8(const QuantLayer& layer, bool last, const st
   return y;
 }
 
-Inference run_reference_int8(const QuantModel& model, const std::vector<uint64_t>& raw) {
-  std::vector<int64_t> a(model.inputs.size());  // step 1, as in the int32 mode
-  for (size_t j = 0; j < model.inputs.size(); ++j)
-    a[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
-  for (size_t l = 0; l < model.layers.size(); ++l)
-    a = run_dense_int8(model.layers[l], l + 1 == model.layers.size(), a);
+Inference run_reference_int8(const QuantModel& model, const QuantMlp& mlp, const std::vector<uint64_t>& raw) {
+  std::vector<int64_t> a(mlp.inputs.size());  // step 1, as in the int32 mode
+  for (size_t j = 0; j < mlp.inputs.size(); ++j)
+    a[j] = standardize_input(mlp.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
+  for (size_t l = 0; l < mlp.layers.size(); ++l)
+    a = run_dense_int8(mlp.layers[l], l + 1 == mlp.layers.size(), a);
   Inference out;
   out.verdict = verdict_of(a);
   out.logits = std::move(a);
@@ -77,17 +77,27 @@ int verdict_impl(const std::vector<T>& logits) {
 int verdict_of(const std::vector<int64_t>& logits) { return verdict_impl(logits); }
 int verdict_of(const std::vector<double>& logits) { return verdict_impl(logits); }
 
-Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
-  if (model.is_tree()) return run_tree_reference(model, raw);
-  if (model.mode == QuantMode::Int8) return run_reference_int8(model, raw);
-  std::vector<int64_t> x(model.inputs.size());
-  for (size_t j = 0; j < model.inputs.size(); ++j)
-    x[j] = standardize_input(model.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
-  for (size_t k = 0; k < model.layers.size(); ++k) x = run_dense(model.layers[k], model.layer_shift(k), x);
+namespace {
+
+// Steps 1-3 of docs/semantics.md (int32), or docs/semantics.md#int8.
+Inference run_reference_mlp(const QuantModel& model, const QuantMlp& mlp, const std::vector<uint64_t>& raw) {
+  if (mlp.mode == QuantMode::Int8) return run_reference_int8(model, mlp, raw);
+  std::vector<int64_t> x(mlp.inputs.size());
+  for (size_t j = 0; j < mlp.inputs.size(); ++j)
+    x[j] = standardize_input(mlp.inputs[j], model.b, j < raw.size() ? raw[j] : 0);
+  for (size_t k = 0; k < mlp.layers.size(); ++k) x = run_dense(mlp.layers[k], model.layer_shift(k), x);
   Inference out;
   out.verdict = verdict_of(x);
   out.logits = std::move(x);
   return out;
+}
+
+}  // namespace
+
+Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
+  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return run_reference_mlp(model, mlp, raw); },
+                               [&](const QuantTreeEnsemble& tree) { return run_tree_reference(tree, raw); }},
+                    model.kind);
 }
 
 Inference run_float(const FloatModel& model, const std::vector<double>& raw) {

@@ -8,8 +8,7 @@
 
 namespace nnbpf::compiler {
 
-Inference run_tree_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
-  const QuantTreeEnsemble& t = *model.tree;
+Inference run_tree_reference(const QuantTreeEnsemble& t, const std::vector<uint64_t>& raw) {
   const uint32_t nmask = static_cast<uint32_t>(t.node_capacity - 1);
   const uint32_t lmask = static_cast<uint32_t>(t.leaf_capacity - 1);
   std::vector<int64_t> logits(static_cast<size_t>(t.n_outputs), 0);

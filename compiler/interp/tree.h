@@ -30,8 +30,8 @@ inline bool tree_predicate(TreeMode mode, double value, double z) {
   return false;
 }
 
-// Integer engine for a tree model (model.tree set).
-Inference run_tree_reference(const QuantModel& model, const std::vector<uint64_t>& raw);
+// Integer engine for a tree model.
+Inference run_tree_reference(const QuantTreeEnsemble& tree, const std::vector<uint64_t>& raw);
 // Float engine for a tree model (model.tree set).
 Inference run_tree_float(const FloatModel& model, const std::vector<double>& raw);
 

@@ -1,18 +1,30 @@
-// The compiler's IR: a float MLP as read from ONNX (FloatModel) and its
+// The compiler's IR: a float model as read from ONNX (FloatModel) and its
 // integer form (QuantModel) whose semantics docs/semantics.md defines and
 // compiler/interp/reference.cc implements. Codegen reads only QuantModel.
+// A model is of one kind, an MLP or a tree ensemble: the models hold the
+// fields every kind has and a std::variant of the kinds' types.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
 
 namespace nnbpf::compiler {
+
+// std::visit(Overloaded{[](const A&) {...}, [](const B&) {...}}, v): one
+// lambda per alternative of a variant (the model kinds below).
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 // Limits of the generated code (docs/semantics.md#limits); the ones that
 // size shared layouts come from abi.h.
@@ -122,7 +134,7 @@ struct QuantLayer {
   // int32 mode: the layer's exponent b_k (docs/semantics.md#per-layer):
   // weights and biases are round(w * 2^b_k), outputs carry b_k fractional
   // bits. Read through layer_exponent(); unused unless
-  // QuantModel::layer_exponents.
+  // QuantMlp::layer_exponents.
   int b = 16;
   // --quant int8 only (docs/semantics.md#int8): the accumulator is
   // requantized to the next layer's int8 activations with
@@ -183,22 +195,20 @@ struct Int8LayerScales {
   double output = 0;  // s_out: next layer's activation scale; 0 in the last layer
 };
 
-struct QuantModel {
+// An integer MLP (docs/semantics.md steps 1-3): per input the integer
+// standardization, then dense layers. int8 is a mode of this kind, not a kind
+// of its own: it has the same inputs, layers, slot shape and stage plan, and
+// differs only in the arithmetic of a layer (emit_int8.cc, run_dense_int8).
+struct QuantMlp {
   QuantMode mode = QuantMode::Int32;
   std::vector<Int8LayerScales> int8_scales;  // int8 mode: one per layer
-  std::vector<std::string> features;
-  std::vector<int> feature_ids;     // catalog ids, parallel to features
-  int b = 16;                       // s = 2^b of step 1 (the slot header's shift)
   // Per-layer exponents (docs/semantics.md#per-layer): QuantLayer::b is used
-  // and the slot carries __u32 layer_b[L]. False for int8, trees and
-  // artifacts compiled before them: every layer's exponent is b.
+  // and the slot carries __u32 layer_b[L]. False for int8 and artifacts
+  // compiled before them: every layer's exponent is b.
   bool layer_exponents = false;
   int b_uniform = -1;               // the uniform b the per-layer choice started from; -1 if none
-  double alpha = 0.005;
   double ecdf_share = 0;            // share of nonzero params with |p|*2^b < 1
-  bool b_forced = false;            // --scale-bits given
   bool b_lowered = false;           // lowered by the overflow analysis
-  int b_ecdf = 16;                  // what the ECDF criteria alone chose (max of params, inputs)
   int b_inputs = -1;                // formula (9) on calibration samples; -1 without samples
   double ecdf_share_at_b_ecdf = 0;  // ECDF(b_ecdf), reported next to b_ecdf
   int b_safe = -1;                  // largest b the overflow analysis proves safe (int32); -1 if not searched
@@ -207,16 +217,44 @@ struct QuantModel {
   std::vector<QuantInput> inputs;
   std::vector<QuantLayer> layers;
   OverflowReport overflow;
-  std::string digest;               // source model digest
-  std::optional<QuantTreeEnsemble> tree;  // set instead of inputs/layers for a tree model
 
-  bool is_tree() const { return tree.has_value(); }
-  // Exponent b_k of layer k, and the right shift of its accumulator: the
+  int n_outputs() const { return layers.empty() ? 0 : layers.back().out; }
+};
+
+// The integer model: what every kind has (the slot header's fields and how b
+// was chosen), and the kind itself. Passes and emitters dispatch on `kind`
+// once (std::visit with Overloaded) and hand the per-kind code its type.
+struct QuantModel {
+  std::vector<std::string> features;
+  std::vector<int> feature_ids;     // catalog ids, parallel to features
+  int b = 16;                       // s = 2^b: step 1's scale (MLP) or the leaves' (tree); the slot header's shift
+  double alpha = 0.005;
+  bool b_forced = false;            // --scale-bits given
+  int b_ecdf = 16;                  // what the ECDF criteria alone chose (max of params, inputs); trees: b
+  std::string digest;               // source model digest
+  std::variant<QuantMlp, QuantTreeEnsemble> kind;
+
+  // The kind's own fields; std::bad_variant_access for another kind. For
+  // code that already knows the kind (per-kind code, tests).
+  const QuantMlp& mlp() const { return std::get<QuantMlp>(kind); }
+  QuantMlp& mlp() { return std::get<QuantMlp>(kind); }
+  const QuantTreeEnsemble& tree() const { return std::get<QuantTreeEnsemble>(kind); }
+  QuantTreeEnsemble& tree() { return std::get<QuantTreeEnsemble>(kind); }
+
+  // MLP: exponent b_k of layer k, and the right shift of its accumulator: the
   // exponent of its inputs, b_{k-1} (b for layer 0).
-  int layer_exponent(size_t k) const { return layer_exponents ? layers[k].b : b; }
+  int layer_exponent(size_t k) const { return mlp().layer_exponents ? mlp().layers[k].b : b; }
   int layer_shift(size_t k) const { return k == 0 ? b : layer_exponent(k - 1); }
-  int n_inputs() const { return tree ? static_cast<int>(features.size()) : static_cast<int>(inputs.size()); }
-  int n_outputs() const { return tree ? tree->n_outputs : layers.empty() ? 0 : layers.back().out; }
+  int n_inputs() const {
+    return std::visit(Overloaded{[](const QuantMlp& m) { return static_cast<int>(m.inputs.size()); },
+                                 [&](const QuantTreeEnsemble&) { return static_cast<int>(features.size()); }},
+                      kind);
+  }
+  int n_outputs() const {
+    return std::visit(Overloaded{[](const QuantMlp& m) { return m.n_outputs(); },
+                                 [](const QuantTreeEnsemble& t) { return t.n_outputs; }},
+                      kind);
+  }
 };
 
 // Result of running a model on one input row.

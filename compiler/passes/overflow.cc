@@ -37,7 +37,8 @@ std::string range(i128 lo, i128 hi) { return "[" + to_string(lo) + ", " + to_str
 
 std::string input_name(const QuantModel& model, size_t j) {
   std::string name = j < model.features.size() ? model.features[j] : "#" + std::to_string(j);
-  return "input '" + name + "' (raw range " + range(model.inputs[j].lo, model.inputs[j].hi) + ")";
+  const QuantInput& in = model.mlp().inputs[j];
+  return "input '" + name + "' (raw range " + range(in.lo, in.hi) + ")";
 }
 
 std::string layer_name(const std::vector<std::string>& names, size_t k) {
@@ -55,15 +56,16 @@ double margin_bits(double limit_log2, double bound) {
 Result<OverflowReport> check_overflow(const QuantModel& model,
                                       const std::vector<std::string>& layer_names) {
   const int b = model.b;
+  const QuantMlp& mlp = model.mlp();
   if (b < 0 || b > 62) return Error::bad_input("scale b=" + std::to_string(b) + " out of range");
   i128 max_act = 0;
   i128 max_acc = 0;
 
   // Step 1: standardization.
-  std::vector<i128> lo(model.inputs.size());
-  std::vector<i128> hi(model.inputs.size());
-  for (size_t j = 0; j < model.inputs.size(); ++j) {
-    const QuantInput& in = model.inputs[j];
+  std::vector<i128> lo(mlp.inputs.size());
+  std::vector<i128> hi(mlp.inputs.size());
+  for (size_t j = 0; j < mlp.inputs.size(); ++j) {
+    const QuantInput& in = mlp.inputs[j];
     if (in.lo > in.hi)
       return Error::bad_input(input_name(model, j) + ": lo > hi");
     if (in.q > 62)
@@ -88,8 +90,8 @@ Result<OverflowReport> check_overflow(const QuantModel& model,
   }
 
   // Step 2: dense layers.
-  for (size_t k = 0; k < model.layers.size(); ++k) {
-    const QuantLayer& layer = model.layers[k];
+  for (size_t k = 0; k < mlp.layers.size(); ++k) {
+    const QuantLayer& layer = mlp.layers[k];
     if (static_cast<size_t>(layer.in) != lo.size())
       return Error::bad_input(layer_name(layer_names, k) + ": expects " + std::to_string(layer.in) +
                               " inputs, gets " + std::to_string(lo.size()));

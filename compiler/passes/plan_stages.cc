@@ -26,7 +26,14 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
   // its whole body, so a longer v3 stage cannot be encoded (LLVM: "Branch
   // target out of insn range"). v4 has 32-bit jumps (gotol).
   if (!target.isa_v4) max_stage_insns = std::min(max_stage_insns, kMaxStageInsnsV3);
-  if (model.is_tree()) return plan_tree_stages(model, max_stage_insns);  // plan_tree.cc
+  return std::visit(
+      Overloaded{[&](const QuantMlp& mlp) { return plan_mlp_stages(model, mlp, max_stage_insns, target); },
+                 [&](const QuantTreeEnsemble& tree) { return plan_tree_stages(model, tree, max_stage_insns); }},
+      model.kind);
+}
+
+Result<StagePlan> plan_mlp_stages(const QuantModel& model, const QuantMlp& mlp, int64_t max_stage_insns,
+                                  const PlanTarget& target) {
   StagePlan plan;
   plan.max_stage_insns = max_stage_insns;
 
@@ -39,13 +46,13 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
     cur.est_insns = estimate_stage_overhead_insns();
   };
 
-  for (int l = 0; l < static_cast<int>(model.layers.size()); ++l) {
-    const QuantLayer& layer = model.layers[l];
+  for (int l = 0; l < static_cast<int>(mlp.layers.size()); ++l) {
+    const QuantLayer& layer = mlp.layers[l];
     const size_t base = l < static_cast<int>(target.weight_offsets.size()) ? target.weight_offsets[l] : 0;
     // --quant int8: byte weights, and a requantization and clamp per hidden neuron.
-    const bool int8 = model.mode == QuantMode::Int8;
+    const bool int8 = mlp.mode == QuantMode::Int8;
     const size_t weight_bytes = int8 ? 1 : 4;
-    const int64_t requant = int8 && l + 1 < static_cast<int>(model.layers.size()) ? kInt8RequantInsns : 0;
+    const int64_t requant = int8 && l + 1 < static_cast<int>(mlp.layers.size()) ? kInt8RequantInsns : 0;
     auto neuron_cost = [&](int i) {
       return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + weight_bytes * layer.in * (i + 1)) +
              requant;
@@ -57,7 +64,7 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
       int64_t cost = 0;
       while (begin + fit < layer.out && cost + neuron_cost(begin + fit) <= room) cost += neuron_cost(begin + fit++);
       if (fit == 0) {
-        bool empty = !cur.standardize && cur.parts.empty();
+        bool empty = !cur.standardize && cur.parts().empty();
         if (!empty) {
           flush();
           continue;
@@ -65,7 +72,7 @@ Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, 
         fit = 1;  // one neuron per stage is the finest split there is
       }
       int end = std::min(layer.out, begin + fit);
-      cur.parts.push_back({l, begin, end});
+      cur.parts().push_back({l, begin, end});
       for (int i = begin; i < end; ++i) cur.est_insns += neuron_cost(i);
       begin = end;
     }

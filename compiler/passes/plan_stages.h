@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <variant>
 #include <vector>
 
 #include "compiler/ir/model.h"
@@ -17,18 +18,28 @@ inline constexpr int64_t kMaxStageInsnsV3 = 30000;
 inline constexpr int kMaxStages = NNBPF_MAX_STAGES;
 
 struct StagePart {
-  int layer = 0;          // index into QuantModel::layers
+  int layer = 0;          // index into QuantMlp::layers
   int neuron_begin = 0;   // [begin, end) output neurons computed in this stage
   int neuron_end = 0;
 };
 
+// Trees [begin, end) of an ensemble, computed in one stage.
+struct TreeRange {
+  int begin = 0;
+  int end = 0;
+};
+
 struct Stage {
-  bool standardize = false;     // computes step 1 (first stage only)
-  std::vector<StagePart> parts;
+  bool standardize = false;     // computes step 1 (MLP) or copies the features (tree); first stage only
   bool last = false;            // computes the verdict and hands over to finish
-  int tree_begin = 0;           // tree models: trees [tree_begin, tree_end) in this stage
-  int tree_end = 0;
   int64_t est_insns = 0;
+  // What the stage computes, by model kind: MLP layer parts or a tree range.
+  std::variant<std::vector<StagePart>, TreeRange> work;
+
+  std::vector<StagePart>& parts() { return std::get<std::vector<StagePart>>(work); }
+  const std::vector<StagePart>& parts() const { return std::get<std::vector<StagePart>>(work); }
+  TreeRange& trees() { return std::get<TreeRange>(work); }
+  const TreeRange& trees() const { return std::get<TreeRange>(work); }
 };
 
 struct StagePlan {
@@ -49,11 +60,17 @@ int64_t estimate_standardize_insns(int n_inputs);
 int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_offset);
 int64_t estimate_stage_overhead_insns();
 
+// MLP models (plan_stages.cc): step 1 and then the layers' neurons in order,
+// each stage filled up to the budget.
+Result<StagePlan> plan_mlp_stages(const QuantModel& model, const QuantMlp& mlp, int64_t max_stage_insns,
+                                  const PlanTarget& target);
+
 // Tree models (plan_tree.cc): the first stage copies the features and clears
 // the logits; each tree costs its levels plus adding its leaf row.
 int64_t estimate_tree_insns(int depth, int n_outputs);
-Result<StagePlan> plan_tree_stages(const QuantModel& model, int64_t max_stage_insns);
+Result<StagePlan> plan_tree_stages(const QuantModel& model, const QuantTreeEnsemble& tree, int64_t max_stage_insns);
 
+// Checks the budget and dispatches on the model's kind.
 Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target);
 
 }  // namespace nnbpf::compiler

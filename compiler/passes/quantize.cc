@@ -240,20 +240,21 @@ using Exponents = std::vector<int>;
 // The whole integer model at exponents e, or the first overflow.
 Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, const Exponents& e) {
   QuantModel qm;
+  QuantMlp& mlp = qm.mlp();
   qm.features = model.features;
   qm.b = e[0];
-  qm.layer_exponents = true;
+  mlp.layer_exponents = true;
   for (size_t j = 0; j < ranges.size(); ++j) {
     NNBPF_TRY(in, quantize_input(model, j, ranges[j], qm.b));
-    qm.inputs.push_back(in);
+    mlp.inputs.push_back(in);
   }
   for (size_t k = 0; k < model.layers.size(); ++k) {
     NNBPF_TRY(layer, quantize_layer(model, k, e[1 + k]));
     layer.b = e[1 + k];
-    qm.layers.push_back(std::move(layer));
+    mlp.layers.push_back(std::move(layer));
   }
   NNBPF_TRY(report, check_overflow(qm, layer_names(model)));
-  qm.overflow = report;
+  mlp.overflow = report;
   return qm;
 }
 
@@ -313,15 +314,16 @@ uint64_t last_holding(uint64_t from, uint64_t to, Pred pred) {
 }
 
 void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
-  const size_t n = qm.inputs.size();
+  QuantMlp& mlp = qm.mlp();
+  const size_t n = mlp.inputs.size();
   const auto names = layer_names(model);
   std::vector<RawRange> cap(n), given(n);
   for (size_t j = 0; j < n; ++j) {
     const auto info = find_feature(model.features[j]);
-    given[j] = {qm.inputs[j].lo, qm.inputs[j].hi};
+    given[j] = {mlp.inputs[j].lo, mlp.inputs[j].hi};
     auto same_q = [&](RawRange r) {
       auto in = quantize_input(model, j, r, qm.b);
-      return in.ok() && in->q == qm.inputs[j].q;
+      return in.ok() && in->q == mlp.inputs[j].q;
     };
     // Step 1's constraints are monotone in each end of the range. A given
     // range may reach past the catalog's bounds: it is never narrowed.
@@ -341,8 +343,8 @@ void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
     QuantModel trial = qm;
     for (size_t j = 0; j < n; ++j) {
       const RawRange r = grown(j, ts[j]);
-      trial.inputs[j].lo = r.lo;
-      trial.inputs[j].hi = r.hi;
+      trial.mlp().inputs[j].lo = r.lo;
+      trial.mlp().inputs[j].hi = r.hi;
     }
     return trial;
   };
@@ -357,8 +359,8 @@ void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
     });
   QuantModel widened = with(t);
   auto report = check_overflow(widened, names);  // passes: every t[j] was accepted with the others
-  qm.inputs = std::move(widened.inputs);
-  qm.overflow = *report;
+  mlp.inputs = std::move(widened.mlp().inputs);
+  mlp.overflow = *report;
 }
 
 }  // namespace
@@ -419,19 +421,20 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
   }
 
   QuantModel& qm = result->value();
+  QuantMlp& mlp = qm.mlp();
   if (opts.widen_clamp) widen_clamp_ranges(model, qm);
-  qm.clamp_widest = opts.widen_clamp;
+  mlp.clamp_widest = opts.widen_clamp;
   for (const std::string& f : qm.features) qm.feature_ids.push_back(find_feature(f)->id);
   qm.alpha = opts.alpha;
-  qm.b_uniform = b_uniform;
-  qm.ecdf_share = ecdf_share(model, b_uniform);
+  mlp.b_uniform = b_uniform;
+  mlp.ecdf_share = ecdf_share(model, b_uniform);
   qm.b_forced = opts.scale_bits.has_value();
-  qm.b_lowered = lowered;
+  mlp.b_lowered = lowered;
   qm.b_ecdf = b_ecdf;
-  qm.b_inputs = opts.calibration_samples.empty() ? -1 : b_inputs;
-  qm.ecdf_share_at_b_ecdf = ecdf_share(model, b_ecdf);
-  qm.b_safe = b_safe;
-  qm.margin_bits = opts.scale_bits ? 0 : opts.margin_bits;
+  mlp.b_inputs = opts.calibration_samples.empty() ? -1 : b_inputs;
+  mlp.ecdf_share_at_b_ecdf = ecdf_share(model, b_ecdf);
+  mlp.b_safe = b_safe;
+  mlp.margin_bits = opts.scale_bits ? 0 : opts.margin_bits;
   qm.digest = model.digest;
   return std::move(*result);
 }

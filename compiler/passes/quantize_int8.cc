@@ -139,13 +139,14 @@ int multiplier_bits(double acc_bound) {
 
 // The integer layers for step 1 at scale b (inputs given), or why not.
 Result<QuantModel> build_int8_at(const FloatModel& model, const std::vector<double>& bounds, QuantModel qm) {
+  QuantMlp& mlp = qm.mlp();
   const size_t n_layers = model.layers.size();
   double max_acc = 0;
   // Layer 0 reads x1 = z * 2^b; its bound per input, exact from step 1.
-  std::vector<double> in_bound(qm.inputs.size());
+  std::vector<double> in_bound(mlp.inputs.size());
   double max_x1 = 0;
-  for (size_t j = 0; j < qm.inputs.size(); ++j) {
-    const QuantInput& in = qm.inputs[j];
+  for (size_t j = 0; j < mlp.inputs.size(); ++j) {
+    const QuantInput& in = mlp.inputs[j];
     in_bound[j] = std::max(std::fabs(static_cast<double>(standardize_input(in, qm.b, in.lo))),
                            std::fabs(static_cast<double>(standardize_input(in, qm.b, in.hi))));
     max_x1 = std::max(max_x1, in_bound[j]);
@@ -206,13 +207,13 @@ Result<QuantModel> build_int8_at(const FloatModel& model, const std::vector<doub
       q.rq_shift = rq->shift;
       max_acc = std::max(max_acc, layer_acc * rq->mult);
     }
-    qm.int8_scales.push_back(sc);
-    qm.layers.push_back(std::move(q));
+    mlp.int8_scales.push_back(sc);
+    mlp.layers.push_back(std::move(q));
   }
-  qm.overflow.max_abs_activation = std::max(max_x1, kInt8Max);
-  qm.overflow.max_abs_accumulator = max_acc;
-  qm.overflow.activation_margin_bits = 31 - std::log2(std::max(qm.overflow.max_abs_activation, 1.0));
-  qm.overflow.accumulator_margin_bits = 63 - std::log2(std::max(max_acc, 1.0));
+  mlp.overflow.max_abs_activation = std::max(max_x1, kInt8Max);
+  mlp.overflow.max_abs_accumulator = max_acc;
+  mlp.overflow.activation_margin_bits = 31 - std::log2(std::max(mlp.overflow.max_abs_activation, 1.0));
+  mlp.overflow.accumulator_margin_bits = 63 - std::log2(std::max(max_acc, 1.0));
   return qm;
 }
 
@@ -233,14 +234,15 @@ Result<QuantModel> quantize_int8(const FloatModel& model, const QuantOptions& op
   std::optional<Error> first_error;
   for (int b = kMaxInputFracBits; b >= 0; --b) {
     QuantModel qm;
-    qm.mode = QuantMode::Int8;
+    QuantMlp& mlp = qm.mlp();
+    mlp.mode = QuantMode::Int8;
     qm.features = model.features;
     qm.b = b;
     std::optional<Error> err;
     for (size_t j = 0; j < ranges.size() && !err; ++j) {
       auto in = quantize_input(model, j, ranges[j], b);
       if (in)
-        qm.inputs.push_back(*in);
+        mlp.inputs.push_back(*in);
       else
         err = in.error();
     }
@@ -250,11 +252,12 @@ Result<QuantModel> quantize_int8(const FloatModel& model, const QuantOptions& op
       continue;
     }
     QuantModel& out = built.value();
+    QuantMlp& out_mlp = out.mlp();
     for (const std::string& f : out.features) out.feature_ids.push_back(find_feature(f)->id);
     out.alpha = opts.alpha;
     out.b_ecdf = b;
-    out.b_lowered = b < kMaxInputFracBits;
-    out.b_inputs = -1;  // formula (9) is an int32-mode criterion
+    out_mlp.b_lowered = b < kMaxInputFracBits;
+    out_mlp.b_inputs = -1;  // formula (9) is an int32-mode criterion
     out.digest = model.digest;
     return built;
   }

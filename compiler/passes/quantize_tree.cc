@@ -203,7 +203,7 @@ Result<QuantModel> quantize_tree(const FloatModel& model, const QuantOptions& op
     }
     base += static_cast<int>(t.nodes.size());
   }
-  qm.tree = std::move(qt);
+  qm.kind = std::move(qt);
   return qm;
 }
 

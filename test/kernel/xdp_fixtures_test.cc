@@ -474,7 +474,7 @@ void expect_reference(const nnbpf::compiler::QuantModel& m, const nnbpf_event& e
 // "intrusion" (logit1 > logit0) for everything.
 nnbpf::compiler::QuantModel always_intrusion(const nnbpf::compiler::QuantModel& m) {
   auto q = m;
-  auto& last = q.layers.back();
+  auto& last = q.mlp().layers.back();
   std::fill(last.weight.begin(), last.weight.end(), 0);
   last.bias.assign(last.out, 0);
   last.bias[0] = -(1 << q.b);
@@ -486,7 +486,7 @@ nnbpf::compiler::QuantModel always_intrusion(const nnbpf::compiler::QuantModel& 
 // ... and one that says "benign" for everything.
 nnbpf::compiler::QuantModel always_benign(const nnbpf::compiler::QuantModel& m) {
   auto q = always_intrusion(m);
-  std::swap(q.layers.back().bias[0], q.layers.back().bias[1]);
+  std::swap(q.mlp().layers.back().bias[0], q.mlp().layers.back().bias[1]);
   return q;
 }
 
@@ -945,7 +945,7 @@ TEST_F(XdpTest, CapturePipelineReportsAllFeaturesWithoutAModel) {
   const Artifact& a = p->artifact();
   ASSERT_EQ(a.model.n_inputs(), 24);
   EXPECT_TRUE(a.stage_names.empty());
-  EXPECT_TRUE(a.model.layers.empty());
+  EXPECT_TRUE(a.model.mlp().layers.empty());
   for (int i = 0; i < 24; ++i) EXPECT_EQ(a.model.feature_ids[i], i);
   Pkt base;
   base.src = v4(172, 16, 0, 9);

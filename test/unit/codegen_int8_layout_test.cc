@@ -46,29 +46,29 @@ TEST(Int8Layout, SerializeDeserializeRoundTrip) {
   const QuantModel q = int8_model(QuantMode::Int8);
   const std::vector<uint8_t> bytes = serialize_params(q, 7);
   QuantModel shape;
-  shape.mode = QuantMode::Int8;
+  shape.mlp().mode = QuantMode::Int8;
   shape.features = q.features;
   shape.digest = q.digest;
-  shape.inputs.resize(q.inputs.size());
-  for (const QuantLayer& l : q.layers) {
+  shape.mlp().inputs.resize(q.mlp().inputs.size());
+  for (const QuantLayer& l : q.mlp().layers) {
     QuantLayer s;
     s.in = l.in;
     s.out = l.out;
     s.relu = l.relu;
     s.has_bias = l.has_bias;
-    shape.layers.push_back(s);
+    shape.mlp().layers.push_back(s);
   }
   auto back = deserialize_params(shape, bytes);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->b, q.b);
-  for (size_t k = 0; k < q.layers.size(); ++k) {
-    EXPECT_EQ(back->layers[k].weight, q.layers[k].weight) << k;
-    EXPECT_EQ(back->layers[k].bias, q.layers[k].bias) << k;
-    EXPECT_EQ(back->layers[k].rq_mult, q.layers[k].rq_mult) << k;
-    EXPECT_EQ(back->layers[k].rq_shift, q.layers[k].rq_shift) << k;
+  for (size_t k = 0; k < q.mlp().layers.size(); ++k) {
+    EXPECT_EQ(back->mlp().layers[k].weight, q.mlp().layers[k].weight) << k;
+    EXPECT_EQ(back->mlp().layers[k].bias, q.mlp().layers[k].bias) << k;
+    EXPECT_EQ(back->mlp().layers[k].rq_mult, q.mlp().layers[k].rq_mult) << k;
+    EXPECT_EQ(back->mlp().layers[k].rq_shift, q.mlp().layers[k].rq_shift) << k;
   }
   bool negative = false;
-  for (int32_t w : q.layers[0].weight) negative = negative || w < 0;
+  for (int32_t w : q.mlp().layers[0].weight) negative = negative || w < 0;
   EXPECT_TRUE(negative) << "sign extension of byte weights is not exercised";
 
   // A slot whose hidden layer shifts by 0 is refused, naming the layer.
@@ -85,22 +85,22 @@ TEST(Int8Layout, SerializeDeserializeRoundTrip) {
 // without quant.layer_b) reads every layer at b, and one above 30 is refused.
 TEST(Int32Layout, LayerExponentsRoundTrip) {
   QuantModel q = int8_model(QuantMode::Int32);
-  ASSERT_TRUE(q.layer_exponents);
-  q.layers[1].b = q.b + 2;  // distinct values, whatever the choice was
+  ASSERT_TRUE(q.mlp().layer_exponents);
+  q.mlp().layers[1].b = q.b + 2;  // distinct values, whatever the choice was
   const std::vector<uint8_t> bytes = serialize_params(q, 3);
   QuantModel shape;
   shape.features = q.features;
-  shape.inputs.resize(q.inputs.size());
-  shape.layer_exponents = true;
-  for (const QuantLayer& l : q.layers) {
+  shape.mlp().inputs.resize(q.mlp().inputs.size());
+  shape.mlp().layer_exponents = true;
+  for (const QuantLayer& l : q.mlp().layers) {
     QuantLayer s;
     s.in = l.in;
     s.out = l.out;
-    shape.layers.push_back(s);
+    shape.mlp().layers.push_back(s);
   }
   auto back = deserialize_params(shape, bytes);
   ASSERT_TRUE(back.ok()) << back.error().message;
-  for (size_t k = 0; k < q.layers.size(); ++k) EXPECT_EQ(back->layer_exponent(k), q.layer_exponent(k)) << k;
+  for (size_t k = 0; k < q.mlp().layers.size(); ++k) EXPECT_EQ(back->layer_exponent(k), q.layer_exponent(k)) << k;
   EXPECT_EQ(back->layer_shift(2), q.b + 2);
 
   std::vector<uint8_t> bad = bytes;
@@ -111,11 +111,11 @@ TEST(Int32Layout, LayerExponentsRoundTrip) {
   EXPECT_NE(r.error().message.find("layer 1 exponent b=31"), std::string::npos) << r.error().message;
 
   QuantModel legacy = q;
-  legacy.layer_exponents = false;
-  shape.layer_exponents = false;
+  legacy.mlp().layer_exponents = false;
+  shape.mlp().layer_exponents = false;
   auto old = deserialize_params(shape, serialize_params(legacy, 3));
   ASSERT_TRUE(old.ok()) << old.error().message;
-  for (size_t k = 0; k < q.layers.size(); ++k) EXPECT_EQ(old->layer_exponent(k), q.b) << k;
+  for (size_t k = 0; k < q.mlp().layers.size(); ++k) EXPECT_EQ(old->layer_exponent(k), q.b) << k;
 }
 
 }  // namespace

@@ -25,11 +25,11 @@ QuantModel shape_of(const QuantModel& m) {  // what load_artifact knows from the
   QuantModel s;
   s.features = m.features;
   QuantTreeEnsemble t;
-  t.n_outputs = m.tree->n_outputs;
-  t.node_capacity = m.tree->node_capacity;
-  t.leaf_capacity = m.tree->leaf_capacity;
-  t.depths = m.tree->depths;
-  s.tree = t;
+  t.n_outputs = m.tree().n_outputs;
+  t.node_capacity = m.tree().node_capacity;
+  t.leaf_capacity = m.tree().leaf_capacity;
+  t.depths = m.tree().depths;
+  s.kind = t;
   return s;
 }
 
@@ -37,18 +37,18 @@ TEST(TreeParams, RoundTrip) {
   const QuantModel m = compiled("tree_ens3.onnx");
   const ParamLayout l = layout_params(m);
   EXPECT_EQ(l.tree_nodes_offset, sizeof(nnbpf_params_hdr));
-  EXPECT_EQ(l.tree_leaves_offset, l.tree_nodes_offset + 16u * m.tree->node_capacity);
+  EXPECT_EQ(l.tree_leaves_offset, l.tree_nodes_offset + 16u * m.tree().node_capacity);
   EXPECT_EQ(l.total_bytes % 8, 0u);
   const auto bytes = serialize_params(m, 7);
   ASSERT_EQ(bytes.size(), l.total_bytes);
   auto back = deserialize_params(shape_of(m), bytes);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->b, m.b);
-  EXPECT_EQ(back->tree->roots, m.tree->roots);
-  EXPECT_EQ(back->tree->leaf_values, m.tree->leaf_values);
-  ASSERT_EQ(back->tree->nodes.size(), m.tree->nodes.size());
-  for (size_t i = 0; i < m.tree->nodes.size(); ++i) {
-    const auto &a = back->tree->nodes[i], &b = m.tree->nodes[i];
+  EXPECT_EQ(back->tree().roots, m.tree().roots);
+  EXPECT_EQ(back->tree().leaf_values, m.tree().leaf_values);
+  ASSERT_EQ(back->tree().nodes.size(), m.tree().nodes.size());
+  for (size_t i = 0; i < m.tree().nodes.size(); ++i) {
+    const auto &a = back->tree().nodes[i], &b = m.tree().nodes[i];
     EXPECT_TRUE(a.threshold == b.threshold && a.true_child == b.true_child && a.false_child == b.false_child &&
                 a.leaf == b.leaf && a.feature == b.feature && a.op == b.op)
         << "node " << i;
@@ -63,7 +63,7 @@ TEST(TreeParams, RefusesOutOfRangeNodes) {
     std::memcpy(bytes.data() + l.tree_nodes_offset + field_offset, v, n);
     return deserialize_params(shape_of(m), bytes);
   };
-  const uint16_t child = static_cast<uint16_t>(m.tree->node_capacity);
+  const uint16_t child = static_cast<uint16_t>(m.tree().node_capacity);
   const uint8_t feature = 6, op = 2;
   auto r1 = corrupt(offsetof(nnbpf_tree_node, true_child), &child, 2);
   ASSERT_FALSE(r1.ok());

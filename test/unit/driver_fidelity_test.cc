@@ -44,11 +44,11 @@ TEST(PrecisionFirst, Port8080KeepsItsDecision) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const QuantModel& q = r->quant_model;
   EXPECT_FALSE(q.b_forced);
-  EXPECT_EQ(q.b_uniform, q.b_safe - 1);  // the default 1-bit margin
+  EXPECT_EQ(q.mlp().b_uniform, q.mlp().b_safe - 1);  // the default 1-bit margin
   EXPECT_GE(q.b, 12);  // 11 bits tell port 8079 from 8080 at 1/1000
   // Per layer (docs/semantics.md#per-layer): raised from the uniform b, never below.
-  EXPECT_GE(q.b, q.b_uniform);
-  for (size_t k = 0; k < q.layers.size(); ++k) EXPECT_GE(q.layer_exponent(k), q.b_uniform) << k;
+  EXPECT_GE(q.b, q.mlp().b_uniform);
+  for (size_t k = 0; k < q.mlp().layers.size(); ++k) EXPECT_GE(q.layer_exponent(k), q.mlp().b_uniform) << k;
   EXPECT_LE(q.b_ecdf, q.b);
   EXPECT_EQ(run_reference(q, {8079, 5}).verdict, 0);
   EXPECT_EQ(run_reference(q, {8080, 5}).verdict, 1);
@@ -56,7 +56,7 @@ TEST(PrecisionFirst, Port8080KeepsItsDecision) {
   EXPECT_EQ(r->agreement.source, "model metadata nnbpf.calibration");
   EXPECT_EQ(r->agreement.rows, 500u);
   EXPECT_TRUE(r->agreement.passed);
-  EXPECT_EQ(logit_frac_bits(q), q.layer_exponent(q.layers.size() - 1));
+  EXPECT_EQ(logit_frac_bits(q), q.layer_exponent(q.mlp().layers.size() - 1));
 }
 
 TEST(PrecisionFirst, MarginOptionAndForcedScale) {
@@ -64,11 +64,11 @@ TEST(PrecisionFirst, MarginOptionAndForcedScale) {
   o.quant.margin_bits = 0;
   auto r0 = compile_ir(kFixtures + "/fid_port8080.onnx", o);
   ASSERT_TRUE(r0.ok()) << r0.error().message;
-  EXPECT_EQ(r0->quant_model.b_uniform, r0->quant_model.b_safe);
+  EXPECT_EQ(r0->quant_model.mlp().b_uniform, r0->quant_model.mlp().b_safe);
   o.quant.margin_bits = 3;
   auto r3 = compile_ir(kFixtures + "/fid_port8080.onnx", o);
   ASSERT_TRUE(r3.ok()) << r3.error().message;
-  EXPECT_EQ(r3->quant_model.b_uniform, r3->quant_model.b_safe - 3);
+  EXPECT_EQ(r3->quant_model.mlp().b_uniform, r3->quant_model.mlp().b_safe - 3);
   // The scale the ECDF alone would pick is far too coarse for port 8080.
   CompileOptions f;
   f.quant.scale_bits = 10;
@@ -140,8 +140,8 @@ TEST(AgreementGate, SampledRowsWithoutCalibration) {
   EXPECT_EQ(rows, again);
   for (const auto& row : rows)
     for (size_t j = 0; j < row.size(); ++j) {
-      EXPECT_GE(row[j], r->quant_model.inputs[j].data_lo);
-      EXPECT_LE(row[j], r->quant_model.inputs[j].data_hi);
+      EXPECT_GE(row[j], r->quant_model.mlp().inputs[j].data_lo);
+      EXPECT_LE(row[j], r->quant_model.mlp().inputs[j].data_hi);
     }
 }
 

@@ -116,24 +116,24 @@ TEST(Int8, QuantizerOnHandModel) {
   opts.mode = QuantMode::Int8;
   auto q = quantize(hand_model(), opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->mode, QuantMode::Int8);
+  EXPECT_EQ(q->mlp().mode, QuantMode::Int8);
   EXPECT_EQ(q->b, 16);
   // s_w = 1/127: weights 127 and round(-63.5) = -64 (half away from zero).
-  EXPECT_DOUBLE_EQ(q->int8_scales[0].weight, 1.0 / 127);
-  EXPECT_DOUBLE_EQ(q->int8_scales[0].input, std::ldexp(1.0, -16));
-  EXPECT_EQ(q->layers[0].weight, (std::vector<int32_t>{127, -64}));
-  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{832307, 0}));  // round(0.1 * 127 * 2^16)
+  EXPECT_DOUBLE_EQ(q->mlp().int8_scales[0].weight, 1.0 / 127);
+  EXPECT_DOUBLE_EQ(q->mlp().int8_scales[0].input, std::ldexp(1.0, -16));
+  EXPECT_EQ(q->mlp().layers[0].weight, (std::vector<int32_t>{127, -64}));
+  EXPECT_EQ(q->mlp().layers[0].bias, (std::vector<int32_t>{832307, 0}));  // round(0.1 * 127 * 2^16)
   // Interval analysis: neuron 0 reaches 254.1, neuron 1 is 0 after ReLU.
-  EXPECT_DOUBLE_EQ(q->int8_scales[0].output, 254.1 / 127);
+  EXPECT_DOUBLE_EQ(q->mlp().int8_scales[0].output, 254.1 / 127);
   const double r = std::ldexp(1.0, -16) / 254.1;
-  EXPECT_NEAR(std::ldexp(q->layers[0].rq_mult, -q->layers[0].rq_shift), r, r * 1e-9);
-  EXPECT_EQ(q->layers[1].rq_mult, 0);  // last layer: logits, no requantization
-  EXPECT_EQ(q->layers[1].weight, (std::vector<int32_t>{127, 0, 0, 127}));
+  EXPECT_NEAR(std::ldexp(q->mlp().layers[0].rq_mult, -q->mlp().layers[0].rq_shift), r, r * 1e-9);
+  EXPECT_EQ(q->mlp().layers[1].rq_mult, 0);  // last layer: logits, no requantization
+  EXPECT_EQ(q->mlp().layers[1].weight, (std::vector<int32_t>{127, 0, 0, 127}));
 
   // x = 100: x1 = 100 * 2^16; acc0 = 127 * x1 + 832307 -> 50.03 -> 50; acc1 < 0 -> 0.
   const Inference inf = run_reference(*q, {100});
   const int64_t acc0 = 127 * (int64_t{100} << 16) + 832307;
-  EXPECT_EQ(clamp_int8(requantize(acc0, q->layers[0].rq_mult, q->layers[0].rq_shift), true), 50);
+  EXPECT_EQ(clamp_int8(requantize(acc0, q->mlp().layers[0].rq_mult, q->mlp().layers[0].rq_shift), true), 50);
   EXPECT_EQ(inf.logits, (std::vector<int64_t>{127 * 50, 0}));
   EXPECT_EQ(inf.verdict, 0);
   // Beyond the range: clamped to 254 first.
@@ -147,7 +147,7 @@ TEST(Int8, CalibrationSamplesSetActivationScales) {
   opts.calibration_samples = {{0}, {50}, {100}};
   auto q = quantize(hand_model(), opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_DOUBLE_EQ(q->int8_scales[0].output, 100.1 / 127);  // max over the rows, not the box
+  EXPECT_DOUBLE_EQ(q->mlp().int8_scales[0].output, 100.1 / 127);  // max over the rows, not the box
 }
 
 TEST(Int8, RefusesScaleBitsAndHugeBias) {
@@ -201,7 +201,7 @@ TEST(Int8, TracksFloatModel) {
   opts.calibration_samples = calib;
   auto q = quantize(f, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  const double out_scale = q->int8_scales.back().weight * q->int8_scales.back().input;
+  const double out_scale = q->mlp().int8_scales.back().weight * q->mlp().int8_scales.back().input;
   int agree = 0;
   double worst = 0, range = 0;
   const int trials = 3000;

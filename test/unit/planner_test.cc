@@ -10,7 +10,7 @@ QuantModel make_model(std::vector<int> shape) {
   QuantModel m;
   for (int j = 0; j < shape[0]; ++j) {
     m.features.push_back("f" + std::to_string(j));
-    m.inputs.push_back({});
+    m.mlp().inputs.push_back({});
   }
   for (size_t l = 1; l < shape.size(); ++l) {
     QuantLayer L;
@@ -19,7 +19,7 @@ QuantModel make_model(std::vector<int> shape) {
     L.relu = l + 1 < shape.size();
     L.weight.assign(static_cast<size_t>(L.in) * L.out, 1);
     L.bias.assign(L.out, 0);
-    m.layers.push_back(L);
+    m.mlp().layers.push_back(L);
   }
   return m;
 }
@@ -28,17 +28,17 @@ QuantModel make_model(std::vector<int> shape) {
 void expect_covers(const QuantModel& m, const StagePlan& plan) {
   int layer = 0, next = 0;
   for (const auto& st : plan.stages)
-    for (const auto& p : st.parts) {
+    for (const auto& p : st.parts()) {
       ASSERT_EQ(p.layer, layer);
       ASSERT_EQ(p.neuron_begin, next);
       ASSERT_GT(p.neuron_end, p.neuron_begin);
       next = p.neuron_end;
-      if (next == m.layers[layer].out) {
+      if (next == m.mlp().layers[layer].out) {
         ++layer;
         next = 0;
       }
     }
-  EXPECT_EQ(layer, static_cast<int>(m.layers.size()));
+  EXPECT_EQ(layer, static_cast<int>(m.mlp().layers.size()));
   EXPECT_TRUE(plan.stages.front().standardize);
   EXPECT_TRUE(plan.stages.back().last);
   for (size_t k = 0; k + 1 < plan.stages.size(); ++k) {
@@ -70,7 +70,7 @@ TEST(Planner, BudgetIsRespectedAndLayersSplit) {
   // Layer 1 (32x32) is spread over several stages by neuron ranges.
   int parts_of_layer1 = 0;
   for (const auto& st : plan->stages)
-    for (const auto& p : st.parts) parts_of_layer1 += p.layer == 1;
+    for (const auto& p : st.parts()) parts_of_layer1 += p.layer == 1;
   EXPECT_GE(parts_of_layer1, 3);
 }
 

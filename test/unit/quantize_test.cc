@@ -77,11 +77,11 @@ TEST(Quantize, EcdfChoiceAndRoundingHalfAwayFromZero) {
   // Precision first (the default): the largest safe b less a 1-bit margin.
   Result<QuantModel> pf = quantize(m, opts);
   ASSERT_TRUE(pf.ok()) << pf.error().message;
-  EXPECT_EQ(pf->b_safe, 24);  // y = 75 * 2^b < 2^31 <= 75 * 2^25
+  EXPECT_EQ(pf->mlp().b_safe, 24);  // y = 75 * 2^b < 2^31 <= 75 * 2^25
   EXPECT_EQ(pf->b, 23);
   EXPECT_EQ(pf->b_ecdf, 3);
-  EXPECT_FALSE(pf->b_lowered);
-  EXPECT_EQ(pf->layers[0].weight[3], 3145728);  // 0.375 * 2^23
+  EXPECT_FALSE(pf->mlp().b_lowered);
+  EXPECT_EQ(pf->mlp().layers[0].weight[3], 3145728);  // 0.375 * 2^23
   // A margin as wide as the range leaves the ECDF's b, never less.
   opts.margin_bits = 30;
   Result<QuantModel> q = quantize(m, opts);
@@ -89,11 +89,11 @@ TEST(Quantize, EcdfChoiceAndRoundingHalfAwayFromZero) {
   EXPECT_EQ(q->b, 3);  // 0.125 * 8 = 1
   EXPECT_EQ(q->b_ecdf, 3);
   EXPECT_FALSE(q->b_forced);
-  EXPECT_FALSE(q->b_lowered);
-  EXPECT_EQ(q->ecdf_share, 0.0);
-  EXPECT_EQ(q->layers[0].weight, (std::vector<int32_t>{2, -2, 6, 3}));
-  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{1, -1, 0, 0}));
-  EXPECT_TRUE(q->layers[0].has_bias);
+  EXPECT_FALSE(q->mlp().b_lowered);
+  EXPECT_EQ(q->mlp().ecdf_share, 0.0);
+  EXPECT_EQ(q->mlp().layers[0].weight, (std::vector<int32_t>{2, -2, 6, 3}));
+  EXPECT_EQ(q->mlp().layers[0].bias, (std::vector<int32_t>{1, -1, 0, 0}));
+  EXPECT_TRUE(q->mlp().layers[0].has_bias);
   EXPECT_EQ(q->feature_ids, (std::vector<int>{0}));
   EXPECT_EQ(q->digest, "abc123");
   EXPECT_EQ(q->alpha, 0.0);
@@ -104,9 +104,9 @@ TEST(Quantize, EcdfChoiceAndRoundingHalfAwayFromZero) {
   EXPECT_EQ(q->b, 2);
   EXPECT_TRUE(q->b_forced);
   EXPECT_EQ(q->b_ecdf, 3);
-  EXPECT_EQ(q->layers[0].weight, (std::vector<int32_t>{1, -1, 3, 2}));
-  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{1, -1, 0, 0}));
-  EXPECT_DOUBLE_EQ(q->ecdf_share, 2.0 / 6);  // +-0.125 * 4 < 1: the share at the final b
+  EXPECT_EQ(q->mlp().layers[0].weight, (std::vector<int32_t>{1, -1, 3, 2}));
+  EXPECT_EQ(q->mlp().layers[0].bias, (std::vector<int32_t>{1, -1, 0, 0}));
+  EXPECT_DOUBLE_EQ(q->mlp().ecdf_share, 2.0 / 6);  // +-0.125 * 4 < 1: the share at the final b
 }
 
 TEST(Quantize, NoBiasGivesZeros) {
@@ -116,11 +116,11 @@ TEST(Quantize, NoBiasGivesZeros) {
   opts.scale_bits = 4;
   Result<QuantModel> q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_FALSE(q->layers[0].has_bias);
-  EXPECT_EQ(q->layers[0].bias, (std::vector<int32_t>{0, 0}));
-  EXPECT_EQ(q->inputs[0].q, 0u);
-  EXPECT_EQ(q->inputs[0].m, 0);
-  EXPECT_EQ(q->inputs[0].den, 1u);
+  EXPECT_FALSE(q->mlp().layers[0].has_bias);
+  EXPECT_EQ(q->mlp().layers[0].bias, (std::vector<int32_t>{0, 0}));
+  EXPECT_EQ(q->mlp().inputs[0].q, 0u);
+  EXPECT_EQ(q->mlp().inputs[0].m, 0);
+  EXPECT_EQ(q->mlp().inputs[0].den, 1u);
 }
 
 // 3e-6 * 2^b < 1 up to b = 18, so the ECDF picks 19; dst_port's catalog range
@@ -134,13 +134,13 @@ TEST(Quantize, LowersBWhenCatalogRangeOverflows) {
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b_ecdf, 19);
   EXPECT_EQ(q->b, 15);
-  EXPECT_TRUE(q->b_lowered);
-  EXPECT_EQ(q->inputs[0].lo, 0u);
-  EXPECT_EQ(q->inputs[0].hi, 65535u);
-  EXPECT_DOUBLE_EQ(q->ecdf_share, 0.5);  // 3e-6 * 2^15 < 1
-  EXPECT_DOUBLE_EQ(q->overflow.max_abs_activation, 65535.0 * 32768);
-  EXPECT_NEAR(q->overflow.activation_margin_bits, 31 - std::log2(65535.0 * 32768), 1e-9);
-  EXPECT_DOUBLE_EQ(q->overflow.max_abs_accumulator, 65535.0 * 32768 * 16384);
+  EXPECT_TRUE(q->mlp().b_lowered);
+  EXPECT_EQ(q->mlp().inputs[0].lo, 0u);
+  EXPECT_EQ(q->mlp().inputs[0].hi, 65535u);
+  EXPECT_DOUBLE_EQ(q->mlp().ecdf_share, 0.5);  // 3e-6 * 2^15 < 1
+  EXPECT_DOUBLE_EQ(q->mlp().overflow.max_abs_activation, 65535.0 * 32768);
+  EXPECT_NEAR(q->mlp().overflow.activation_margin_bits, 31 - std::log2(65535.0 * 32768), 1e-9);
+  EXPECT_DOUBLE_EQ(q->mlp().overflow.max_abs_accumulator, 65535.0 * 32768 * 16384);
 }
 
 TEST(Quantize, LowersBForHugeCalibrationRange) {
@@ -150,8 +150,8 @@ TEST(Quantize, LowersBForHugeCalibrationRange) {
   Result<QuantModel> q = quantize(port_model(), opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b, 11);  // 1e6 * 2^11 < 2^31 < 1e6 * 2^12
-  EXPECT_TRUE(q->b_lowered);
-  EXPECT_EQ(q->inputs[0].hi, 1000000u);
+  EXPECT_TRUE(q->mlp().b_lowered);
+  EXPECT_EQ(q->mlp().inputs[0].hi, 1000000u);
 }
 
 TEST(Quantize, RefusesForcedBThatOverflows) {
@@ -220,7 +220,7 @@ TEST(Quantize, StandardizationParameters) {
   opts.scale_bits = 16;
   Result<QuantModel> q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  const QuantInput& in = q->inputs[0];
+  const QuantInput& in = q->mlp().inputs[0];
   EXPECT_EQ(in.q, 16u);
   EXPECT_EQ(in.m, 6569984);  // round(100.25 * 2^16)
   EXPECT_EQ(in.den, 229376u);  // round(3.5 * 2^16)
@@ -238,9 +238,9 @@ TEST(Quantize, StandardizationQShrinksForWideRanges) {
   opts.scale_bits = 16;
   Result<QuantModel> q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[0].q, 6u);
-  EXPECT_EQ(q->inputs[0].den, uint64_t{1} << 36);
-  EXPECT_EQ(standardize_input(q->inputs[0], 16, uint64_t{1} << 40), int64_t{1} << 26);
+  EXPECT_EQ(q->mlp().inputs[0].q, 6u);
+  EXPECT_EQ(q->mlp().inputs[0].den, uint64_t{1} << 36);
+  EXPECT_EQ(standardize_input(q->mlp().inputs[0], 16, uint64_t{1} << 40), int64_t{1} << 26);
 }
 
 TEST(Quantize, ZeroSigmaGivesZero) {
@@ -249,11 +249,11 @@ TEST(Quantize, ZeroSigmaGivesZero) {
   m.input_ranges = {{0, 100}, {0, 100}};
   Result<QuantModel> q = quantize(m, {});
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[1].den, 0u);
-  EXPECT_EQ(q->inputs[1].m, 0);
-  EXPECT_EQ(q->inputs[1].q, 0u);
-  EXPECT_EQ(standardize_input(q->inputs[1], q->b, 0), 0);
-  EXPECT_EQ(standardize_input(q->inputs[1], q->b, 100), 0);
+  EXPECT_EQ(q->mlp().inputs[1].den, 0u);
+  EXPECT_EQ(q->mlp().inputs[1].m, 0);
+  EXPECT_EQ(q->mlp().inputs[1].q, 0u);
+  EXPECT_EQ(standardize_input(q->mlp().inputs[1], q->b, 0), 0);
+  EXPECT_EQ(standardize_input(q->mlp().inputs[1], q->b, 100), 0);
   EXPECT_EQ(q->feature_ids, (std::vector<int>{0, 1}));
 }
 
@@ -265,8 +265,8 @@ TEST(Quantize, NegativeScaleIsFoldedIntoFirstLayer) {
   opts.scale_bits = 8;
   Result<QuantModel> q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[0].den, 2u << 16);  // sigma = 2
-  EXPECT_EQ(q->layers[0].weight, (std::vector<int32_t>{-192, 256}));
+  EXPECT_EQ(q->mlp().inputs[0].den, 2u << 16);  // sigma = 2
+  EXPECT_EQ(q->mlp().layers[0].weight, (std::vector<int32_t>{-192, 256}));
   for (uint64_t x : {0, 9, 10, 11, 40}) {
     const Inference f = run_float(m, {static_cast<double>(x)});
     const Inference r = run_reference(*q, {x});
@@ -284,21 +284,21 @@ TEST(Quantize, RangeSourcesAndOutwardRounding) {
   opts.widen_clamp = false;
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[0].lo, 2u);
-  EXPECT_EQ(q->inputs[0].hi, 11u);
-  EXPECT_EQ(q->inputs[0].data_lo, 2u);
-  EXPECT_EQ(q->inputs[0].data_hi, 11u);
+  EXPECT_EQ(q->mlp().inputs[0].lo, 2u);
+  EXPECT_EQ(q->mlp().inputs[0].hi, 11u);
+  EXPECT_EQ(q->mlp().inputs[0].data_lo, 2u);
+  EXPECT_EQ(q->mlp().inputs[0].data_hi, 11u);
   opts.calibration_ranges = std::vector<InputRange>{{-3, 99.0}};
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[0].lo, 0u);
-  EXPECT_EQ(q->inputs[0].hi, 99u);
+  EXPECT_EQ(q->mlp().inputs[0].lo, 0u);
+  EXPECT_EQ(q->mlp().inputs[0].hi, 99u);
   opts.widen_clamp = true;  // the given range stays data_lo/data_hi
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->inputs[0].data_lo, 0u);
-  EXPECT_EQ(q->inputs[0].data_hi, 99u);
-  EXPECT_GT(q->inputs[0].hi, 99u);
+  EXPECT_EQ(q->mlp().inputs[0].data_lo, 0u);
+  EXPECT_EQ(q->mlp().inputs[0].data_hi, 99u);
+  EXPECT_GT(q->mlp().inputs[0].hi, 99u);
   opts.calibration_ranges = std::vector<InputRange>{{0, 1}, {0, 1}};
   q = quantize(m, opts);
   ASSERT_FALSE(q.ok());
@@ -324,16 +324,16 @@ TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
   Result<QuantModel> pf = quantize(m, {});
   ASSERT_TRUE(pf.ok()) << pf.error().message;
   EXPECT_GT(pf->b, w->b);
-  EXPECT_GE(pf->inputs[0].hi, 2 * 1000u);
-  EXPECT_GT(pf->inputs[1].hi, 20000000u);
+  EXPECT_GE(pf->mlp().inputs[0].hi, 2 * 1000u);
+  EXPECT_GT(pf->mlp().inputs[1].hi, 20000000u);
   ASSERT_TRUE(g.ok()) << g.error().message;
   ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_FALSE(g->clamp_widest);
-  EXPECT_TRUE(w->clamp_widest);
+  EXPECT_FALSE(g->mlp().clamp_widest);
+  EXPECT_TRUE(w->mlp().clamp_widest);
   ASSERT_EQ(w->b, g->b);
-  EXPECT_EQ(w->layers[0].weight, g->layers[0].weight);
+  EXPECT_EQ(w->mlp().layers[0].weight, g->mlp().layers[0].weight);
   for (size_t j = 0; j < 2; ++j) {
-    const QuantInput &a = g->inputs[j], &b = w->inputs[j];
+    const QuantInput &a = g->mlp().inputs[j], &b = w->mlp().inputs[j];
     EXPECT_EQ(b.q, a.q);
     EXPECT_EQ(b.m, a.m);
     EXPECT_EQ(b.den, a.den);
@@ -349,14 +349,14 @@ TEST(Quantize, ClampWidenedOnlyWhereInt32Fits) {
   count.input_ranges = {{0, 100}};
   Result<QuantModel> c = quantize(count, widest);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->inputs[0].lo, 0u);
-  EXPECT_GT(c->inputs[0].hi, 100u);
-  EXPECT_EQ(w->inputs[0].hi, 65535u);  // packet lengths: the catalog's bound fits
-  EXPECT_LT(w->inputs[1].hi, find_feature("fwd_iat_max_ns")->hi);  // nanoseconds do not
+  EXPECT_EQ(c->mlp().inputs[0].lo, 0u);
+  EXPECT_GT(c->mlp().inputs[0].hi, 100u);
+  EXPECT_EQ(w->mlp().inputs[0].hi, 65535u);  // packet lengths: the catalog's bound fits
+  EXPECT_LT(w->mlp().inputs[1].hi, find_feature("fwd_iat_max_ns")->hi);  // nanoseconds do not
   // The widened model still passes the analysis; one step further fails it.
   EXPECT_TRUE(check_overflow(*w).ok());
   QuantModel over = *w;
-  over.inputs[1].hi = over.inputs[1].hi * 4 + 3;
+  over.mlp().inputs[1].hi = over.mlp().inputs[1].hi * 4 + 3;
   EXPECT_FALSE(check_overflow(over).ok());
   // Inside the given ranges the two compute the same; beyond them the
   // widened one keeps tracking the float model.
@@ -410,14 +410,14 @@ TEST(Overflow, ReportOnHandModel) {
   QuantModel m;
   m.features = {"dst_port"};
   m.b = 4;
-  m.inputs = {{0, 10, 0, 0, 1}};  // x1 in [0, 160]
+  m.mlp().inputs = {{0, 10, 0, 0, 1}};  // x1 in [0, 160]
   QuantLayer l;
   l.in = 1;
   l.out = 2;
   l.weight = {-32, 8};  // acc in [-5120, 0] and [0, 1280]
   l.bias = {-1, 2};     // y in [-321, -1] and [2, 82]
   l.relu = true;
-  m.layers = {l};
+  m.mlp().layers = {l};
   Result<OverflowReport> r = check_overflow(m);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_DOUBLE_EQ(r->max_abs_activation, 321);
@@ -430,13 +430,13 @@ TEST(Overflow, AccumulatorBound) {
   // 256 inputs at 2^31 - 1 times weights 2^31 - 1: partial sums reach 2^70.
   QuantModel m;
   m.b = 30;
-  m.inputs.assign(256, QuantInput{0, 1, 0, 0, 1});  // x1 in [0, 2^30]
+  m.mlp().inputs.assign(256, QuantInput{0, 1, 0, 0, 1});  // x1 in [0, 2^30]
   QuantLayer l;
   l.in = 256;
   l.out = 1;
   l.weight.assign(256, std::numeric_limits<int32_t>::max());
   l.bias = {0};
-  m.layers = {l};
+  m.mlp().layers = {l};
   Result<OverflowReport> r = check_overflow(m, {"wide"});
   ASSERT_FALSE(r.ok());
   EXPECT_HAS(r.error().message, "layer 0 ('wide') neuron 0: accumulator bound");
@@ -465,14 +465,14 @@ TEST(Quantize, InputEcdfRaisesBWithCalibrationSamples) {
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b_ecdf, 10);
   EXPECT_GE(q->b, 10);  // precision first: more
-  EXPECT_EQ(q->b_inputs, 10);
+  EXPECT_EQ(q->mlp().b_inputs, 10);
   opts.margin_bits = 30;
   q = quantize(m, opts);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b, 10);
   auto plain = quantize(m, QuantOptions{});
   ASSERT_TRUE(plain.ok()) << plain.error().message;
-  EXPECT_EQ(plain->b_inputs, -1);
+  EXPECT_EQ(plain->mlp().b_inputs, -1);
 }
 
 // Per-layer exponents (docs/semantics.md#per-layer): a first layer with a
@@ -483,23 +483,23 @@ TEST(Quantize, PerLayerExponentsRaiseWhatTheAnalysisAllows) {
   m.input_ranges = {{0, 1000}};
   Result<QuantModel> q = quantize(m, QuantOptions{});
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->b_safe, 11);
-  EXPECT_EQ(q->b_uniform, 10);
-  EXPECT_TRUE(q->layer_exponents);
+  EXPECT_EQ(q->mlp().b_safe, 11);
+  EXPECT_EQ(q->mlp().b_uniform, 10);
+  EXPECT_TRUE(q->mlp().layer_exponents);
   EXPECT_EQ(q->b, 20);              // 1000 * 2^21 < 2^31, less the margin
-  EXPECT_EQ(q->layers[0].b, 10);    // the layer that bounded the uniform b
-  EXPECT_EQ(q->layers[1].b, 20);    // 1000 * 2^21 < 2^31, less the margin
+  EXPECT_EQ(q->mlp().layers[0].b, 10);    // the layer that bounded the uniform b
+  EXPECT_EQ(q->mlp().layers[1].b, 20);    // 1000 * 2^21 < 2^31, less the margin
   EXPECT_EQ(q->layer_shift(0), 20);
   EXPECT_EQ(q->layer_shift(1), 10);
-  EXPECT_EQ(q->layers[0].weight[0], 1024000);  // 1000 * 2^10
-  EXPECT_EQ(q->layers[1].weight[0], 1049);     // round(0.001 * 2^20)
+  EXPECT_EQ(q->mlp().layers[0].weight[0], 1024000);  // 1000 * 2^10
+  EXPECT_EQ(q->mlp().layers[1].weight[0], 1049);     // round(0.001 * 2^20)
   // x1 = 999 * 2^20; y0 = (1024000 * x1) >> 20; y1 = (1049 * y0) >> 10.
   const Inference r = run_reference(*q, {999});
   ASSERT_EQ(r.logits.size(), 1u);
   EXPECT_EQ(r.logits[0], 1049LL * 999000);
   // Every exponent one bit higher still passes (the margin), and the
   // clamping range widened within it.
-  EXPECT_GE(q->overflow.activation_margin_bits, 0.0);
+  EXPECT_GE(q->mlp().overflow.activation_margin_bits, 0.0);
 
   // --scale-bits: one b for everything, nothing raised.
   QuantOptions forced;
@@ -507,16 +507,16 @@ TEST(Quantize, PerLayerExponentsRaiseWhatTheAnalysisAllows) {
   q = quantize(m, forced);
   ASSERT_TRUE(q.ok()) << q.error().message;
   EXPECT_EQ(q->b, 8);
-  EXPECT_EQ(q->layers[0].b, 8);
-  EXPECT_EQ(q->layers[1].b, 8);
+  EXPECT_EQ(q->mlp().layers[0].b, 8);
+  EXPECT_EQ(q->mlp().layers[1].b, 8);
   // A margin as wide as the range: the uniform ECDF b, nothing raised.
   QuantOptions wide;
   wide.margin_bits = 30;
   q = quantize(m, wide);
   ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(q->b, q->b_uniform);
-  EXPECT_EQ(q->layers[0].b, q->b_uniform);
-  EXPECT_EQ(q->layers[1].b, q->b_uniform);
+  EXPECT_EQ(q->b, q->mlp().b_uniform);
+  EXPECT_EQ(q->mlp().layers[0].b, q->mlp().b_uniform);
+  EXPECT_EQ(q->mlp().layers[1].b, q->mlp().b_uniform);
 }
 
 // The single-b semantics is the case every exponent equals b: a model without
@@ -526,7 +526,7 @@ TEST(Quantize, UniformExponentsAreTheSingleBSemantics) {
   QuantModel m;
   m.features = {"dst_port"};
   m.b = 4;
-  m.inputs = {{0, 100, 0, 0, 1}};
+  m.mlp().inputs = {{0, 100, 0, 0, 1}};
   QuantLayer l0;
   l0.in = l0.out = 1;
   l0.weight = {-37};
@@ -534,10 +534,10 @@ TEST(Quantize, UniformExponentsAreTheSingleBSemantics) {
   QuantLayer l1 = l0;
   l1.weight = {23};
   l1.bias = {-3};
-  m.layers = {l0, l1};
+  m.mlp().layers = {l0, l1};
   QuantModel per_layer = m;
-  per_layer.layer_exponents = true;
-  per_layer.layers[0].b = per_layer.layers[1].b = 4;
+  per_layer.mlp().layer_exponents = true;
+  per_layer.mlp().layers[0].b = per_layer.mlp().layers[1].b = 4;
   for (uint64_t x : {0, 1, 7, 50, 99, 100, 1000}) {
     const Inference a = run_reference(m, {x});
     const Inference b = run_reference(per_layer, {x});
@@ -549,7 +549,7 @@ TEST(Quantize, UniformExponentsAreTheSingleBSemantics) {
     EXPECT_EQ(a.logits[0], ((23 * y0) >> 4) - 3) << x;
   }
   // Different exponents: layer 1 shifts by layer 0's exponent.
-  per_layer.layers[0].b = 6;
+  per_layer.mlp().layers[0].b = 6;
   EXPECT_EQ(per_layer.layer_shift(1), 6);
   EXPECT_EQ(run_reference(per_layer, {7}).logits[0], ((23 * (((-37 * 7 * 16) >> 4) + 5)) >> 6) - 3);
 }

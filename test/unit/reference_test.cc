@@ -18,13 +18,13 @@ QuantModel passthrough(QuantInput in, int b) {
   m.features = {"dst_port"};
   m.feature_ids = {0};
   m.b = b;
-  m.inputs = {in};
+  m.mlp().inputs = {in};
   QuantLayer l;
   l.in = 1;
   l.out = 1;
   l.weight = {1 << b};
   l.bias = {0};
-  m.layers = {l};
+  m.mlp().layers = {l};
   return m;
 }
 
@@ -66,15 +66,15 @@ TEST(Reference, NoStandardizationIsScaledRaw) {
 TEST(Reference, ArithmeticShiftOfNegatives) {
   // x1 = -1 (d = -1, den = 2^b), weight 1: acc = -1, -1 >> 4 == -1 (not 0).
   QuantModel m = passthrough({0, 10, 0, 1, 16}, 4);
-  m.layers[0].weight = {1};
+  m.mlp().layers[0].weight = {1};
   EXPECT_EQ(run_reference(m, {0}).logits[0], -1);
   // weight 17: acc = -17, -17 >> 4 == -2 (floor), then + bias 3 == 1.
-  m.layers[0].weight = {17};
-  m.layers[0].bias = {3};
-  m.layers[0].has_bias = true;
+  m.mlp().layers[0].weight = {17};
+  m.mlp().layers[0].bias = {3};
+  m.mlp().layers[0].has_bias = true;
   EXPECT_EQ(run_reference(m, {0}).logits[0], 1);
   // positive: 17 >> 4 == 1
-  m.layers[0].bias = {0};
+  m.mlp().layers[0].bias = {0};
   EXPECT_EQ(run_reference(m, {2}).logits[0], 1);  // d = 1: u = 16/16 = 1, acc = 17
 }
 
@@ -83,7 +83,7 @@ TEST(Reference, ReluAndTwoLayers) {
   QuantModel m;
   m.features = {"dst_port", "fwd_pkt_count"};
   m.b = 2;
-  m.inputs = {{0, 100, 0, 0, 1}, {0, 100, 0, 0, 1}};
+  m.mlp().inputs = {{0, 100, 0, 0, 1}, {0, 100, 0, 0, 1}};
   QuantLayer l1;
   l1.in = 2;
   l1.out = 2;
@@ -97,7 +97,7 @@ TEST(Reference, ReluAndTwoLayers) {
   l2.out = 2;
   l2.weight = {4, 0, 0, 4};
   l2.bias = {0, 0};
-  m.layers = {l1, l2};
+  m.mlp().layers = {l1, l2};
   // raw (3, 1): x1 = (12, 4). acc0 = 48 - 32 = 16 >> 2 = 4, +1 = 5.
   // acc1 = -24 + 24 = 0 >> 2 = 0, -3 = -3, relu -> 0. Layer 2: identity (4*v >> 2).
   Inference r = run_reference(m, {3, 1});

@@ -230,8 +230,8 @@ TEST(TreeQuantize, LeavesAndScale) {
   const FloatModel m = load_ok("tree_ens3.onnx");
   auto q = quantize(m, {});
   ASSERT_TRUE(q.ok()) << q.error().message;
-  ASSERT_TRUE(q->is_tree());
-  const QuantTreeEnsemble& t = *q->tree;
+  ASSERT_TRUE(std::holds_alternative<QuantTreeEnsemble>(q->kind));
+  const QuantTreeEnsemble& t = q->tree();
   EXPECT_EQ(q->b, 29);  // summed weights of 3 trees + base up to ~3.5 < 2^31 / 2^29
   EXPECT_EQ(t.depths, (std::vector<int>{4, 6, 5}));
   EXPECT_EQ(t.node_capacity & (t.node_capacity - 1), 0);
@@ -260,14 +260,14 @@ TEST(TreePlan, WholeTreesPerStage) {
   ASSERT_TRUE(one.ok()) << one.error().message;
   ASSERT_EQ(one->stages.size(), 1u);
   EXPECT_TRUE(one->stages[0].standardize && one->stages[0].last);
-  EXPECT_EQ(one->stages[0].tree_begin, 0);
-  EXPECT_EQ(one->stages[0].tree_end, 3);
+  EXPECT_EQ(one->stages[0].trees().begin, 0);
+  EXPECT_EQ(one->stages[0].trees().end, 3);
   auto split = plan_stages(*q, 400, {});
   ASSERT_TRUE(split.ok()) << split.error().message;
   ASSERT_EQ(split->stages.size(), 3u);
   for (int k = 0; k < 3; ++k) {
-    EXPECT_EQ(split->stages[k].tree_begin, k);
-    EXPECT_EQ(split->stages[k].tree_end, k + 1);
+    EXPECT_EQ(split->stages[k].trees().begin, k);
+    EXPECT_EQ(split->stages[k].trees().end, k + 1);
     EXPECT_EQ(split->stages[k].last, k == 2);
   }
   auto d20 = quantize(load_ok("tree_d20.onnx"), {});
@@ -316,7 +316,7 @@ TEST(TreeReference, HandBuilt) {
   t.leaf_values = {10, 0, 0, 10, 3, 4, 1, 1};
   t.roots = {0, 5};
   t.depths = {2, 0};
-  m.tree = t;
+  m.kind = t;
   auto logits = [&](uint64_t a, uint64_t b) { return run_reference(m, {a, b}).logits; };
   EXPECT_EQ(logits(100, 7), (std::vector<int64_t>{11, 1}));
   EXPECT_EQ(logits(101, 7), (std::vector<int64_t>{1, 11}));
