@@ -22,12 +22,6 @@ uint64_t mono_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * kSec + ts.tv_nsec;
 }
 
-PipelineOptions monitor_mode() {
-  PipelineOptions o;
-  o.monitor = 1;
-  return o;
-}
-
 XdpTester::~XdpTester() {
   if (rb_) ring_buffer__free(rb_);
 }
@@ -237,6 +231,17 @@ std::unique_ptr<XdpTester> XdpTest::load(const std::string& onnx, const Pipeline
   std::string err = p->load(*a, o);
   if (!err.empty()) {
     ADD_FAILURE() << "loading " << a->object_path << ": " << err;
+    return nullptr;
+  }
+  return p;
+}
+
+std::unique_ptr<XdpTester> XdpTest::load_intruder(const PipelineOptions& o) {
+  auto p = load(top6_model(), o);
+  if (!p) return nullptr;
+  std::string err = p->write_model(always_intrusion(p->artifact().model), 2);
+  if (!err.empty()) {
+    ADD_FAILURE() << "always-intrusion parameters: " << err;
     return nullptr;
   }
   return p;

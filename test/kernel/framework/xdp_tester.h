@@ -6,7 +6,7 @@
 // A fixture (test/kernel/xdp/*_test.cc) derives from XdpTest, loads a model
 // with the tunables it needs, runs packets and checks verdicts and effects:
 //
-//   auto p = load(top6_model(), monitor_mode());
+//   auto p = load(top6_model(), {.monitor = 1});
 //   ASSERT_TRUE(p);
 //   EXPECT_EQ(p->run(Packet{}.flags(kSyn)), XDP_PASS);
 //   EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_NEW), 1u);
@@ -33,27 +33,26 @@ namespace nnbpf::testing {
 constexpr uint64_t kSec = 1000000000ULL;
 uint64_t mono_ns();  // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns
 
-// Tunables of the loaded object (struct nnbpf_config) and of the test setup.
+// Tunables of the loaded object (struct nnbpf_config) and of the test setup,
+// named at the call: load(top6_model(), {.monitor = 1, .every_packets = 3}).
 struct PipelineOptions {
-  uint32_t every_packets = 0;
+  // Monitor mode: whatever the model says about a flow, no verdict blocks the
+  // source the next packets come from (for tests of flow mechanics).
   uint32_t monitor = 0;
-  uint64_t block_ttl_ns = 300 * kSec;
+  uint32_t every_packets = 0;
   uint32_t max_flows = 0;   // 0: the object's default
   bool wire_chain = true;   // stages in nnbpf_progs
   bool wire_finish = true;  // finish programs in nnbpf_progs
+  uint64_t block_ttl_ns = 300 * kSec;
+  uint64_t block_ttl_max_ns = 0;
   // Evidence policy (the object's defaults: block on the first verdict).
   uint64_t window_ns = 10 * kSec;
   uint32_t block_after = 1;
   uint32_t min_share_milli = 0;
   uint32_t prefix_v4 = 32;
   uint32_t prefix_v6 = 128;
-  uint64_t block_ttl_max_ns = 0;
   uint32_t abstain = 0;
 };
-
-// Monitor mode: whatever the model says about a flow, no verdict blocks the
-// source the next packets come from (for tests of flow mechanics).
-PipelineOptions monitor_mode();
 
 class XdpTester {
  public:
@@ -118,6 +117,8 @@ class XdpTest : public ::testing::Test {
   void SetUp() override;
   // Compiles (once per process) and loads; nullptr after a reported failure.
   std::unique_ptr<XdpTester> load(const std::string& onnx, const PipelineOptions& o = {});
+  // The top-6 model with parameters that say "intrusion" for every flow.
+  std::unique_ptr<XdpTester> load_intruder(const PipelineOptions& o = {});
 };
 
 }  // namespace nnbpf::testing

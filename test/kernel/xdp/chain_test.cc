@@ -6,11 +6,9 @@
 using namespace nnbpf::testing;
 
 TEST_F(XdpTest, BrokenChainPassesThePacket) {
-  PipelineOptions o;
-  o.wire_chain = false;  // no stages: the tail call to stage 0 fails
-  auto p = load(top6_model(), o);
+  // No stages: the tail call to stage 0 fails.
+  auto p = load_intruder({.wire_chain = false});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   const Packet pk;
   EXPECT_EQ(p->run(pk), XDP_PASS);
   EXPECT_EQ(p->run(pk.flags(kFin)), XDP_PASS) << "never drop because nnbpf failed";
@@ -22,11 +20,9 @@ TEST_F(XdpTest, BrokenChainPassesThePacket) {
 }
 
 TEST_F(XdpTest, ChainBrokenAfterTheModelPassesThePacket) {
-  PipelineOptions o;
-  o.wire_finish = false;  // the last stage's tail call to nnbpf_flow_finish fails
-  auto p = load(top6_model(), o);
+  // The last stage's tail call to nnbpf_flow_finish fails.
+  auto p = load_intruder({.wire_finish = false});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   const Packet pk;
   EXPECT_EQ(p->run(pk), XDP_PASS);
   EXPECT_EQ(p->run(pk.flags(kFin)), XDP_PASS) << "never drop because nnbpf failed";

@@ -11,11 +11,8 @@
 using namespace nnbpf::testing;
 
 TEST_F(XdpTest, EvidenceBlocksAfterKVerdictsInTheWindow) {
-  PipelineOptions o;
-  o.block_after = 3;
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.block_after = 3});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   Addr src = v4(203, 0, 113, 20);
   EXPECT_EQ(p->run_flow(src, 41000), XDP_PASS);
   EXPECT_EQ(p->run_flow(src, 41001), XDP_PASS);
@@ -53,10 +50,7 @@ TEST_F(XdpTest, EvidenceBlocksAfterKVerdictsInTheWindow) {
 }
 
 TEST_F(XdpTest, EvidenceShareOfClassifiedFlows) {
-  PipelineOptions o;
-  o.block_after = 2;
-  o.min_share_milli = 500;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.block_after = 2, .min_share_milli = 500});
   ASSERT_TRUE(p);
   const auto& m = p->artifact().model;
   Addr src = v4(198, 51, 100, 30);
@@ -78,12 +72,8 @@ TEST_F(XdpTest, EvidenceShareOfClassifiedFlows) {
 }
 
 TEST_F(XdpTest, EvidenceWindowExpires) {
-  PipelineOptions o;
-  o.block_after = 2;
-  o.window_ns = 400 * 1000000ULL;  // steps of 50 ms
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.window_ns = 400 * 1000000ULL /* steps of 50 ms */, .block_after = 2});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   Addr src = v4(198, 51, 100, 40);
   EXPECT_EQ(p->run_flow(src, 43000), XDP_PASS);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the window
@@ -96,10 +86,8 @@ TEST_F(XdpTest, EvidenceWindowExpires) {
 }
 
 TEST_F(XdpTest, EvidenceMarginFloor) {
-  PipelineOptions o;  // block after 1
-  auto p = load(top6_model(), o);
+  auto p = load_intruder();  // block after 1
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   // Learn the model's margin on a flow from an allowlisted source.
   Addr probe = v4(192, 0, 2, 1);
   p->allow(probe, 128);
@@ -136,13 +124,8 @@ TEST_F(XdpTest, EvidenceMarginFloor) {
 }
 
 TEST_F(XdpTest, EvidenceGroupsSourcesByPrefix) {
-  PipelineOptions o;
-  o.block_after = 2;
-  o.prefix_v4 = 24;
-  o.prefix_v6 = 64;
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.block_after = 2, .prefix_v4 = 24, .prefix_v6 = 64});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   EXPECT_EQ(p->run_flow(v4(10, 1, 2, 3), 45000), XDP_PASS);
   EXPECT_TRUE(p->evidence(v4(10, 1, 2, 0)));
   EXPECT_FALSE(p->evidence(v4(10, 1, 2, 3))) << "evidence is keyed by the /24";

@@ -15,7 +15,7 @@ using nnbpf::compiler::Artifact;
 
 // All 24 catalog features on one designed flow (docs/features.md).
 TEST_F(XdpTest, AllCatalogFeatures) {
-  auto p = load(feat24_model(), monitor_mode());
+  auto p = load(feat24_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   const Artifact& a = p->artifact();
   ASSERT_EQ(a.model.n_inputs(), 24);
@@ -110,7 +110,7 @@ TEST_F(XdpTest, AllCatalogFeatures) {
 // catalog order; nothing is ever blocked; an idle flow is flushed by the
 // sweep with the reason user space gives (NNBPF_END_EXIT at exit).
 TEST_F(XdpTest, CapturePipelineReportsAllFeaturesWithoutAModel) {
-  auto p = load(kCapturePipeline, monitor_mode());
+  auto p = load(kCapturePipeline, {.monitor = 1});
   ASSERT_TRUE(p);
   const Artifact& a = p->artifact();
   ASSERT_EQ(a.model.n_inputs(), 24);

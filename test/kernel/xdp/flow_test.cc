@@ -87,7 +87,7 @@ TEST_F(XdpTest, FinFlowFeaturesAndLogits) { expect_fin_flow_top6(load(top6_model
 TEST_F(XdpTest, FinFlowFeaturesAndLogitsReproModel) { expect_fin_flow_top6(load(repro_model())); }
 
 TEST_F(XdpTest, RstEndsAFlowAndAOnePacketFlowIsNeverStored) {
-  auto p = load(top6_model(), monitor_mode());
+  auto p = load(top6_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   const Packet a = Packet{}.dport(22);
   EXPECT_EQ(p->run(a), XDP_PASS);
@@ -109,9 +109,7 @@ TEST_F(XdpTest, RstEndsAFlowAndAOnePacketFlowIsNeverStored) {
 }
 
 TEST_F(XdpTest, EveryNPacketsClassifiesAndKeepsTheFlow) {
-  PipelineOptions o = monitor_mode();
-  o.every_packets = 3;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.monitor = 1, .every_packets = 3});
   ASSERT_TRUE(p);
   const Packet pk = Packet{}.payload(50);
   for (int i = 1; i <= 7; ++i) {
@@ -139,9 +137,7 @@ TEST_F(XdpTest, EveryNPacketsClassifiesAndKeepsTheFlow) {
 }
 
 TEST_F(XdpTest, EveryPacketIncludingTheFirst) {
-  PipelineOptions o = monitor_mode();
-  o.every_packets = 1;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.monitor = 1, .every_packets = 1});
   ASSERT_TRUE(p);
   const Packet pk;
   EXPECT_EQ(p->run(pk), XDP_PASS);
@@ -154,9 +150,7 @@ TEST_F(XdpTest, EveryPacketIncludingTheFirst) {
 }
 
 TEST_F(XdpTest, FullFlowTableEvictsAndKeepsTracking) {
-  PipelineOptions o;
-  o.max_flows = 64;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.max_flows = 64});
   ASSERT_TRUE(p);
   for (int i = 0; i < 300; ++i) ASSERT_EQ(p->run(Packet{}.sport(static_cast<uint16_t>(10000 + i))), XDP_PASS);
   EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_NEW), 300u);

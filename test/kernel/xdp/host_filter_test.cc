@@ -146,9 +146,7 @@ TEST_F(XdpTest, AllowlistedIntruderIsNeverBlocked) {
 }
 
 TEST_F(XdpTest, MonitorModeNeverDropsOrBlocks) {
-  PipelineOptions o;
-  o.monitor = 1;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   auto bad_model = always_intrusion(p->artifact().model);
   ASSERT_EQ(p->write_model(bad_model, 2), "");
@@ -170,11 +168,8 @@ TEST_F(XdpTest, MonitorModeNeverDropsOrBlocks) {
 }
 
 TEST_F(XdpTest, BlockTtlZeroNeverExpires) {
-  PipelineOptions o;
-  o.block_ttl_ns = 0;
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.block_ttl_ns = 0});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   const Packet pk;
   EXPECT_EQ(p->run(pk.flags(kRst)), XDP_DROP);
   nnbpf_block b{};

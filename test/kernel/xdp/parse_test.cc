@@ -115,7 +115,7 @@ TEST_F(XdpTest, ParseFixtures) {
 }
 
 TEST_F(XdpTest, Ipv6AndVlanFlowsAreClassifiedLikeIpv4) {
-  auto p = load(top6_model(), monitor_mode());
+  auto p = load(top6_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   const Artifact& a = p->artifact();
   const Packet v4p = Packet{}.dport(3306);

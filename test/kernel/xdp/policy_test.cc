@@ -10,9 +10,8 @@
 using namespace nnbpf::testing;
 
 TEST_F(XdpTest, FlowsOutsideTheModelsDomainAreCountedNeverClassified) {
-  auto p = load(top6_model());
+  auto p = load_intruder();
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   nnbpf_policy pol{};
   pol.proto_out = NNBPF_PROTO_OUT_UDP;  // a TCP-only model
   p->set_policy(pol);
@@ -33,11 +32,8 @@ TEST_F(XdpTest, FlowsOutsideTheModelsDomainAreCountedNeverClassified) {
 }
 
 TEST_F(XdpTest, UnsureFlowsAreNeverEvidence) {
-  PipelineOptions o;
-  o.abstain = 1;
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.abstain = 1});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   nnbpf_policy pol{};
   pol.flags = NNBPF_POLICY_RANGES;
   for (auto& hi : pol.data_hi) hi = 1;  // every flow has a feature above 1
@@ -58,12 +54,8 @@ TEST_F(XdpTest, UnsureFlowsAreNeverEvidence) {
 }
 
 TEST_F(XdpTest, RepeatOffenderGetsTwiceTheTtl) {
-  PipelineOptions o;
-  o.block_ttl_ns = 300 * 1000000ULL;
-  o.block_ttl_max_ns = 1000 * 1000000ULL;
-  auto p = load(top6_model(), o);
+  auto p = load_intruder({.block_ttl_ns = 300 * 1000000ULL, .block_ttl_max_ns = 1000 * 1000000ULL});
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   Addr src = v4(198, 51, 100, 80);
   nnbpf_block b{};
   uint64_t want[] = {300, 600, 1000};  // doubled, then capped by the maximum

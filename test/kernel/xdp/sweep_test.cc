@@ -14,7 +14,7 @@
 using namespace nnbpf::testing;
 
 TEST_F(XdpTest, SweepClassifiesAnIdleFlowAndFreesIt) {
-  auto p = load(top6_model(), monitor_mode());
+  auto p = load(top6_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   const Packet pk = Packet{}.udp(40000, 5353).payload(60);
   EXPECT_EQ(p->run(pk), XDP_PASS);
@@ -43,9 +43,8 @@ TEST_F(XdpTest, SweepClassifiesAnIdleFlowAndFreesIt) {
 }
 
 TEST_F(XdpTest, SweepOfAnIntruderBlocksIt) {
-  auto p = load(top6_model());
+  auto p = load_intruder();
   ASSERT_TRUE(p);
-  ASSERT_EQ(p->write_model(always_intrusion(p->artifact().model), 2), "");
   const Packet pk = Packet{}.from(v4(203, 0, 113, 77));
   EXPECT_EQ(p->run(pk), XDP_PASS);
   EXPECT_EQ(p->sweep(pk.key()), XDP_DROP);
@@ -57,7 +56,7 @@ TEST_F(XdpTest, SweepOfAnIntruderBlocksIt) {
 // The in-kernel sweep (runtime/sweep.h, nnbpf_sweep_scan): exactly the flows
 // idle for their timeout are classified, with their reason; the others stay.
 TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
-  auto p = load(top6_model(), monitor_mode());
+  auto p = load(top6_model(), {.monitor = 1});
   ASSERT_TRUE(p);
   // A port-scan probe: one SYN, never the handshake's ACK.
   const Packet syn = Packet{}.flags(kSyn).sport(41001);
@@ -122,9 +121,7 @@ TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
 // A pass over more due flows than one scan returns (NNBPF_SWEEP_BATCH, 65,536: the
 // scan runs again) finds every idle one and nothing else.
 TEST_F(XdpTest, InKernelSweepOverManyFlows) {
-  PipelineOptions o = monitor_mode();
-  o.max_flows = 1 << 18;
-  auto p = load(top6_model(), o);
+  auto p = load(top6_model(), {.monitor = 1, .max_flows = 1 << 18});
   ASSERT_TRUE(p);
   int flows = p->map(NNBPF_MAP_FLOWS);
   std::vector<uint8_t> val(p->flow_value_size(), 0);
