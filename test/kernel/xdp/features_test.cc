@@ -1,4 +1,4 @@
-// Feature extraction (bpf_rt/include/nnbpf/features.h, docs/features.md): all
+// Feature extraction (bpf_rt/include/nnbpf/flow.h, docs/features.md): all
 // 24 catalog features on one designed flow, exact where the packets fix them
 // and bounded by the clock where time enters; and the capture pipeline, which
 // reports them without a model.

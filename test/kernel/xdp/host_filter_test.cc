@@ -1,7 +1,7 @@
-// The host filter, blocking and the allowlist (bpf_rt/include/nnbpf/host_filter.h
-// and the finish program): a blocked source is dropped before flow tracking,
-// an expired block is deleted on sight, an intrusion blocks its source unless
-// allowlisted, monitor mode never drops.
+// The host filter, blocking and the allowlist (bpf_rt/progs/xdp.bpf.c: the
+// host filter of nnbpf_xdp, nnbpf_flow_finish): a blocked source is dropped
+// before flow tracking, an expired block is deleted on sight, an intrusion
+// blocks its source unless allowlisted, monitor mode never drops.
 #include <bpf/bpf.h>
 
 #include "runtime/block_gen.h"
