@@ -152,8 +152,8 @@ void register_runtime_commands(CLI::App& app) {
   run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
   run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
   run->add_option("--embryonic-timeout", ra->embryonic,
-                  "classify TCP flows of one packet (a SYN never followed by the handshake, e.g. a port-scan "
-                  "probe) idle this long (default 1s; 0 = off)");
+                  "classify TCP and UDP flows of one packet (a SYN never followed by the handshake, a lone "
+                  "datagram: e.g. port-scan probes) idle this long (default 1s; 0 = off)");
   run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
   auto& pol = ra->opts.policy;
   run->add_option("--window", ra->window, "evidence window (default 10s)");

@@ -103,6 +103,33 @@ std::string capture_csv_header() {
   return h + "label,class,src,dst,sport,dport,proto,end,ts_ns";
 }
 
+namespace {
+
+// One CSV row of a verdict event: the catalog's features, the source's label,
+// the flow's key, why it ended, and its end on the wall clock.
+std::string capture_csv_row(const nnbpf_event& e, const LabelRule& lab, int64_t realtime_offset_ns) {
+  std::string line;
+  for (size_t i = 0; i < e.n_features; ++i) line += std::to_string(e.feat[i]) + ",";
+  line += std::to_string(lab.label) + "," + lab.cls + "," + format_addr(e.key.src.a) + "," +
+          format_addr(e.key.dst.a) + "," + std::to_string(e.key.sport) + "," + std::to_string(e.key.dport) + "," +
+          (e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : std::to_string(e.key.proto)) + "," +
+          reason_name(e.reason) + "," + std::to_string(static_cast<int64_t>(e.ts_ns) + realtime_offset_ns) + "\n";
+  return line;
+}
+
+// "N flows written to OUT (fin 3, idle 2)".
+void print_capture_summary(const std::string& out, uint64_t rows, const std::map<std::string, uint64_t>& by_end) {
+  std::cerr << "nnbpf capture: " << rows << " flows written to " << out;
+  const char* sep = " (";
+  for (const auto& [k, v] : by_end) {
+    std::cerr << sep << k << " " << v;
+    sep = ", ";
+  }
+  std::cerr << (by_end.empty() ? "" : ")") << "\n";
+}
+
+}  // namespace
+
 Status run_capture(const CaptureOptions& o) {
   Labeler labels;
   if (!o.labels.empty()) {
@@ -139,7 +166,6 @@ Status run_capture(const CaptureOptions& o) {
   std::map<std::string, uint64_t> by_end;
   uint64_t rows = 0;
   bool write_failed = false;
-  std::string line;
   RunOptions ro;
   ro.iface = o.iface;
   ro.mode = o.mode;
@@ -154,18 +180,10 @@ Status run_capture(const CaptureOptions& o) {
   ro.who = "capture";
   ro.on_event = [&](const nnbpf_event& e) {
     if (e.type != NNBPF_EV_VERDICT || e.n_features != n_feat) return;
-    const LabelRule& lab = labels.match(e.key.src.a);
-    const char* end = reason_name(e.reason);
-    line.clear();
-    for (size_t i = 0; i < n_feat; ++i) line += std::to_string(e.feat[i]) + ",";
-    line += std::to_string(lab.label) + "," + lab.cls + "," + format_addr(e.key.src.a) + "," +
-            format_addr(e.key.dst.a) + "," + std::to_string(e.key.sport) + "," + std::to_string(e.key.dport) + "," +
-            (e.key.proto == 6 ? "tcp" : e.key.proto == 17 ? "udp" : std::to_string(e.key.proto)) + "," + end + "," +
-            std::to_string(static_cast<int64_t>(e.ts_ns) + offset) + "\n";
-    out << line;
+    out << capture_csv_row(e, labels.match(e.key.src.a), offset);
     if (!out) write_failed = true;
     ++rows;
-    ++by_end[end];
+    ++by_end[reason_name(e.reason)];
   };
   Status st = run_artifact(art, ro);
   out.flush();
@@ -176,17 +194,7 @@ Status run_capture(const CaptureOptions& o) {
     return st;
   }
   if (!out || write_failed) return Error::runtime(o.out + ": write failed");
-  std::cerr << "nnbpf capture: " << rows << " flows written to " << o.out;
-  if (rows) {
-    std::cerr << " (";
-    bool first = true;
-    for (const auto& [k, v] : by_end) {
-      std::cerr << (first ? "" : ", ") << k << " " << v;
-      first = false;
-    }
-    std::cerr << ")";
-  }
-  std::cerr << "\n";
+  print_capture_summary(o.out, rows, by_end);
   return st;
 }
 

@@ -144,19 +144,72 @@ Status run_pipeline(const RunOptions& o) {
   return run_artifact(art, o);
 }
 
-Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
-  const std::string tag = "nnbpf " + o.who + ": ";
-  unsigned ifindex = if_nametoindex(o.iface.c_str());
-  if (ifindex == 0) return Error::bad_input("interface '" + o.iface + "' does not exist");
+namespace {
+
+// Everything about the options that can be wrong, before anything is touched:
+// the interface, privileges, the allowlist's CIDRs, the mode, the policy.
+Status check_run_options(const RunOptions& o, unsigned* ifindex, std::vector<std::vector<uint8_t>>* allow) {
+  *ifindex = if_nametoindex(o.iface.c_str());
+  if (*ifindex == 0) return Error::bad_input("interface '" + o.iface + "' does not exist");
   if (!have_bpf_privileges())
     return Error::runtime("attaching XDP programs needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
-  std::vector<std::vector<uint8_t>> allow;
   for (const auto& c : o.allow) {
     NNBPF_TRY(k, parse_cidr(c));
-    allow.push_back(k);
+    allow->push_back(k);
   }
   if (o.mode != "native" && o.mode != "generic" && o.mode != "auto")
     return Error::bad_input("--mode must be native, generic or auto");
+  return validate_policy(o.policy);
+}
+
+// How events are shown: the model's feature and class names, its logit scale.
+EventPrinter event_printer(const compiler::Artifact& art, const RunOptions& o) {
+  EventPrinter p;
+  p.json = o.json;
+  p.features = art.model.features;
+  p.classes = manifest_classes(art.manifest);
+  try {
+    p.logit_scale = art.stage_names.empty() ? 1 : logit_scale(art.manifest);
+  } catch (...) {
+    p.logit_scale = 1;
+  }
+  p.handler = &o.on_event;
+  p.observe = &o.observe;
+  return p;
+}
+
+// The attached pipeline's life in user space until a signal or
+// o.duration_s: events, the idle sweep every sweep->period(), and once a
+// second the host filter's "no block exists" mark (runtime/block_gen.h).
+void serve(const RunOptions& o, ring_buffer* rb, IdleSweep* sweep, const BlockGen& block_gen, int blocked_fd) {
+  const std::string tag = "nnbpf " + o.who + ": ";
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto last_sweep = start;
+  auto last_empty_check = start;
+  while (!g_stop) {
+    int n = ring_buffer__poll(rb, 100);
+    if (n < 0 && n != -EINTR) break;
+    if (clock::now() - last_empty_check >= std::chrono::seconds(1)) {
+      block_gen.mark_if_empty(blocked_fd);
+      last_empty_check = clock::now();
+    }
+    if (sweep && clock::now() - last_sweep >= sweep->period()) {
+      if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
+      last_sweep = clock::now();
+    }
+    if (o.duration_s > 0 && std::chrono::duration<double>(clock::now() - start).count() >= o.duration_s) break;
+  }
+  ring_buffer__consume(rb);
+}
+
+}  // namespace
+
+Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
+  const std::string tag = "nnbpf " + o.who + ": ";
+  unsigned ifindex = 0;
+  std::vector<std::vector<uint8_t>> allow;
+  NNBPF_CHECK(check_run_options(o, &ifindex, &allow));
 
   std::string note;
   NNBPF_CHECK(ensure_bpffs(&note));
@@ -168,23 +221,16 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     std::cerr << tag << "taking over the pipeline left on " << o.iface
               << (hook->previous_pid() ? " by pid " + std::to_string(hook->previous_pid()) : std::string()) << "\n";
 
-  NNBPF_CHECK(validate_policy(o.policy));
-  const bool has_model = !art.stage_names.empty();
   nnbpf_policy slot_pol{};
   std::string policy_summary;
-  if (has_model) {
+  if (!art.stage_names.empty()) {
     NNBPF_TRY(sp, slot_policy(art.manifest, o.policy, &policy_summary));
     slot_pol = sp;
   }
-
   NNBPF_TRY(pipe, load_for_run(art, o, allow, slot_pol));
-
-  // Keep the blocks and the evidence of the pipeline we take over.
-  hook->inherit_state(*pipe);
+  hook->inherit_state(*pipe);  // the blocks and the evidence of the pipeline taken over
 
   // Everything that can fail without side effects, before attaching.
-  // Packets skip the host-filter lookup while no block exists: checked once
-  // a second below (runtime/block_gen.h).
   NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
   std::unique_ptr<IdleSweep> sweep;
   if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
@@ -192,73 +238,39 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     if (!sw) return sw.error().with_context(art.dir + ": ");
     sweep = std::move(*sw);
   }
-  EventPrinter ectx;
-  ectx.json = o.json;
-  ectx.features = art.model.features;
-  ectx.classes = manifest_classes(art.manifest);
-  try {
-    ectx.logit_scale = has_model ? logit_scale(art.manifest) : 1;
-  } catch (...) {
-    ectx.logit_scale = 1;
-  }
-  ectx.handler = &o.on_event;
-  ectx.observe = &o.observe;
-  std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_owner(
-      ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), print_event, &ectx, nullptr), &ring_buffer__free);
-  if (!rb_owner) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
-  ring_buffer* rb = rb_owner.get();
+  EventPrinter printer = event_printer(art, o);
+  std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb(
+      ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), print_event, &printer, nullptr), &ring_buffer__free);
+  if (!rb) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
 
   // Attach and pin; a failure detaches again: nothing stays half-installed.
   NNBPF_CHECK(hook->attach(*pipe, art, policy_to_json(o.policy).dump(2) + "\n"));
-  const std::string pdir = hook->pin_dir();
-
   // Kernel run-time statistics (run_cnt, run_time_ns per program) stay on
   // while this fd is open (nnbpf stats --programs).
   int stats_fd = -1;
-  if (o.bpf_stats) {
-    stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-    if (stats_fd < 0) std::cerr << tag << "cannot enable BPF run-time statistics: " << std::strerror(errno) << "\n";
-  }
-
-  announce(art, o, pdir, policy_summary);
+  if (o.bpf_stats && (stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0)
+    std::cerr << tag << "cannot enable BPF run-time statistics: " << std::strerror(errno) << "\n";
+  announce(art, o, hook->pin_dir(), policy_summary);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
-  auto start = std::chrono::steady_clock::now();
-  auto last_sweep = start;
-  auto last_empty_check = start;
-  while (!g_stop) {
-    int n = ring_buffer__poll(rb, 100);
-    if (n < 0 && n != -EINTR) break;
-    if (std::chrono::steady_clock::now() - last_empty_check >= std::chrono::seconds(1)) {
-      block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
-      last_empty_check = std::chrono::steady_clock::now();
-    }
-    if (sweep && std::chrono::steady_clock::now() - last_sweep >= sweep->period()) {
-      if (auto r = sweep->run(rb); !r) std::cerr << tag << r.error().message << "\n";
-      last_sweep = std::chrono::steady_clock::now();
-    }
-    if (o.duration_s > 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= o.duration_s)
-      break;
-  }
-  ring_buffer__consume(rb);
+  serve(o, rb.get(), sweep.get(), block_gen, pipe->map_fd(NNBPF_MAP_BLOCKED));
 
-  // Detach: unpin everything, then closing the last link fd detaches.
+  // Teardown: unpin everything; closing the last link fd detaches. No
+  // packet reaches the pipeline then: capture flushes the flows still tracked.
   Status st = hook->detach();
   if (stats_fd >= 0) close(stats_fd);
-  // No packet reaches the pipeline now: flush the flows still tracked.
   if (o.flush_at_exit && sweep) {
-    if (auto r = sweep->flush(NNBPF_END_EXIT, rb); !r) std::cerr << tag << r.error().message << "\n";
-    ring_buffer__consume(rb);
+    if (auto r = sweep->flush(NNBPF_END_EXIT, rb.get()); !r) std::cerr << tag << r.error().message << "\n";
+    ring_buffer__consume(rb.get());
   }
-  rb_owner.reset();
+  rb.reset();
   if (uint64_t lost = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST))
     std::cerr << tag << "warning: " << lost << " events lost (ring buffer full)\n";
-  std::cerr << tag << o.iface << ": detached (" << ectx.events << " events)\n";
+  std::cerr << tag << o.iface << ": detached (" << printer.events << " events)\n";
   return st;
 }
 

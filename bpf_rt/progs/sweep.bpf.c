@@ -49,7 +49,8 @@ static __always_inline __u32 nnbpf_sweep_due_reason(const struct nnbpf_scan_ctx 
 	if (c->now_ns <= h->last_ns) /* a packet since the pass began */
 		return 0;
 	age = c->now_ns - h->last_ns;
-	if (c->embryonic_ns && k->proto == IPPROTO_TCP && h->pkts <= 1 && age >= c->embryonic_ns)
+	if (c->embryonic_ns && (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP) && h->pkts <= 1 &&
+	    age >= c->embryonic_ns)
 		return NNBPF_END_EMBRYONIC;
 	if (c->idle_ns && age >= c->idle_ns)
 		return NNBPF_END_IDLE;

@@ -102,10 +102,14 @@ def connect(args):
 
 
 def udp(args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    if args.src:
-        s.bind((args.src, 0))
+    s = None
     for _ in range(args.count):
+        if s is None or args.new_socket:  # --new-socket: one datagram per source port, as a UDP scan's probes
+            if s is not None:
+                s.close()
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            if args.src:
+                s.bind((args.src, 0))
         s.sendto(b"u" * 64, (args.host, args.port))
         if args.gap:
             time.sleep(args.gap)
@@ -220,6 +224,7 @@ def main():
         c.add_argument("--sport", type=int, default=0)
         c.add_argument("--spec", default="0:S")
         c.add_argument("--udp", action="store_true")
+        c.add_argument("--new-socket", action="store_true", help="udp: each datagram from a new source port")
     args = ap.parse_args()
     {"serve": serve, "connect": connect, "udp": udp, "hold": hold, "syn": syn,
      "packets": packets}[args.cmd](args)

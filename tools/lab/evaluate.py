@@ -210,6 +210,14 @@ def online_eval(events_path, labels_path, scenarios_path):
             "verdicts": verdicts}
 
 
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
 def fmt_mttf(d):
     return "%.1f" % d["mttf"] if d["mttf"] is not None else "none failed (%d)" % d["flows"]
 
@@ -225,6 +233,11 @@ def online(a):
         what = ("blocked after %.2f s (%d flows classified first)" % (s["time_to_block_s"], s["flows_before_block"])
                 if s["blocked"] else "not blocked")
         print("  %-15s %-13s %s" % (s["src"], s["scenario"], what))
+    intr = [s for s in r["sources"] if s["label"]]
+    tb = [s["time_to_block_s"] for s in intr if s["blocked"]]
+    print("attacks blocked %d of %d (median time to block %s, max %s); benign sources blocked %d of %d" % (
+        len(tb), len(intr), "%.2f s" % median(tb) if tb else "-", "%.2f s" % max(tb) if tb else "-",
+        sum(s["blocked"] for s in r["sources"] if not s["label"]), len(r["sources"]) - len(intr)))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({k: v for k, v in r.items() if k != "verdicts"}, f, indent=1)

@@ -124,7 +124,7 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_flow_key) == 40, "nnbpf_flow_key size");
 #define NNBPF_END_EVERY_N 4 /* every N packets, flow kept */
 #define NNBPF_END_EVICTED 5 /* reserved */
 #define NNBPF_END_EXIT 6    /* still live when nnbpf capture stopped (user-space flush) */
-#define NNBPF_END_EMBRYONIC 7 /* TCP flow of one packet (no handshake) idle for --embryonic-timeout */
+#define NNBPF_END_EMBRYONIC 7 /* TCP or UDP flow of one packet idle for --embryonic-timeout */
 
 struct nnbpf_scratch {
 	__u64 seq;        /* odd while an inference runs on this CPU (grace periods) */

@@ -26,8 +26,8 @@
 struct nnbpf_scan_args {
 	__u64 now_ns;       /* CLOCK_MONOTONIC at the start of the pass */
 	__u64 idle_ns;      /* classify flows idle this long; 0 = off */
-	__u64 embryonic_ns; /* TCP flows of one packet (a SYN never followed by
-			     * the handshake's ACK) idle this long; 0 = off */
+	__u64 embryonic_ns; /* TCP and UDP flows of one packet (a SYN never followed
+			     * by the handshake's ACK, a lone datagram) idle this long; 0 = off */
 	__u32 all_reason;   /* nonzero: every flow, with this reason (exit flush) */
 	__u32 due;          /* in: 0; out: records written to nnbpf_sweep_due */
 	__u32 full;         /* out: 1 if the batch filled before the walk ended */

@@ -62,35 +62,45 @@ TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
   const Packet syn = Packet{}.flags(kSyn).sport(41001);
   // An established connection: SYN, ACK, a request, then idle.
   const Packet est = Packet{}.sport(41002);
-  // One UDP datagram, then idle.
+  // One UDP datagram, then idle: a UDP scan's probe.
   const Packet udp = Packet{}.udp(41003, 53).payload(30);
+  // Two datagrams, then idle.
+  const Packet udp2 = udp.sport(41005);
   EXPECT_EQ(p->run(syn), XDP_PASS);
   EXPECT_EQ(p->run(est.flags(kSyn)), XDP_PASS);
   EXPECT_EQ(p->run(est), XDP_PASS);
   EXPECT_EQ(p->run(est.flags(kAck | kPsh).payload(100)), XDP_PASS);
   EXPECT_EQ(p->run(udp), XDP_PASS);
+  EXPECT_EQ(p->run(udp2), XDP_PASS);
+  EXPECT_EQ(p->run(udp2), XDP_PASS);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // An active flow: a packet just now.
   const Packet fresh = Packet{}.flags(kSyn).sport(41004);
   EXPECT_EQ(p->run(fresh), XDP_PASS);
-  ASSERT_EQ(p->flow_count(), 4u);
+  ASSERT_EQ(p->flow_count(), 5u);
 
-  // Embryonic timeout 200 ms, idle timeout 10 s: only the SYN-only flow.
+  // Embryonic timeout 200 ms, idle timeout 10 s: only the one-packet flows,
+  // the SYN and the single datagram.
   auto emb = nnbpf::runtime::IdleSweep::attach(p->object(), {10 * kSec, kSec / 5});
   ASSERT_TRUE(emb) << emb.error().message;
   auto n = (*emb)->run();
   ASSERT_TRUE(n) << n.error().message;
-  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(*n, 2u);
   auto ev = p->events();
-  ASSERT_EQ(ev.size(), 1u);
-  EXPECT_TRUE(same_key(ev[0].key, syn.key()));
-  EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EMBRYONIC));
-  expect_reference(p->artifact().model, ev[0]);
+  ASSERT_EQ(ev.size(), 2u);
+  for (const auto& e : ev) {
+    EXPECT_TRUE(same_key(e.key, syn.key()) || same_key(e.key, udp.key()));
+    EXPECT_EQ(e.reason, static_cast<uint32_t>(NNBPF_END_EMBRYONIC));
+    expect_reference(p->artifact().model, e);
+  }
+  EXPECT_NE(ev[0].key.sport, ev[1].key.sport);
   EXPECT_FALSE(p->flow(syn.key()));
+  EXPECT_FALSE(p->flow(udp.key()));
   EXPECT_TRUE(p->flow(est.key())) << "an established idle flow is not swept early";
+  EXPECT_TRUE(p->flow(udp2.key())) << "a two-datagram flow waits for the idle timeout";
   EXPECT_TRUE(p->flow(fresh.key()));
 
-  // Idle timeout 200 ms: the established and the UDP flow, not the fresh one.
+  // Idle timeout 200 ms: the established and the two-datagram flow, not the fresh one.
   auto idle = nnbpf::runtime::IdleSweep::attach(p->object(), {kSec / 5, 0});
   ASSERT_TRUE(idle) << idle.error().message;
   n = (*idle)->run();
@@ -100,7 +110,7 @@ TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
   ASSERT_EQ(ev.size(), 2u);
   for (const auto& e : ev) {
     EXPECT_EQ(e.reason, static_cast<uint32_t>(NNBPF_END_IDLE));
-    EXPECT_TRUE(same_key(e.key, est.key()) || same_key(e.key, udp.key()));
+    EXPECT_TRUE(same_key(e.key, est.key()) || same_key(e.key, udp2.key()));
     expect_reference(p->artifact().model, e);
   }
   EXPECT_NE(ev[0].key.sport, ev[1].key.sport);
@@ -115,7 +125,7 @@ TEST_F(XdpTest, InKernelSweepClassifiesExactlyTheIdleFlows) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].reason, static_cast<uint32_t>(NNBPF_END_EXIT));
   EXPECT_EQ(p->flow_count(), 0u);
-  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), 4u);
+  EXPECT_EQ(p->stat(NNBPF_STAT_FLOWS_ENDED), 5u);
 }
 
 // A pass over more due flows than one scan returns (NNBPF_SWEEP_BATCH, 65,536: the
