@@ -22,14 +22,9 @@ check_model repro_top6 "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6.onnx"
 check_model repro_top6_nobias "$NNBPF_SOURCE_DIR/examples/models/nnbpf-repro-top6-nobias.onnx"
 
 for name in repro_top6 repro_top6_nobias; do
-  dir=$WORK/$name
-  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine kernel > "$WORK/$name.data.kernel" 2>/dev/null || fail "$name: kernel on data"
-  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine reference > "$WORK/$name.data.ref" || fail "$name: reference on data"
-  "$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine float > "$WORK/$name.data.float" || fail "$name: float on data"
+  infer_engines "$name on the data set" "$WORK/$name" "$REPRO_DATA" "$WORK/$name.data" kernel reference float
   rows=$(($(wc -l < "$REPRO_DATA") - 1))
-  [[ $(wc -l < "$WORK/$name.data.kernel") -eq $rows ]] || fail "$name: expected $rows rows"
-  cmp -s "$WORK/$name.data.kernel" "$WORK/$name.data.ref" || fail "$name: kernel and reference differ on the data set"
-  agree=$(paste -d' ' <(cut -d, -f1 "$WORK/$name.data.kernel") <(cut -d, -f1 "$WORK/$name.data.float") | awk '$1==$2' | wc -l)
+  agree=$((rows - $(verdicts_differ "$WORK/$name.data.kernel.txt" "$WORK/$name.data.float.txt")))
   echo "$name: all $rows data-set rows identical (kernel == reference); float/kernel verdict agreement $agree/$rows"
   [[ $((agree * 1000)) -ge $((rows * 999)) ]] || fail "$name: float/kernel agreement below 99.9 %"
 done
@@ -38,12 +33,9 @@ done
 # README.md) retrains the same weights from the shipped data.
 check_model lab "$NNBPF_SOURCE_DIR/examples/models/nnbpf-lab.onnx"
 LAB_CSV=$NNBPF_SOURCE_DIR/examples/models/nnbpf-lab.train.csv
-for e in kernel reference float; do
-  "$NNBPF" infer "$WORK/lab" --input "$LAB_CSV" --engine $e > "$WORK/lab.train.$e" 2>/dev/null || fail "lab: $e on its data"
-done
-cmp -s "$WORK/lab.train.kernel" "$WORK/lab.train.reference" || fail "lab: kernel and reference differ on its data"
+infer_engines "lab on its data" "$WORK/lab" "$LAB_CSV" "$WORK/lab.train" kernel reference float
 lab_rows=$(($(wc -l < "$LAB_CSV") - 1))
-lab_agree=$(paste -d' ' <(cut -d, -f1 "$WORK/lab.train.kernel") <(cut -d, -f1 "$WORK/lab.train.float") | awk '$1==$2' | wc -l)
+lab_agree=$((lab_rows - $(verdicts_differ "$WORK/lab.train.kernel.txt" "$WORK/lab.train.float.txt")))
 [[ $((lab_agree * 100)) -ge $((lab_rows * 99)) ]] || fail "lab: float/kernel agreement $lab_agree/$lab_rows is below 99 %"
 $PY "$NNBPF_SOURCE_DIR/examples/train/train.py" --data "$LAB_CSV" --out "$WORK/lab-again.onnx" --seed 1 --epochs 200 \
     --batch-size 32 --target-fpr 0.01 --quiet > /dev/null 2>&1 || fail "lab: retraining with the documented command"
@@ -53,6 +45,6 @@ meta_margin() { $PY -c 'import onnx, sys; print({p.key: p.value for p in onnx.lo
   fail "lab: nnbpf.min_margin of the shipped and the retrained model differ"
 "$NNBPF" compile "$WORK/lab-again.onnx" -o "$WORK/lab-again" > /dev/null || fail "lab: compile the retrained model"
 "$NNBPF" infer "$WORK/lab-again" --input "$LAB_CSV" --engine float > "$WORK/lab-again.float" || fail "lab: float"
-cmp -s "$WORK/lab.train.float" "$WORK/lab-again.float" || fail "lab: the documented command does not reproduce the shipped model"
+cmp -s "$WORK/lab.train.float.txt" "$WORK/lab-again.float" || fail "lab: the documented command does not reproduce the shipped model"
 echo "lab: $lab_rows training flows identical (kernel == reference); float/kernel verdict agreement $lab_agree/$lab_rows; retrained: same float logits"
 echo "equivalence: PASS"

@@ -13,16 +13,11 @@ require_root_bpf
 require_repro_data
 
 agree_at_least() {  # name what rows.csv: kernel vs float verdicts >= 99.9 %
-  local name=$1 what=$2 rows=$3 n agree
-  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine kernel > "$WORK/$name.$what.kernel" 2>/dev/null \
-    || fail "$name: kernel on $what"
-  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine reference > "$WORK/$name.$what.ref" || fail "$name: reference on $what"
-  "$NNBPF" infer "$WORK/$name" --input "$rows" --engine float > "$WORK/$name.$what.float" || fail "$name: float on $what"
-  cmp -s "$WORK/$name.$what.kernel" "$WORK/$name.$what.ref" || fail "$name: kernel and reference differ on $what"
+  local name=$1 what=$2 rows=$3 out=$WORK/$1.$2 n agree
+  infer_engines "$name on $what" "$WORK/$name" "$rows" "$out" kernel reference float
   n=$(($(wc -l < "$rows") - 1))
-  [[ $(wc -l < "$WORK/$name.$what.kernel") -eq $n && $n -gt 0 ]] || fail "$name: expected $n rows on $what"
-  agree=$(paste -d' ' <(cut -d, -f1 "$WORK/$name.$what.kernel") <(cut -d, -f1 "$WORK/$name.$what.float") | awk '$1==$2' | wc -l)
-  local ones; ones=$(cut -d, -f1 "$WORK/$name.$what.float" | grep -c '^1$' || true)
+  agree=$((n - $(verdicts_differ "$out.kernel.txt" "$out.float.txt")))
+  local ones; ones=$(cut -d, -f1 "$out.float.txt" | grep -c '^1$' || true)
   echo "$name: $what: float/kernel verdict agreement $agree/$n ($ones judged 1 by the float model)"
   [[ $((agree * 1000)) -ge $((n * 999)) ]] || fail "$name: $what: float/kernel agreement $agree/$n is below 99.9 %"
   [[ $ones -gt 0 && $ones -lt $n ]] || fail "$name: $what: the float model gives one verdict on every row"

@@ -29,22 +29,45 @@ trap 'rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# Compiles ONNX into $WORK/NAME (extra compile args after it), checks it
-# (PASS), and runs 10,000 random rows (test/kernel/gen_inputs.py, seed 7)
-# through the kernel and the reference: identical output or failure. Leaves
-# $WORK/NAME.{in.csv,kernel.txt,ref.txt,kernel.err,compile.txt}.
-check_kernel_equals_reference() {  # name onnx [compile args...]
+# Runs INPUT (a CSV: a header, then rows) through artifact DIR on each
+# ENGINE (kernel and reference, and float if asked) into OUT.{kernel,ref,float}.txt
+# (stderr beside, .err): one output line a row, and the kernel's output
+# identical to the reference's, or failure naming LABEL.
+infer_engines() {  # label dir input.csv out engine...
+  local label=$1 dir=$2 input=$3 out=$4 e f rows
+  shift 4
+  rows=$(($(wc -l < "$input") - 1))
+  for e in "$@"; do
+    f=$out.${e/reference/ref}
+    "$NNBPF" infer "$dir" --input "$input" --engine "$e" > "$f.txt" 2> "$f.err" || { cat "$f.err"; fail "$label: $e infer"; }
+    [[ $(wc -l < "$f.txt") -eq $rows && $rows -gt 0 ]] || fail "$label: expected $rows $e rows"
+  done
+  cmp -s "$out.kernel.txt" "$out.ref.txt" || {
+    diff <(head -n 2000 "$out.kernel.txt") <(head -n 2000 "$out.ref.txt") | head -5
+    fail "$label: kernel and reference differ"; }
+}
+
+# How many rows' verdicts (first column) differ between two outputs.
+verdicts_differ() {  # a b
+  paste -d' ' <(cut -d, -f1 "$1") <(cut -d, -f1 "$2") | awk '$1 != $2' | wc -l
+}
+
+# Compiles ONNX into $WORK/NAME (extra compile args after it) and checks it
+# (PASS). Leaves $WORK/NAME.{compile,check}.txt.
+compile_and_check() {  # name onnx [compile args...]
   local name=$1 onnx=$2 dir=$WORK/$1
   shift 2
   "$NNBPF" compile "$onnx" -o "$dir" "$@" > "$WORK/$name.compile.txt" || fail "$name: compile"
   "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
   grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
-  $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$dir/manifest.json" 10000 7 "$WORK/$name.in.csv"
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine kernel > "$WORK/$name.kernel.txt" 2> "$WORK/$name.kernel.err" \
-    || { cat "$WORK/$name.kernel.err"; fail "$name: kernel infer"; }
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine reference > "$WORK/$name.ref.txt" || fail "$name: reference infer"
-  [[ $(wc -l < "$WORK/$name.kernel.txt") -eq 10000 ]] || fail "$name: expected 10000 kernel rows"
-  cmp -s "$WORK/$name.kernel.txt" "$WORK/$name.ref.txt" || {
-    diff <(head -n 2000 "$WORK/$name.kernel.txt") <(head -n 2000 "$WORK/$name.ref.txt") | head -5
-    fail "$name: kernel and reference differ on random inputs"; }
+}
+
+# compile_and_check, then 10,000 random rows (test/kernel/gen_inputs.py,
+# seed 7) through the kernel and the reference: identical output or failure.
+# Leaves $WORK/NAME.{in.csv,kernel.txt,ref.txt,kernel.err}.
+check_kernel_equals_reference() {  # name onnx [compile args...]
+  local name=$1
+  compile_and_check "$@"
+  $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$WORK/$name/manifest.json" 10000 7 "$WORK/$name.in.csv"
+  infer_engines "$name" "$WORK/$name" "$WORK/$name.in.csv" "$WORK/$name" kernel reference
 }

@@ -11,25 +11,12 @@ source "$(dirname "$0")/lib.bash"
 require_root_bpf
 require_repro_data
 
-verdicts_differ() {  # a b: number of rows whose verdicts differ
-  paste -d' ' <(cut -d, -f1 "$1") <(cut -d, -f1 "$2") | awk '$1 != $2' | wc -l
-}
-
 check_tree() {  # name onnx [compile options]
-  local name=$1 onnx=$2 dir=$WORK/$1
-  "$NNBPF" compile "$onnx" -o "$dir" "${@:3}" > "$WORK/$name.compile.txt" || fail "$name: compile"
+  local name=$1 onnx=$2
+  compile_and_check "$name" "$onnx" "${@:3}"
   "$NNBPF" compile "$onnx" --emit ir -o "$WORK/$name.ir" || fail "$name: --emit ir"
-  "$NNBPF" check "$dir" > "$WORK/$name.check.txt" || { cat "$WORK/$name.check.txt"; fail "$name: check"; }
-  grep -q "result: PASS" "$WORK/$name.check.txt" || fail "$name: check did not pass"
   $PY "$NNBPF_SOURCE_DIR/test/kernel/gen_tree_inputs.py" "$WORK/$name.ir" 10000 7 "$WORK/$name.in.csv"
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine kernel > "$WORK/$name.kernel.txt" 2> "$WORK/$name.kernel.err" \
-    || { cat "$WORK/$name.kernel.err"; fail "$name: kernel infer"; }
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine reference > "$WORK/$name.ref.txt" || fail "$name: reference infer"
-  "$NNBPF" infer "$dir" --input "$WORK/$name.in.csv" --engine float > "$WORK/$name.float.txt" || fail "$name: float infer"
-  [[ $(wc -l < "$WORK/$name.kernel.txt") -eq 10000 ]] || fail "$name: expected 10000 kernel rows"
-  cmp -s "$WORK/$name.kernel.txt" "$WORK/$name.ref.txt" || {
-    diff <(head -n 2000 "$WORK/$name.kernel.txt") <(head -n 2000 "$WORK/$name.ref.txt") | head -5
-    fail "$name: kernel and reference differ"; }
+  infer_engines "$name" "$WORK/$name" "$WORK/$name.in.csv" "$WORK/$name" kernel reference float
   local diff; diff=$(verdicts_differ "$WORK/$name.kernel.txt" "$WORK/$name.float.txt")
   [[ $diff -eq 0 ]] || fail "$name: float and kernel verdicts differ on $diff rows"
   # Every class must occur, or the comparison proves little.
@@ -48,16 +35,10 @@ grep -q "stages:   3" "$WORK/tree_ens3_split.compile.txt" || fail "tree_ens3_spl
 # A depth-10 tree trained on the data set; every row.
 $PY "$NNBPF_SOURCE_DIR/examples/train/baselines.py" tree --data "$REPRO_DATA" --out "$WORK/dt10.onnx" \
   --depth 10 --seed 1 > "$WORK/dt10.train.txt" 2>&1 || { cat "$WORK/dt10.train.txt"; fail "baselines.py tree"; }
-dir=$WORK/dt10
-"$NNBPF" compile "$WORK/dt10.onnx" -o "$dir" > /dev/null || fail "dt10: compile"
-"$NNBPF" check "$dir" | grep -q "result: PASS" || fail "dt10: check"
-"$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine kernel > "$WORK/dt10.kernel" 2>/dev/null || fail "dt10: kernel on data"
-"$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine reference > "$WORK/dt10.ref" || fail "dt10: reference on data"
-"$NNBPF" infer "$dir" --input "$REPRO_DATA" --engine float > "$WORK/dt10.float" || fail "dt10: float on data"
+compile_and_check dt10 "$WORK/dt10.onnx"
+infer_engines "dt10 on the data set" "$WORK/dt10" "$REPRO_DATA" "$WORK/dt10.data" kernel reference float
 rows=$(($(wc -l < "$REPRO_DATA") - 1))
-[[ $(wc -l < "$WORK/dt10.kernel") -eq $rows ]] || fail "dt10: expected $rows rows"
-cmp -s "$WORK/dt10.kernel" "$WORK/dt10.ref" || fail "dt10: kernel and reference differ on the data set"
-diff=$(verdicts_differ "$WORK/dt10.kernel" "$WORK/dt10.float")
+diff=$(verdicts_differ "$WORK/dt10.data.kernel.txt" "$WORK/dt10.data.float.txt")
 [[ $diff -eq 0 ]] || fail "dt10: float and kernel verdicts differ on $diff of $rows rows"
 echo "dt10: all $rows data-set rows identical (kernel == reference), float == kernel verdicts on all of them"
 echo "tree_equivalence: PASS"
