@@ -1,7 +1,8 @@
 // QuantModel + StagePlan -> BPF C (one translation unit). Each op has its own
 // emitter (emit_standardize.cc, emit_dense.cc, emit_classify.cc) writing into
 // an EmitContext; emit_program.cc assembles the unit. The emitted code uses
-// integer arithmetic and shifts only, and has no loops.
+// integer arithmetic and shifts only; its only loops are large dense layers'
+// bounded loops over rows (emit_dense.cc).
 #pragma once
 
 #include <sstream>
