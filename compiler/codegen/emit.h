@@ -2,7 +2,8 @@
 // emitter (emit_standardize.cc, emit_dense.cc, emit_int8.cc, emit_tree.cc,
 // emit_classify.cc) writing into
 // an EmitContext; emit_program.cc assembles the unit. The emitted code uses
-// integer arithmetic and shifts only, and has no loops.
+// integer arithmetic and shifts only; its only loops are large dense layers'
+// bounded loops over rows (emit_dense.cc).
 #pragma once
 
 #include <sstream>

@@ -17,6 +17,20 @@ int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_off
 int64_t estimate_stage_overhead_insns() { return 40; }
 // Requantization (multiply, round, shift) and the two clamps of an int8 neuron.
 constexpr int64_t kInt8RequantInsns = 12;
+// A looped layer's bookkeeping per row: the counter, its test and the three
+// pointers' advance, spilled and reloaded around the products, over a group.
+constexpr int64_t kLoopRowInsns = 4;
+
+// Straight-line code grows with every weight: past this many a layer's code
+// no longer fits the CPU's instruction cache once JIT-compiled, and clang's
+// time grows with it; a loop over groups of rows costs the bookkeeping above
+// (docs/PERFORMANCE.md, "Large models"). [6,32,32,2]'s largest layer has
+// 1,024 weights.
+constexpr int64_t kLoopMinWeights = 2048;
+
+bool dense_layer_loops(const QuantLayer& layer) {
+  return static_cast<int64_t>(layer.in) * layer.out >= kLoopMinWeights;
+}
 
 Result<StagePlan> plan_stages(const QuantModel& model, int64_t max_stage_insns, const PlanTarget& target) {
   if (max_stage_insns < 200)
@@ -53,9 +67,14 @@ Result<StagePlan> plan_mlp_stages(const QuantModel& model, const QuantMlp& mlp, 
     const bool int8 = mlp.mode == QuantMode::Int8;
     const size_t weight_bytes = int8 ? 1 : 4;
     const int64_t requant = int8 && l + 1 < static_cast<int>(mlp.layers.size()) ? kInt8RequantInsns : 0;
+    // int32: rows beyond the 16-bit load displacement are addressed from a
+    // row pointer (emit_dense.cc), at no cost per product; int8 computes
+    // their addresses (emit_int8.cc).
+    const bool loops = !int8 && dense_layer_loops(layer);
     auto neuron_cost = [&](int i) {
-      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, base + weight_bytes * layer.in * (i + 1)) +
-             requant;
+      const size_t row_end = int8 ? base + weight_bytes * layer.in * (i + 1) : 0;
+      return estimate_neuron_insns(layer.in, layer.relu, target.isa_v4, row_end) + requant +
+             (loops ? kLoopRowInsns : 0);
     };
     int begin = 0;
     while (begin < layer.out) {

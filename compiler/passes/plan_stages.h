@@ -53,9 +53,9 @@ struct PlanTarget {
   std::vector<size_t> weight_offsets;  // byte offset of each layer's weights in the slot
 };
 
-// Estimated BPF instructions. The emitted code is straight-line and
-// branch-free, so this is also the verifier-processed count (nnbpf check
-// prints the real one).
+// Estimated verifier-processed BPF instructions (nnbpf check prints the
+// real count). The emitted code is straight-line and branch-free except a
+// large layer's loop over rows, whose every iteration the verifier walks.
 int64_t estimate_standardize_insns(int n_inputs);
 int64_t estimate_neuron_insns(int fan_in, bool relu, bool isa_v4, size_t row_offset);
 int64_t estimate_stage_overhead_insns();
@@ -64,6 +64,11 @@ int64_t estimate_stage_overhead_insns();
 // each stage filled up to the budget.
 Result<StagePlan> plan_mlp_stages(const QuantModel& model, const QuantMlp& mlp, int64_t max_stage_insns,
                                   const PlanTarget& target);
+
+// Whether the dense emitter (compiler/codegen/emit_dense.cc) computes a layer
+// of the int32 mode as a bounded loop over groups of rows rather than as
+// straight-line code, from the layer's straight-line size.
+bool dense_layer_loops(const QuantLayer& layer);
 
 // Tree models (plan_tree.cc): the first stage copies the features and clears
 // the logits; each tree costs its levels plus adding its leaf row.

@@ -32,10 +32,24 @@ for d in split split2000; do
   "$NNBPF" infer "$WORK/$d" --input "$WORK/in.csv" > "$WORK/$d.out" 2>/dev/null
   cmp "$WORK/one.txt" "$WORK/$d.out" || fail "$d and single-stage results differ"
 done
+# [24,128,128,128,2] loops over the rows of its 128x128 layers
+# (compiler/codegen/emit_dense.cc): split at 37000 instructions, stages cut
+# loops into row ranges that are not whole groups of 4 (42 rows, 70 rows, ...)
+# and the leftover rows are straight-line code; same results as one stage.
+big=$NNBPF_FIXTURES_DIR/mlp_24_128_128_128_2.onnx
+"$NNBPF" compile "$big" -o "$WORK/big1" > /dev/null
+"$NNBPF" compile "$big" -o "$WORK/big5" --max-stage-insns 37000 > /dev/null
+nb=$(stages "$WORK/big5")
+[[ $nb -ge 4 ]] || fail "expected >= 4 stages for [24,128,128,128,2] at 37000, got $nb"
+"$NNBPF" check "$WORK/big5" > "$WORK/big5.check" || fail "split [24,128,128,128,2] does not pass check: $(tail -3 "$WORK/big5.check")"
+$PY "$NNBPF_SOURCE_DIR/test/kernel/gen_inputs.py" "$WORK/big1/manifest.json" 1000 12 "$WORK/big.csv"
+"$NNBPF" infer "$WORK/big1" --input "$WORK/big.csv" > "$WORK/big1.out" 2>/dev/null
+"$NNBPF" infer "$WORK/big5" --input "$WORK/big.csv" > "$WORK/big5.out" 2>/dev/null
+cmp "$WORK/big1.out" "$WORK/big5.out" || fail "[24,128,128,128,2]: $nb-stage and single-stage results differ"
 # The finest split there is: one neuron per stage needs more stages than a
 # tail-call chain allows for this network, which must be refused cleanly.
 if "$NNBPF" compile "$onnx" -o "$WORK/tiny" --max-stage-insns 200 > "$WORK/tiny.txt" 2>&1; then
   fail "a 67-stage plan was accepted"
 fi
 grep -q "tail-call stages" "$WORK/tiny.txt" || fail "unclear error for too many stages: $(cat "$WORK/tiny.txt")"
-echo "stage_split: PASS ($n2000 and $n stages, 3000 identical rows each)"
+echo "stage_split: PASS ($n2000 and $n stages, 3000 identical rows each; [24,128,128,128,2] in $nb stages, 1000 identical rows)"

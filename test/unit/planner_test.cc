@@ -100,8 +100,11 @@ TEST(Planner, V3StagesFitShortJumps) {
   EXPECT_EQ(v4->max_stage_insns, kDefaultMaxStageInsns);
 }
 
-TEST(Planner, LargeSlotOffsetsCostMore) {
+// int8 weights beyond the 16-bit load displacement need address arithmetic
+// (int32 ones are addressed from a row pointer, emit_dense.cc).
+TEST(Planner, LargeSlotOffsetsCostMoreInInt8) {
   auto m = make_model({24, 128, 128, 128, 2});
+  m.mlp().mode = QuantMode::Int8;
   PlanTarget near, far;
   near.weight_offsets = {0, 0, 0, 0};
   far.weight_offsets = {40000, 40000, 40000, 40000};
@@ -113,6 +116,17 @@ TEST(Planner, LargeSlotOffsetsCostMore) {
   for (const auto& st : b->stages) sb += st.est_insns;
   EXPECT_GT(sb, sa);
   expect_covers(m, *b);
+}
+
+// Layers of many weights are loops over rows; the paper's shape stays
+// straight-line code.
+TEST(Planner, LargeLayersLoop) {
+  auto small = make_model({6, 32, 32, 2});
+  for (const auto& l : small.mlp().layers) EXPECT_FALSE(dense_layer_loops(l));
+  auto big = make_model({24, 128, 128, 128, 2});
+  EXPECT_TRUE(dense_layer_loops(big.mlp().layers[1]));
+  EXPECT_TRUE(dense_layer_loops(big.mlp().layers[2]));
+  EXPECT_FALSE(dense_layer_loops(big.mlp().layers[3]));
 }
 
 TEST(Planner, OneNeuronPerStageIsTheFinestSplit) {

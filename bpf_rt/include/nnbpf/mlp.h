@@ -18,6 +18,11 @@
  * (the condition is a constant, clang keeps one branch). asm volatile keeps
  * the products in source order between the emitter's barriers. (Operand
  * names must differ from the macro's parameters.)
+ *
+ * nnbpf_mac_at(acc, row, disp, x): acc += (__s64)*(__s32 *)((char *)row +
+ * disp) * x, the same three instructions from a row pointer: disp is a byte
+ * offset (a constant below 32 KiB) from row, a const __s32 * into the slot
+ * that the emitter advances row by row (loops, and rows beyond 32 KiB).
  */
 #ifndef NNBPF_MLP_H
 #define NNBPF_MLP_H
@@ -39,6 +44,15 @@
 		} else {                                                                              \
 			(acc) += (__s64)(p)->field * (x);                                             \
 		}                                                                                     \
+	} while (0)
+
+#define nnbpf_mac_at(acc, row, disp, x)                                                               \
+	do {                                                                                          \
+		_Static_assert((disp) >= 0 && (disp) <= 32767, "nnbpf_mac_at: offset out of range");    \
+		__s64 nnbpf_w_;                                                                       \
+		asm volatile(NNBPF_MAC_LOAD_S32 "%[w] *= %[act]\n\t%[sum] += %[w]"                        \
+			     : [sum] "+r"(acc), [w] "=&r"(nnbpf_w_)                                     \
+			     : [base] "r"(row), [act] "r"(x), [off] "i"(disp));                            \
 	} while (0)
 
 #endif /* NNBPF_MLP_H */
