@@ -1451,28 +1451,47 @@ TEST_F(XdpTest, BrokenChainPassesThePacket) {
   EXPECT_EQ(p->sweep(pk.key()), XDP_PASS);  // flow already freed at FIN
 }
 
-TEST_F(XdpTest, ChainBrokenAfterTheModelPassesThePacket) {
+TEST_F(XdpTest, BrokenChainStillRemembersTheClose) {
   LoadOpts o;
-  o.wire_finish = false;  // the last stage's tail call to nnbpf_flow_finish fails
+  o.wire_chain = false;  // the tail call to stage 0 fails
+  auto p = load(top6_model(), o);
+  ASSERT_TRUE(p);
+  Pkt pk;
+  EXPECT_EQ(p->run(pk), XDP_PASS);
+  EXPECT_EQ(p->run(pk.with_flags(kFin)), XDP_PASS) << "never drop because nnbpf failed";
+  EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 1u);
+  // The connection's remnants start no new flow after the close...
+  EXPECT_EQ(p->run(pk), XDP_PASS);
+  EXPECT_EQ(p->stat(NNBPF_STAT_AFTER_CLOSE), 1u);
+  EXPECT_EQ(p->sweep(pk.key()), XDP_PASS);  // nothing to classify
+  // ...nor does another connection's packet...
+  Pkt other = pk;
+  other.sport = static_cast<uint16_t>(pk.sport + 1);
+  EXPECT_EQ(p->run(other), XDP_PASS);
+  EXPECT_EQ(p->stat(NNBPF_STAT_AFTER_CLOSE), 1u);
+  EXPECT_TRUE(p->flow(other.key()));
+  // ...but a SYN on the same 5-tuple does, and the sweep reports the failure.
+  EXPECT_EQ(p->run(pk.with_flags(kSyn)), XDP_PASS);
+  EXPECT_EQ(p->sweep(pk.key()), XDP_ABORTED);
+  EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 2u);
+}
+
+TEST_F(XdpTest, LastStageFinishesTheFlowItself) {
+  LoadOpts o;
+  o.wire_finish = false;  // no finish program in nnbpf_progs: a model's flows do not need one
   auto p = load(top6_model(), o);
   ASSERT_TRUE(p);
   ASSERT_EQ(p->write_params(nnbpf::compiler::serialize_params(always_intrusion(p->artifact().model), 2)), "");
   Pkt pk;
   EXPECT_EQ(p->run(pk), XDP_PASS);
-  EXPECT_EQ(p->run(pk.with_flags(kFin)), XDP_PASS) << "never drop because nnbpf failed";
-  EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 1u);
-  EXPECT_TRUE(p->events().empty());
-  EXPECT_FALSE(p->blocked(pk.src));
-  EXPECT_EQ(p->stat(NNBPF_STAT_PASSED), 2u);
-  EXPECT_EQ(p->stat(NNBPF_STAT_PKTS), 2u);
-  // The connection's remnants start no new flow after the close...
-  EXPECT_EQ(p->run(pk), XDP_PASS);
-  EXPECT_EQ(p->stat(NNBPF_STAT_AFTER_CLOSE), 1u);
-  EXPECT_EQ(p->sweep(pk.key()), XDP_PASS);  // nothing to classify
-  // ...but a SYN on the same 5-tuple does, and the sweep reports the failure.
-  EXPECT_EQ(p->run(pk.with_flags(kSyn)), XDP_PASS);
-  EXPECT_EQ(p->sweep(pk.key()), XDP_ABORTED);
-  EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 2u);
+  EXPECT_EQ(p->run(pk.with_flags(kFin)), XDP_DROP) << "the intrusion's packet is the first one dropped";
+  EXPECT_EQ(p->error(NNBPF_ERR_TAILCALL), 0u);
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 2u);  // verdict, block
+  EXPECT_EQ(ev[0].verdict, 1);
+  EXPECT_EQ(ev[1].type, NNBPF_EV_BLOCK);
+  EXPECT_TRUE(p->blocked(pk.src));
+  EXPECT_EQ(p->stat(NNBPF_STAT_INFERENCES), 1u);
 }
 
 // ---- cost per packet ---------------------------------------------------------------------
