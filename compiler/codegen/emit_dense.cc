@@ -7,6 +7,7 @@
 // Each product is nnbpf_mac (bpf_rt/include/nnbpf/mlp.h): load, multiply,
 // add.
 #include <algorithm>
+#include <cstdlib>
 
 #include "compiler/codegen/emit.h"
 
@@ -46,10 +47,24 @@ void emit_dense(EmitContext& ctx, int l, int begin, int end) {
     if (ctx.layout.layers[l].weight_offset + row_bytes * (i + g) > 32767) g = 1;
     o << "\t{\n";
     for (int k = 0; k < g; ++k) o << "\t\t__s64 a" << k << " = 0;\n";
+    // The group's weights are one contiguous run of the slot: with at most
+    // kDenseBases pointers into it, every load's displacement fits in one
+    // byte of x86 code (nnbpf_mac_rel, bpf_rt/include/nnbpf/mlp.h).
+    const size_t run = ctx.layout.layers[l].weight_offset + row_bytes * i;
+    const bool rel = row_bytes * g <= 256 * kDenseBases;
+    for (size_t q = 0; rel && q * 256 < row_bytes * g; ++q)
+      o << "\t\tconst char *q" << q << " = (const char *)p + " << run + 256 * q + 128 << ";\n\t\tnnbpf_opaque(q" << q
+        << ");\n";
     for (int j = 0; j < layer.in; ++j) {
       o << "\t\t{\n\t\t\t__s64 xj = " << x << "[" << j << "];\n";
-      for (int k = 0; k < g; ++k)
-        o << "\t\t\tnnbpf_mac(a" << k << ", p, " << w << "[" << i + k << "][" << j << "], xj);\n";
+      for (int k = 0; k < g; ++k) {
+        const long at = static_cast<long>(row_bytes * k + 4 * j);  // from the run's start
+        if (rel)
+          o << "\t\t\tnnbpf_mac_rel(a" << k << ", q" << at / 256 << ", " << (at % 256 < 128 ? "-" : "+")
+            << std::labs(at % 256 - 128) << ", xj);\n";
+        else
+          o << "\t\t\tnnbpf_mac(a" << k << ", p, " << w << "[" << i + k << "][" << j << "], xj);\n";
+      }
       o << "\t\t}\n";
     }
     o << "\t\t__u32 sh = " << shift << ";\n";
