@@ -130,15 +130,6 @@ static __always_inline int nnbpf_next(struct xdp_md *ctx, struct nnbpf_scratch *
 	return nnbpf_abandon(s);
 }
 
-/* After the last layer: hand the result to the finish program of whoever
- * started the inference. */
-static __always_inline int nnbpf_finish(struct xdp_md *ctx, struct nnbpf_scratch *s)
-{
-	if (s->mode == NNBPF_MODE_TEST)
-		return nnbpf_next(ctx, s, NNBPF_PROG_FINISH_TEST);
-	return nnbpf_next(ctx, s, NNBPF_PROG_FINISH_FLOW);
-}
-
 SEC("xdp")
 int nnbpf_test_entry(struct xdp_md *ctx)
 {

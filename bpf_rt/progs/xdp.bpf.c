@@ -35,6 +35,7 @@
 #include "nnbpf/maps.h"
 #include "nnbpf/parse.h"
 #include "nnbpf/flow.h"
+#include "nnbpf/closed.h"
 
 #ifndef NNBPF_DEFAULT_BLOCK_TTL_NS
 #define NNBPF_DEFAULT_BLOCK_TTL_NS (300ULL * NNBPF_NSEC_PER_SEC)
@@ -113,7 +114,7 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 		if (free_flow)
 			bpf_map_delete_elem(&nnbpf_flows, k);
 		if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
-			bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
+			nnbpf_closed_put(k, t0);
 		return 1;
 	}
 #define NNBPF_X(i, name) s->feat[i] = nnbpf_feat_##name(f, k);
@@ -124,7 +125,7 @@ static __always_inline int nnbpf_end_flow(struct xdp_md *ctx, const struct nnbpf
 	if (free_flow)
 		bpf_map_delete_elem(&nnbpf_flows, k);
 	if (reason == NNBPF_END_FIN || reason == NNBPF_END_RST)
-		bpf_map_update_elem(&nnbpf_closed, k, &t0, BPF_ANY);
+		nnbpf_closed_put(k, t0);
 	now = bpf_ktime_get_ns();
 	s->extract_ns = now - t0;
 	nnbpf_inference_begin_at(s, mode, slot, now);
@@ -222,9 +223,7 @@ int nnbpf_xdp(struct xdp_md *ctx)
 	} else {
 		/* The tail of a connection that just closed is not a new flow. */
 		if (pkt.key.proto == IPPROTO_TCP && !(pkt.tcp_flags & NNBPF_TCP_SYN)) {
-			__u64 *closed = bpf_map_lookup_elem(&nnbpf_closed, &pkt.key);
-
-			if (closed && t0 - *closed < NNBPF_CLOSED_NS) {
+			if (nnbpf_closed_recently(&pkt.key, t0)) {
 				nnbpf_stat(NNBPF_STAT_AFTER_CLOSE);
 				goto pass;
 			}
@@ -281,12 +280,14 @@ static __always_inline void nnbpf_event_fill(struct nnbpf_event *e, const struct
 	e->slot = s->slot;
 	e->n_features = NNBPF_N_INPUTS;
 	e->n_outputs = NNBPF_N_OUTPUTS;
+	/* Only the model's features and logits: user space reads n_features
+	 * and n_outputs of them, the rest of the arrays is left as it is. */
 #pragma unroll
-	for (int i = 0; i < NNBPF_MAX_FEATURES; i++)
-		e->feat[i] = i < NNBPF_N_INPUTS ? s->feat[i] : 0;
+	for (int i = 0; i < NNBPF_N_INPUTS; i++)
+		e->feat[i] = s->feat[i];
 #pragma unroll
-	for (int i = 0; i < NNBPF_MAX_OUTPUTS; i++)
-		e->logits[i] = i < NNBPF_N_OUTPUTS ? s->logits[i] : 0;
+	for (int i = 0; i < NNBPF_N_OUTPUTS; i++)
+		e->logits[i] = s->logits[i];
 	e->block_expires_ns = block_expires_ns;
 	e->ev_hits = ei->hits;
 	e->ev_flows = ei->flows;
@@ -366,19 +367,17 @@ static __always_inline int nnbpf_outside_ranges(const struct nnbpf_scratch *s, c
 	return out != 0;
 }
 
-SEC("xdp")
-int nnbpf_flow_finish(struct xdp_md *ctx)
+/* The end of a flow's inference (modes FLOW and SWEEP): verdict -> evidence
+ * -> allowlist / block, events, the packet's XDP action. Runs at the end of
+ * the last stage (nnbpf_finish), with no tail call more; nnbpf_flow_finish
+ * runs it for a pipeline without stages. */
+static __always_inline int nnbpf_flow_done(struct nnbpf_scratch *s)
 {
-	struct nnbpf_scratch *s = nnbpf_scratch_get();
 	__u64 now = bpf_ktime_get_ns();
 	struct nnbpf_ev_info ei = {};
 	__u64 expires = 0;
 	int blocked = 0;
 
-	if (!s) {
-		nnbpf_count_error(NNBPF_ERR_SCRATCH);
-		return XDP_PASS;
-	}
 	nnbpf_stat(NNBPF_STAT_INFERENCES);
 	/* Inference time inside packet processing, so that user space can
 	 * split nnbpf_xdp's run time (bpf_stats) into extraction and
@@ -452,6 +451,29 @@ int nnbpf_flow_finish(struct xdp_md *ctx)
 	}
 	nnbpf_stat(NNBPF_STAT_PASSED);
 	return XDP_PASS;
+}
+
+/* After the last layer (called by the generated last stage): a test run's
+ * result goes to nnbpf_test_finish; a flow's is finished right here. */
+static __always_inline int nnbpf_finish(struct xdp_md *ctx, struct nnbpf_scratch *s)
+{
+	if (s->mode == NNBPF_MODE_TEST)
+		return nnbpf_next(ctx, s, NNBPF_PROG_FINISH_TEST);
+	return nnbpf_flow_done(s);
+}
+
+/* Tail-call target NNBPF_PROG_FINISH_FLOW: a pipeline without stages
+ * (nnbpf capture) goes here from a flow's end. */
+SEC("xdp")
+int nnbpf_flow_finish(struct xdp_md *ctx)
+{
+	struct nnbpf_scratch *s = nnbpf_scratch_get();
+
+	if (!s) {
+		nnbpf_count_error(NNBPF_ERR_SCRATCH);
+		return XDP_PASS;
+	}
+	return nnbpf_flow_done(s);
 }
 
 /* BPF_PROG_TEST_RUN only (user space's idle sweep): classify the flow named

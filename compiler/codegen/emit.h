@@ -34,6 +34,10 @@ void emit_stage_body(EmitContext& ctx, const QuantTreeEnsemble& tree, const Stag
 void emit_standardize(EmitContext& ctx, const QuantMlp& mlp);
 // Neurons computed together by emit_dense (sharing each activation load).
 inline constexpr int kDenseGroup = 4;
+// Pointers a dense group may set up into its weights (each covers 256 bytes:
+// one-byte load displacements, emit_dense.cc); larger groups use absolute
+// offsets.
+inline constexpr size_t kDenseBases = 2;
 // Step 2 for neurons [begin, end) of layer `l`.
 void emit_dense(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end);
 // --quant int8 (emit_int8.cc, docs/semantics.md#int8): step 2 for neurons

@@ -17,6 +17,7 @@
 //   load is in displacement range. The verifier walks every iteration (the
 //   counter is exact), so its processed count is the straight line's.
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include "compiler/codegen/emit.h"
@@ -87,7 +88,20 @@ void emit_straight(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int 
     refs.bias = [&](int k) { return "p->b" + ls + "[" + std::to_string(i + k) + "]"; };
     refs.out = [&](int k) { return y + "[" + std::to_string(i + k) + "]"; };
     o << "\t{\n";
-    if (ctx.layout.layers[l].weight_offset + row_bytes * (i + g) <= 32767) {
+    // The group's weights are one contiguous run of the slot: with at most
+    // kDenseBases pointers into it, every load's displacement fits in one
+    // byte of x86 code (nnbpf_mac_rel, bpf_rt/include/nnbpf/mlp.h).
+    const size_t run = ctx.layout.layers[l].weight_offset + row_bytes * i;
+    if (row_bytes * g <= 256 * kDenseBases) {
+      for (size_t q = 0; q * 256 < row_bytes * g; ++q)
+        o << "\t\tconst char *q" << q << " = (const char *)p + " << run + 256 * q + 128 << ";\n\t\tnnbpf_opaque(q"
+          << q << ");\n";
+      refs.mac = [&](int k, int j) {
+        const long at = static_cast<long>(row_bytes * k + 4 * j);  // from the run's start
+        return "nnbpf_mac_rel(a" + std::to_string(k) + ", q" + std::to_string(at / 256) + ", " +
+               (at % 256 < 128 ? "-" : "+") + std::to_string(std::labs(at % 256 - 128)) + ", xj)";
+      };
+    } else if (ctx.layout.layers[l].weight_offset + row_bytes * (i + g) <= 32767) {
       // Within the 16-bit load displacement of the slot's start.
       refs.mac = [&](int k, int j) {
         return "nnbpf_mac(a" + std::to_string(k) + ", p, w" + ls + "[" + std::to_string(i + k) + "][" +

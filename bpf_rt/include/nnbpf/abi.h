@@ -17,7 +17,7 @@
 #define NNBPF_STATIC_ASSERT _Static_assert
 #endif
 
-#define NNBPF_ABI_VERSION 3
+#define NNBPF_ABI_VERSION 4
 
 /* Limits of the generated code (compiler/ir/model.h uses these). */
 #define NNBPF_MAX_FEATURES 24
@@ -185,7 +185,7 @@ NNBPF_STATIC_ASSERT(sizeof(struct nnbpf_test_pkt) == 48 + 8 * (24 + 16), "nnbpf_
  * one-packet "flow" that an idle sweep would then classify. A SYN always
  * starts a new flow. */
 #ifndef NNBPF_MAX_CLOSED
-#define NNBPF_MAX_CLOSED 16384
+#define NNBPF_MAX_CLOSED 65536 /* slots of nnbpf_closed, a power of two */
 #endif
 #ifndef NNBPF_CLOSED_NS
 #define NNBPF_CLOSED_NS (60ULL * 1000000000ULL)
@@ -357,8 +357,8 @@ struct nnbpf_event {
 	__u32 slot;        /* parameter slot used */
 	__u32 n_features;
 	__u32 n_outputs;
-	__u64 feat[NNBPF_MAX_FEATURES];
-	__s64 logits[NNBPF_MAX_OUTPUTS];
+	__u64 feat[NNBPF_MAX_FEATURES];   /* the first n_features are set, the rest is unspecified */
+	__s64 logits[NNBPF_MAX_OUTPUTS];  /* the first n_outputs are set, the rest is unspecified */
 	__u64 block_expires_ns; /* NNBPF_EV_BLOCK */
 	/* Evidence of the flow's source prefix after this flow (window sums). */
 	__u32 ev_hits;     /* counted intrusion verdicts in the window */

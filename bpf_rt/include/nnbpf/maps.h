@@ -107,12 +107,12 @@ struct {
 	__type(value, __u64);
 } nnbpf_stats SEC(".maps");
 
-/* Recently closed TCP flows (key -> bpf_ktime_get_ns() of the close), see
- * NNBPF_CLOSED_NS in abi.h. LRU: bounded like the flow table. */
+/* Recently closed TCP flows, see NNBPF_CLOSED_NS in abi.h: a direct-mapped
+ * table of hash tags and close times (nnbpf/closed.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NNBPF_MAX_CLOSED);
-	__type(key, struct nnbpf_flow_key);
+	__type(key, __u32);
 	__type(value, __u64);
 } nnbpf_closed SEC(".maps");
 

@@ -55,4 +55,28 @@
 			     : [base] "r"(row), [act] "r"(x), [off] "i"(disp));                            \
 	} while (0)
 
+/*
+ * nnbpf_mac_rel(acc, q, off, x): the same product with the weight at byte
+ * offset `off` from q, a pointer into the slot that the emitter set up for a
+ * group of neurons (q = (const char *)p + base). `off` is a literal with its
+ * sign (-128 ... +127): x86's JIT then encodes the load's displacement in one
+ * byte instead of four, 3 bytes less per product, and a stage's straight-line
+ * code shrinks by ~15 % ([6,32,32,2]: docs/PERFORMANCE.md). The literal goes
+ * into the asm text because the BPF assembler reads "r1 + -128" as an error.
+ */
+#ifdef __BPF_FEATURE_LDSX
+#define NNBPF_MAC_REL_ASM(off) "%[w] = *(s32 *)(%[base] " #off ")\n\t%[w] *= %[act]\n\t%[sum] += %[w]"
+#else
+#define NNBPF_MAC_REL_ASM(off) \
+	"%[w] = *(u32 *)(%[base] " #off ")\n\t%[w] <<= 32\n\t%[w] s>>= 32\n\t%[w] *= %[act]\n\t%[sum] += %[w]"
+#endif
+
+#define nnbpf_mac_rel(acc, q, off, x)                                                                 \
+	do {                                                                                          \
+		__s64 nnbpf_w_;                                                                       \
+		asm volatile(NNBPF_MAC_REL_ASM(off)                                                   \
+			     : [sum] "+r"(acc), [w] "=&r"(nnbpf_w_)                                     \
+			     : [base] "r"(q), [act] "r"(x));                                              \
+	} while (0)
+
 #endif /* NNBPF_MLP_H */
