@@ -13,76 +13,19 @@
 
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/ir/catalog.h"
+#include "test/unit/frontend_fixtures.h"
 
 namespace nnbpf::compiler {
 namespace {
 
+using namespace test;
+
 const std::vector<std::string> kFeatures6 = {"fwd_pkt_len_max", "fwd_iat_max_ns", "fwd_pkt_len_min",
                                              "dst_port",        "fwd_header_len", "fwd_pkt_count"};
-
-std::string fixture(const std::string& name) {
-  return std::string(NNBPF_FIXTURES_DIR) + "/" + name;
-}
-
-FloatModel load_ok(const std::string& name, const FrontendOptions& opts = {}) {
-  auto r = load_onnx_file(fixture(name), opts);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(r).value() : FloatModel{};
-}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-// The float function of a FloatModel, in double, independent of the compiler.
-std::vector<double> eval(const FloatModel& m, std::vector<double> x) {
-  if (m.standardization)
-    for (size_t j = 0; j < x.size(); ++j)
-      x[j] = (x[j] - m.standardization->mean[j]) * m.standardization->mul[j];
-  for (const auto& l : m.layers) {
-    std::vector<double> y(static_cast<size_t>(l.out));
-    for (int i = 0; i < l.out; ++i) {
-      double acc = l.bias.empty() ? 0.0 : l.bias[i];
-      for (int j = 0; j < l.in; ++j) acc += l.w(i, j) * x[j];
-      y[i] = l.relu && acc < 0 ? 0.0 : acc;
-    }
-    x = std::move(y);
-  }
-  return x;
-}
-
-struct Sample {
-  std::vector<double> x;
-  std::vector<double> y;
-};
-
-// "F N" then rows of F inputs and N logits (make_models.py write_expected).
-std::vector<Sample> read_expected(const std::string& name) {
-  std::ifstream f(fixture(name));
-  int nf = 0, nout = 0;
-  f >> nf >> nout;
-  std::vector<Sample> out;
-  while (true) {
-    Sample s;
-    s.x.resize(nf);
-    s.y.resize(nout);
-    for (auto& v : s.x) f >> v;
-    for (auto& v : s.y) f >> v;
-    if (!f) break;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-void expect_function(const FloatModel& m, const std::string& expected, double tol) {
-  const auto samples = read_expected(expected);
-  ASSERT_GT(samples.size(), 10u);
-  for (const auto& s : samples) {
-    const auto y = eval(m, s.x);
-    ASSERT_EQ(y.size(), s.y.size());
-    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], s.y[i], tol * (1 + std::fabs(s.y[i])));
-  }
 }
 
 // ---- good models --------------------------------------------------------------
@@ -185,7 +128,7 @@ TEST_P(FrontendForms, SameFunctionAsReference) {
   for (int t = 0; t < 200; ++t) {
     std::vector<double> x(6);
     for (int j = 0; j < 6; ++j) x[j] = u(rng) * 4 * ref.standardization->mean[j];
-    const auto a = eval(ref, x), b = eval(m, x);
+    const auto a = eval_mlp(ref, x), b = eval_mlp(m, x);
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6 * (1 + std::fabs(a[i])));
   }
 }

@@ -11,50 +11,16 @@
 #include <vector>
 
 #include "compiler/frontend/onnx_loader.h"
+#include "test/unit/frontend_fixtures.h"
 
 namespace nnbpf::compiler {
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(NNBPF_FIXTURES_DIR) + "/" + name; }
+using namespace test;
 
-FloatModel load_ok(const std::string& name) {
-  auto r = load_onnx_file(fixture(name), {});
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(r).value() : FloatModel{};
-}
+// The scores of the ONNX reference implementation, within 1e-5.
+void expect_function(const FloatModel& m, const std::string& expected) { test::expect_function(m, expected, 1e-5); }
 
-std::vector<double> eval(const FloatModel& m, std::vector<double> x) {
-  if (m.standardization)
-    for (size_t j = 0; j < x.size(); ++j) x[j] = (x[j] - m.standardization->mean[j]) * m.standardization->mul[j];
-  for (const auto& l : m.layers) {
-    std::vector<double> y(static_cast<size_t>(l.out));
-    for (int i = 0; i < l.out; ++i) {
-      double acc = l.bias.empty() ? 0.0 : l.bias[i];
-      for (int j = 0; j < l.in; ++j) acc += l.w(i, j) * x[j];
-      y[i] = l.relu && acc < 0 ? 0.0 : acc;
-    }
-    x = std::move(y);
-  }
-  return x;
-}
-
-void expect_function(const FloatModel& m, const std::string& expected) {
-  std::ifstream f(fixture(expected));
-  int nf = 0, nout = 0;
-  f >> nf >> nout;
-  int rows = 0;
-  while (true) {
-    std::vector<double> x(nf), y(nout);
-    for (auto& v : x) f >> v;
-    for (auto& v : y) f >> v;
-    if (!f) break;
-    ++rows;
-    const auto got = eval(m, x);
-    ASSERT_EQ(got.size(), y.size());
-    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(got[i], y[i], 1e-5 * (1 + std::fabs(y[i])));
-  }
-  EXPECT_GT(rows, 10);
-}
 
 TEST(LinearClassifier, BinarySingleRowScoresMinusZAndZ) {
   const FloatModel m = load_ok("linear_binary.onnx");

@@ -19,42 +19,14 @@
 #include "compiler/passes/plan_stages.h"
 #include "compiler/passes/quantize.h"
 #include "compiler/passes/quantize_tree.h"
+#include "test/unit/frontend_fixtures.h"
 
 namespace nnbpf::compiler {
 namespace {
 
+using namespace test;
+
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-
-std::string fixture(const std::string& name) { return std::string(NNBPF_FIXTURES_DIR) + "/" + name; }
-
-FloatModel load_ok(const std::string& name) {
-  auto r = load_onnx_file(fixture(name), {});
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(r).value() : FloatModel{};
-}
-
-struct Sample {
-  std::vector<double> x;
-  std::vector<double> y;
-};
-
-// "F N" then rows of F raw inputs and N float scores (make_tree_models.py).
-std::vector<Sample> read_expected(const std::string& name) {
-  std::ifstream f(fixture(name));
-  int nf = 0, nout = 0;
-  f >> nf >> nout;
-  std::vector<Sample> out;
-  while (true) {
-    Sample s;
-    s.x.resize(static_cast<size_t>(nf));
-    s.y.resize(static_cast<size_t>(nout));
-    for (auto& v : s.x) f >> v;
-    for (auto& v : s.y) f >> v;
-    if (!f) break;
-    out.push_back(std::move(s));
-  }
-  return out;
-}
 
 // ---- frontend -----------------------------------------------------------------
 
