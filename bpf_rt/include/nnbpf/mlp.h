@@ -14,10 +14,11 @@
  * for bit: a 64-bit two's-complement multiply-add either way.
  *
  * The load's offset is an immediate: BPF loads carry a signed 16-bit
- * displacement, so a weight beyond 32 KiB into the slot falls back to C
- * (the condition is a constant, clang keeps one branch). asm volatile keeps
- * the products in source order between the emitter's barriers. (Operand
- * names must differ from the macro's parameters.)
+ * displacement, so nnbpf_mac serves weights within 32 KiB of the slot's
+ * start (a compile-time assertion says so); the emitter addresses the rest
+ * from row pointers (nnbpf_mac_at). asm volatile keeps the products in
+ * source order between the emitter's barriers. (Operand names must differ
+ * from the macro's parameters.)
  *
  * nnbpf_mac_at(acc, row, disp, x): acc += (__s64)*(__s32 *)((char *)row +
  * disp) * x, the same three instructions from a row pointer: disp is a byte
@@ -33,19 +34,6 @@
 #define NNBPF_MAC_LOAD_S32 "%[w] = *(u32 *)(%[base] + %[off])\n\t%[w] <<= 32\n\t%[w] s>>= 32\n\t"
 #endif
 
-#define nnbpf_mac(acc, p, field, x)                                                                   \
-	do {                                                                                          \
-		if (__builtin_offsetof(struct nnbpf_params, field) <= 32767) {                        \
-			__s64 nnbpf_w_;                                                               \
-			asm volatile(NNBPF_MAC_LOAD_S32 "%[w] *= %[act]\n\t%[sum] += %[w]"                \
-				     : [sum] "+r"(acc), [w] "=&r"(nnbpf_w_)                             \
-				     : [base] "r"(p), [act] "r"(x),                                        \
-				       [off] "i"(__builtin_offsetof(struct nnbpf_params, field)));    \
-		} else {                                                                              \
-			(acc) += (__s64)(p)->field * (x);                                             \
-		}                                                                                     \
-	} while (0)
-
 #define nnbpf_mac_at(acc, row, disp, x)                                                               \
 	do {                                                                                          \
 		_Static_assert((disp) >= 0 && (disp) <= 32767, "nnbpf_mac_at: offset out of range");    \
@@ -54,6 +42,8 @@
 			     : [sum] "+r"(acc), [w] "=&r"(nnbpf_w_)                                     \
 			     : [base] "r"(row), [act] "r"(x), [off] "i"(disp));                            \
 	} while (0)
+
+#define nnbpf_mac(acc, p, field, x) nnbpf_mac_at(acc, p, __builtin_offsetof(struct nnbpf_params, field), x)
 
 /*
  * nnbpf_mac_rel(acc, q, off, x): the same product with the weight at byte
