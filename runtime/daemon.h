@@ -26,7 +26,7 @@ struct RunOptions {
   std::vector<std::string> allow;   // CIDRs never blocked
   bool monitor = false;
   uint64_t idle_timeout_ns = 0;     // 0 = off
-  uint64_t embryonic_timeout_ns = 0; // TCP flows of one packet (no handshake) idle this long; 0 = off
+  uint64_t embryonic_timeout_ns = 0; // TCP or UDP flows of one packet idle this long; 0 = off
   uint32_t every_packets = 0;       // 0 = off
   uint32_t max_flows = 0;           // 0 = object default
   bool json = false;

@@ -18,7 +18,7 @@ namespace nnbpf::runtime {
 
 struct SweepTimeouts {
   uint64_t idle_ns = 0;       // every flow idle this long; 0 = off
-  uint64_t embryonic_ns = 0;  // TCP flows of one packet idle this long; 0 = off
+  uint64_t embryonic_ns = 0;  // TCP or UDP flows of one packet idle this long; 0 = off
 };
 
 class IdleSweep {

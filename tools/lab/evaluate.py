@@ -463,7 +463,7 @@ def report(a):
     tb = sorted(s["time_to_block_s"] for s in intr if s["blocked"])
     w("")
     w("Intruding sources blocked: **%d of %d**%s; benign sources blocked: **%d of %d**." % (
-        len(tb), len(intr), " (median time to block %.2f s)" % tb[len(tb) // 2] if tb else "",
+        len(tb), len(intr), " (median time to block %.2f s)" % median(tb) if tb else "",
         sum(s["blocked"] for s in ben), len(ben)))
     w("")
     w("Time to block runs from the scenario's start (its tool launched; its first packet follows within "
