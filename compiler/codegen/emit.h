@@ -19,6 +19,9 @@ struct EmitContext {
   const QuantModel& model;
   const ParamLayout& layout;
   std::ostringstream out;
+  // Zero-input branches the current stage may still emit (emit_dense.cc);
+  // emit_stage_body sets it per stage.
+  int zero_skips_left = 0;
 };
 
 // What emit_program asks of each model kind (one overload per kind, chosen
@@ -38,6 +41,10 @@ inline constexpr int kDenseGroup = 4;
 // one-byte load displacements, emit_dense.cc); larger groups use absolute
 // offsets.
 inline constexpr size_t kDenseBases = 2;
+// Branches "skip this input's products when the ReLU made it zero" per stage:
+// the verifier keeps every branch it has not yet explored on a stack of 8,192
+// ("sequence of jumps is too complex"), so a stage stays well under it.
+inline constexpr int kZeroSkipsPerStage = 2048;
 // Step 2 for neurons [begin, end) of layer `l`.
 void emit_dense(EmitContext& ctx, const QuantMlp& mlp, int l, int begin, int end);
 // --quant int8 (emit_int8.cc, docs/semantics.md#int8): step 2 for neurons

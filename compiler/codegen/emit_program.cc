@@ -43,6 +43,7 @@ void emit_params_struct(EmitContext& ctx, const QuantMlp& m) {
 }
 
 void emit_stage_body(EmitContext& ctx, const QuantMlp& mlp, const Stage& st) {
+  ctx.zero_skips_left = kZeroSkipsPerStage;
   if (st.standardize) emit_standardize(ctx, mlp);
   for (const auto& part : st.parts()) {
     if (mlp.mode == QuantMode::Int8)

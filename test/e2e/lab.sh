@@ -28,6 +28,7 @@ PY=/usr/bin/python3
 WORK=$(mktemp -d /tmp/nnbpf-e2e-lab.XXXXXX)
 cleanup() {
   set +e
+  first_packets_stop
   nnbpf_stop
   lab down 2> /dev/null
   rm -rf "$WORK"
@@ -71,12 +72,19 @@ grep -v ",controlled," "$WORK/day1.csv" > "$WORK/train-all.csv"
   --features fwd_pkt_len_max,fwd_iat_max_ns,fwd_pkt_len_min,dst_port,fwd_header_len,fwd_pkt_count > /dev/null
 "$NNBPF" compile "$WORK/lab.onnx" -o "$WORK/lab" > /dev/null
 nnbpf_start "$WORK/lab" "$WORK/events.jsonl" "$WORK/run.err" --block-ttl 300s --idle-timeout 2s
+first_packets_start "$WORK/first" "${ATTACKS[@]}" || fail "tcpdump did not start"
 lab run --seed 2 --scale 25 --out "$WORK/day2" "${ATTACKS[0]}" "${BENIGN[@]}" "${ATTACKS[1]}" > /dev/null
 sleep 5
+first_packets_stop
 "$PY" "$NNBPF_SOURCE_DIR/tools/lab/evaluate.py" online --events "$WORK/events.jsonl" --labels "$WORK/day2/labels" \
-  --scenarios "$WORK/day2/scenarios.tsv" | tee "$WORK/online.txt"
+  --scenarios "$WORK/day2/scenarios.tsv" --first-packets "$WORK/first" | tee "$WORK/online.txt"
 for s in "${ATTACKS[@]}"; do
-  grep -Eq "^  [0-9.]+ +$s +blocked after" "$WORK/online.txt" || fail "$s's source was not blocked"
+  line=$(grep -E "^  [0-9.]+ +$s +blocked after" "$WORK/online.txt") || fail "$s's source was not blocked"
+  # The first packet follows the launch: its time to block is the shorter one.
+  [[ $line =~ after\ ([0-9.]+)\ s.*,\ ([0-9.]+)\ s\ after\ its\ first\ packet ]] ||
+    fail "$s: no time to block from its first packet: $line"
+  awk -v l="${BASH_REMATCH[1]}" -v f="${BASH_REMATCH[2]}" 'BEGIN { exit !(f <= l) }' ||
+    fail "$s: blocked ${BASH_REMATCH[2]} s after its first packet but ${BASH_REMATCH[1]} s after launch"
 done
 for s in "${BENIGN[@]}"; do
   grep -Eq "^  [0-9.]+ +$s +not blocked" "$WORK/online.txt" || fail "benign $s's source was blocked"

@@ -22,8 +22,10 @@ Per-class accuracy: share of the class's classified flows whose verdict equals
 the label. MTTF of a class: its flows in time order, the mean number of flows
 from one misclassification to the next (the first gap counted from the
 class's first flow); a class without errors has MTTF "none failed (n)".
-Time to block: from the scenario's start (its tool launched; the first packet
-follows within milliseconds) to the block event's arrival.
+Time to block: from the scenario's start (its tool launched) to the block
+event's arrival; with --first-packets DIR (tools/lab/lib.bash
+first_packets_start) also from the source's first packet at the victim, which
+on a loaded machine can follow the launch by seconds.
 """
 import argparse
 import csv
@@ -177,9 +179,30 @@ def read_scenarios(path):
     return out
 
 
-def online_eval(events_path, labels_path, scenarios_path):
+def read_first_packets(path):
+    """{src: ns since the epoch} from DIR/<ip> files of `tcpdump -tt -c 1`."""
+    out = {}
+    if not path:
+        return out
+    try:
+        names = os.listdir(path)
+    except OSError as e:
+        fail("%s: %s" % (path, e.strerror))
+    for name in names:
+        if name.endswith(".err"):
+            continue
+        with open(os.path.join(path, name)) as f:
+            line = f.readline().split()
+        if line:
+            sec, _, usec = line[0].partition(".")
+            out[name] = int(sec) * 10**9 + int(usec.ljust(6, "0")[:6]) * 1000
+    return out
+
+
+def online_eval(events_path, labels_path, scenarios_path, first_packets=None):
     nets = ev.load_labels(labels_path)
     scen = read_scenarios(scenarios_path)
+    first = read_first_packets(first_packets)
     verdicts, blocks, unlabelled = [], {}, 0
     for e in ev.read_events(events_path):
         if e.get("event") == "block":
@@ -205,7 +228,9 @@ def online_eval(events_path, labels_path, scenarios_path):
                         "start_ns": s["start_ns"], "end_ns": s["end_ns"], "flows": len(mine),
                         "intrusion_verdicts": sum(v["verdict"] for v in mine), "blocked": b is not None,
                         "block_ns": b, "time_to_block_s": (b - s["start_ns"]) / 1e9 if b is not None else None,
-                        "flows_before_block": len(before)})
+                        "flows_before_block": len(before), "first_packet_ns": first.get(s["src"]),
+                        "time_to_block_from_first_packet_s":
+                            (b - first[s["src"]]) / 1e9 if b is not None and s["src"] in first else None})
     return {"overall": overall, "classes": classes, "sources": sources, "unlabelled": unlabelled,
             "verdicts": verdicts}
 
@@ -223,7 +248,7 @@ def fmt_mttf(d):
 
 
 def online(a):
-    r = online_eval(a.events, a.labels, a.scenarios)
+    r = online_eval(a.events, a.labels, a.scenarios, a.first_packets)
     o = r["overall"]
     print("%d flows classified: accuracy %.4f precision %.4f recall %.4f F1 %.4f" %
           (o["flows"], o["accuracy"], o["precision"], o["recall"], o["f1"]))
@@ -232,12 +257,18 @@ def online(a):
     for s in r["sources"]:
         what = ("blocked after %.2f s (%d flows classified first)" % (s["time_to_block_s"], s["flows_before_block"])
                 if s["blocked"] else "not blocked")
+        if s["time_to_block_from_first_packet_s"] is not None:
+            what += ", %.2f s after its first packet" % s["time_to_block_from_first_packet_s"]
         print("  %-15s %-13s %s" % (s["src"], s["scenario"], what))
     intr = [s for s in r["sources"] if s["label"]]
     tb = [s["time_to_block_s"] for s in intr if s["blocked"]]
     print("attacks blocked %d of %d (median time to block %s, max %s); benign sources blocked %d of %d" % (
         len(tb), len(intr), "%.2f s" % median(tb) if tb else "-", "%.2f s" % max(tb) if tb else "-",
         sum(s["blocked"] for s in r["sources"] if not s["label"]), len(r["sources"]) - len(intr)))
+    tf = [s["time_to_block_from_first_packet_s"] for s in intr if s["time_to_block_from_first_packet_s"] is not None]
+    if tf:
+        print("time to block from the first packet at the victim: median %.2f s, max %.2f s (%d attacks)" % (
+            median(tf), max(tf), len(tf)))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({k: v for k, v in r.items() if k != "verdicts"}, f, indent=1)
@@ -503,6 +534,7 @@ def main():
     n.add_argument("--events", required=True)
     n.add_argument("--labels", required=True)
     n.add_argument("--scenarios", required=True)
+    n.add_argument("--first-packets", help="directory of first_packets_start (tools/lab/lib.bash)")
     n.add_argument("--json")
     b = sub.add_parser("balance")
     b.add_argument("--in", dest="input", required=True)

@@ -35,6 +35,40 @@ nnbpf_stop() {
   NNBPF_PID=
 }
 
+# first_packets_start DIR SCENARIO...: one tcpdump per intrusion source of
+# those scenarios in the victim's namespace, each exiting at its source's
+# first packet (DIR/<ip>: "epoch.usec ..."): when an attack reached the victim,
+# not when its tool was launched (evaluate.py online --first-packets). The
+# capture sees what XDP passed, so a source's first packet is always in it.
+# first_packets_stop: end the ones still waiting.
+first_packets_start() {
+  local dir=$1 cidr label cls ip i
+  shift
+  mkdir -p "$dir"
+  FIRST_PIDS=()
+  while read -r cidr label cls; do
+    [[ $label == 1 ]] || continue
+    ip=${cidr%/*}
+    lab victim timeout 900 tcpdump -i "$LAB_VICTIM_IF" -n -tt -q -l -c 1 "src host $ip" \
+      > "$dir/$ip" 2> "$dir/$ip.err" &
+    FIRST_PIDS+=($!)
+  done < <(lab labels "$@")
+  for ((i = 0; i < 50; i++)); do  # at most 5 s for every filter to be attached
+    [[ $(cat "$dir"/*.err 2> /dev/null | grep -c "listening on") -ge ${#FIRST_PIDS[@]} ]] && return 0
+    sleep 0.1
+  done
+  echo "first_packets_start: tcpdump did not start in $dir (see $dir/*.err)" >&2
+  return 1
+}
+first_packets_stop() {
+  ((${#FIRST_PIDS[@]})) || return 0
+  kill "${FIRST_PIDS[@]}" 2> /dev/null || true
+  wait "${FIRST_PIDS[@]}" 2> /dev/null || true
+  FIRST_PIDS=()
+  return 0
+}
+FIRST_PIDS=()
+
 # capture_start WORKDIR LABELS IDLE: start capturing every ended flow on the
 # victim's interface. capture_stop WORKDIR OUT.csv: stop and write the CSV
 # (the 24 features, label, class, src, dst, sport, dport, proto, end, ts_ns).

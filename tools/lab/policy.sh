@@ -15,7 +15,9 @@
 #    blocks, every protocol judged: --block-after 1 --min-share 0 and a model
 #    compiled with --protocols tcp,udp), "after" (nnbpf run's defaults and the
 #    model's own domain), "after, abstaining" (--abstain-outside-ranges):
-#    tools/lab/evaluate.py online per run (DIR/{before,after,abstain}.txt).
+#    tools/lab/evaluate.py online per run (DIR/{before,after,abstain}.txt),
+#    time to block from each attack's launch and from its first packet at
+#    the victim (tcpdump, lib.bash first_packets_start).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NNBPF=${NNBPF:-$ROOT/build/bin/nnbpf}
@@ -44,7 +46,7 @@ done
 source "$ROOT/tools/lab/lib.bash"
 export NNBPF_ATTACH_WAIT=${NNBPF_ATTACH_WAIT:-90}  # a loaded machine verifies slowly
 lab() { "$LAB_SH" --name "$LAB_NAME" ${NET:+--net "$NET"} "$@"; }
-cleanup() { set +e; nnbpf_stop; lab down > /dev/null 2>&1; }
+cleanup() { set +e; first_packets_stop; nnbpf_stop; lab down > /dev/null 2>&1; }
 trap cleanup EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -60,12 +62,15 @@ replay() {  # name dir args...: one lab run under nnbpf run, then its online eva
   shift 2
   echo "== $name: nnbpf run $(basename "$dir") $*"
   nnbpf_start "$dir" "$OUT/$name.jsonl" "$OUT/$name.err" --idle-timeout "$IDLE" --block-ttl 600s "$@"
+  first_packets_start "$OUT/$name.first" all
   lab run --seed "$SEED" --concurrent all --out "$OUT/$name" > /dev/null
   sleep $((${IDLE%s} * 2 + 1))
+  first_packets_stop
   lab victim "$NNBPF" stats --iface "$LAB_VICTIM_IF" --json > "$OUT/$name.stats.json"
   nnbpf_stop
   "$LAB_PY" "$ROOT/tools/lab/evaluate.py" online --events "$OUT/$name.jsonl" --labels "$OUT/$name/labels" \
-    --scenarios "$OUT/$name/scenarios.tsv" --json "$OUT/$name.json" | tee "$OUT/$name.txt"
+    --scenarios "$OUT/$name/scenarios.tsv" --first-packets "$OUT/$name.first" --json "$OUT/$name.json" |
+    tee "$OUT/$name.txt"
 }
 
 want() { [[ " $ONLY " == *" $1 "* ]]; }
