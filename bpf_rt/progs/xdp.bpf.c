@@ -310,9 +310,20 @@ static __always_inline void nnbpf_event_send(const struct nnbpf_scratch *s, __u3
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Block (or re-block) a source prefix for `ttl` (0 = forever). An existing
- * entry is only ever extended: a user's permanent block stays permanent.
- * Returns the entry's deadline. */
+/* A block of exactly this prefix is in force (the model's or an operator's).
+ * A flow of a blocked source can still end (the idle sweep classifies flows
+ * that began before the block): it adds evidence but neither blocks again,
+ * nor escalates the TTL, nor overrides an operator's block. */
+static __always_inline int nnbpf_blocked_now(const struct nnbpf_addr *key, __u64 now)
+{
+	const struct nnbpf_block *b = bpf_map_lookup_elem(&nnbpf_blocked, key);
+
+	return b && (!b->expires_ns || b->expires_ns > now);
+}
+
+/* Block a source prefix for `ttl` (0 = forever) when no block of it is in
+ * force (nnbpf_blocked_now): an expired entry the sweep has not removed yet
+ * is replaced. Returns the deadline. */
 static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __u64 now, __u64 ttl,
 						 const struct nnbpf_ev_info *ei, __u32 class_id)
 {
@@ -330,18 +341,12 @@ static __always_inline __u64 nnbpf_block_source(const struct nnbpf_addr *key, __
 		.class_id = class_id,
 		.pad = 0,
 	};
-	struct nnbpf_block *b = bpf_map_lookup_elem(&nnbpf_blocked, key);
 
-	if (b) {
-		if (b->expires_ns && (!expires || expires > b->expires_ns))
-			b->expires_ns = expires;
-		nnbpf_blocks_bump();
-		return b->expires_ns;
-	}
-	bpf_map_update_elem(&nnbpf_blocked, key, &nb, BPF_NOEXIST);
+	bpf_map_update_elem(&nnbpf_blocked, key, &nb, BPF_ANY);
 	nnbpf_blocks_bump();
 	return expires;
 }
+
 
 /* a < b for unsigned 64-bit values, branch-free: the borrow of a - b. */
 static __always_inline __u64 nnbpf_lt_u64(__u64 a, __u64 b)
@@ -428,7 +433,7 @@ static __always_inline int nnbpf_flow_done(struct nnbpf_scratch *s)
 				nnbpf_stat(NNBPF_STAT_EVIDENCE);
 				ei.flags |= NNBPF_EVF_EVIDENCE;
 			}
-			if (r.decide && !allowed && !nnbpf_cfg.monitor) {
+			if (r.decide && !allowed && !nnbpf_cfg.monitor && !nnbpf_blocked_now(&pk, now)) {
 				ei.ttl_ns = nnbpf_evidence_block(&pk, now);
 				expires = nnbpf_block_source(&pk, now, ei.ttl_ns, &ei, v);
 				nnbpf_stat(NNBPF_STAT_BLOCKS);

@@ -142,7 +142,8 @@ static __always_inline __u64 nnbpf_evidence_block(const struct nnbpf_addr *key, 
 
 	if (!ev)
 		return ttl;
-	if (ttl && nnbpf_cfg.block_ttl_max_ns && ev->block_until_ns && ev->last_ttl_ns &&
+	/* Repeat offender: back within one TTL after its last block ended. */
+	if (ttl && nnbpf_cfg.block_ttl_max_ns && ev->block_until_ns && ev->last_ttl_ns && now >= ev->block_until_ns &&
 	    now < ev->block_until_ns + ev->last_ttl_ns) {
 		ttl = ev->last_ttl_ns * 2;
 		if (ttl > nnbpf_cfg.block_ttl_max_ns)

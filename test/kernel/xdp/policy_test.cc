@@ -1,6 +1,7 @@
 // The model's policy beyond evidence (struct nnbpf_policy in bpf_rt/include/nnbpf/abi.h):
 // flows outside the model's domain are never classified, unsure flows are
-// never evidence, and a repeat offender's block TTL doubles up to a maximum.
+// never evidence, a repeat offender's block TTL doubles up to a maximum, and a
+// flow that ends while its source is blocked neither blocks again nor escalates.
 #include <chrono>
 #include <thread>
 
@@ -71,4 +72,40 @@ TEST_F(XdpTest, RepeatOffenderGetsTwiceTheTtl) {
   EXPECT_EQ(p->run_flow(src, 49010), XDP_DROP);
   ASSERT_TRUE(p->blocked(src, &b));
   EXPECT_EQ(b.ttl_ns, 300 * 1000000ULL);
+}
+
+TEST_F(XdpTest, FlowEndingWhileItsSourceIsBlockedNeitherBlocksAgainNorEscalates) {
+  auto p = load_intruder({.block_ttl_ns = 60000 * 1000000ULL, .block_ttl_max_ns = 600000 * 1000000ULL});
+  ASSERT_TRUE(p);
+  Addr src = v4(198, 51, 100, 81);
+  const Packet open = Packet{}.from(src).sport(49100);
+  EXPECT_EQ(p->run(open.flags(kSyn)), XDP_PASS);  // a flow that began before the block
+  EXPECT_EQ(p->run_flow(src, 49101), XDP_DROP);
+  nnbpf_block first{};
+  ASSERT_TRUE(p->blocked(src, &first));
+  EXPECT_EQ(first.ttl_ns, 60000 * 1000000ULL);
+  p->events();
+  // The idle sweep classifies the older flow: an intrusion, counted as evidence,
+  // but the block in force stays as it was and no block event is sent.
+  p->sweep(open.key());
+  auto ev = p->events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, static_cast<uint32_t>(NNBPF_EV_VERDICT));
+  EXPECT_TRUE(ev[0].flags & NNBPF_EVF_EVIDENCE);
+  nnbpf_block now{};
+  ASSERT_TRUE(p->blocked(src, &now));
+  EXPECT_EQ(now.ttl_ns, first.ttl_ns) << "not escalated";
+  EXPECT_EQ(now.expires_ns, first.expires_ns);
+  EXPECT_EQ(p->stat(NNBPF_STAT_BLOCKS), 1u);
+  // An operator's block is never replaced by the model's either.
+  Addr op = v4(198, 51, 100, 82);
+  const Packet op_flow = Packet{}.from(op).sport(49102);
+  EXPECT_EQ(p->run(op_flow.flags(kSyn)), XDP_PASS);
+  p->block(op, 0);
+  p->sweep(op_flow.key());
+  nnbpf_block b{};
+  ASSERT_TRUE(p->blocked(op, &b));
+  EXPECT_EQ(b.by, static_cast<uint32_t>(NNBPF_BLOCK_BY_USER));
+  EXPECT_EQ(b.expires_ns, 0u) << "still permanent";
+  EXPECT_EQ(p->stat(NNBPF_STAT_BLOCKS), 1u);
 }
