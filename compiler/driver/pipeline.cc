@@ -80,28 +80,28 @@ std::string describe_disagreement(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
   const Agreement& a = r.agreement;
   // By kind: the b the agreement was measured at, and what would raise it.
-  std::ostringstream at, fix;
+  std::ostringstream at;
+  std::vector<std::string> fix;  // remedies, most specific first
   std::visit(Overloaded{[&](const QuantMlp& mlp) {
                           if (mlp.mode == QuantMode::Int8) {
                             at << " with --quant int8 (inputs at b = " << q.b << ")";
-                            fix << (!r.calibration_rows_source.empty()
-                                        ? ""
-                                        : " --calibration rows for tighter activation scales,")
-                                << " or --quant int32,";
+                            if (r.calibration_rows_source.empty() && !a.sampled)  // else said below
+                              fix.push_back("--calibration rows for tighter activation scales");
+                            fix.push_back("--quant int32");
                             return;
                           }
                           at << " at b = " << uniform_b(q, mlp) << (q.b_forced ? " (--scale-bits)" : "");
                           if (q.b_forced && q.b < mlp.b_safe)
-                            fix << " drop --scale-bits (or --scale-bits " << mlp.b_safe
-                                << ", the largest b the overflow analysis proves safe),";
+                            fix.push_back("drop --scale-bits (or --scale-bits " + std::to_string(mlp.b_safe) +
+                                          ", the largest b the overflow analysis proves safe)");
                           else if (!q.b_forced && uniform_b(q, mlp) < mlp.b_safe)
-                            fix << " --overflow-margin-bits 0 (b = " << mlp.b_safe << "),";
+                            fix.push_back("--overflow-margin-bits 0 (b = " + std::to_string(mlp.b_safe) + ")");
                           if (r.ranges_source.rfind("feature catalog", 0) == 0)
-                            fix << " narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b,";
+                            fix.push_back("narrower input ranges (nnbpf.input_ranges or --calibration) to allow a larger b");
                         },
                         [&](const QuantTreeEnsemble&) {
                           at << " at b = " << q.b;
-                          fix << " a larger b (--scale-bits),";
+                          fix.push_back("a larger b (--scale-bits)");
                         }},
              q.kind);
   std::ostringstream o;
@@ -111,9 +111,10 @@ std::string describe_disagreement(const CompileResult& r) {
     << short_num(a.max_logit_error);
   if (a.min_flipped_margin) o << ", flipped rows' float margins " << short_num(*a.min_flipped_margin) << " to "
                               << short_num(*a.max_flipped_margin);
-  o << "; to fix:" << fix.str();
-  if (a.sampled) o << " --calibration CSV of real flows (these rows were sampled from the input ranges),";
-  o << " or --allow-disagreement to compile anyway";
+  if (a.sampled) fix.push_back("--calibration CSV of real flows (these rows were sampled from the input ranges)");
+  fix.push_back("--allow-disagreement to compile anyway");
+  o << "; to fix: ";
+  for (size_t i = 0; i < fix.size(); ++i) o << (i == 0 ? "" : i + 1 == fix.size() ? " or " : ", ") << fix[i];
   return o.str();
 }
 
