@@ -188,11 +188,12 @@ std::vector<std::vector<uint64_t>> sample_input_rows(const FloatModel& fm, const
   std::vector<std::vector<uint64_t>> rows;
   for (size_t r = 0; r < uniform; ++r) rows.push_back(draw(r));
   size_t made = 0;
-  // Only units with a ReLU have an activation boundary; a first layer without
-  // one (a linear model) computes the logits themselves, and rows on its zero
-  // crossing would be ties no fixed point can break.
-  if (!fm.is_tree() && !fm.layers.empty() && fm.layers.front().relu && boundary > 0) {
-    const DenseLayer& first = fm.layers.front();
+  // Only units with a ReLU have an activation boundary (a tree has none); a
+  // first layer without one (a linear model) computes the logits themselves,
+  // and rows on its zero crossing would be ties no fixed point can break.
+  const FloatMlp* mlp = std::get_if<FloatMlp>(&fm.kind);
+  if (mlp && !mlp->layers.empty() && mlp->layers.front().relu && boundary > 0) {
+    const DenseLayer& first = mlp->layers.front();
     // Boundary rows come in triples (-1, 0, +1 raw units around the crossing).
     const size_t per_unit = std::max<size_t>(1, boundary / 3 / static_cast<size_t>(first.out));
     for (int i = 0; i < first.out && made + 3 <= boundary; ++i) {

@@ -518,10 +518,10 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
     auto next = op->resolve_shape(view, shape);
     if (!next.ok()) return next.error().with_context(ctx);
     st.in_width = shape.width;
-    const size_t layers_before = model.layers.size();
+    const size_t layers_before = st.mlp.layers.size();
     auto low = op->lower(view, st);
     if (!low.ok()) return low.error().with_context(ctx);
-    if (model.layers.size() > layers_before) layer_node.push_back(n);
+    if (st.mlp.layers.size() > layers_before) layer_node.push_back(n);
     shape = *next;
     cur = node.output(view.chain_output);
     if (op->ends_chain_with_any_output())
@@ -529,11 +529,11 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
         if (outs.count(o)) cur = o;
   }
 
-  if (model.layers.empty() && !model.tree)
+  if (!st.tree && st.mlp.layers.empty())
     return bad("no dense layer (Gemm or MatMul) between input " + quote(in->name()) +
                " and output " + quote(out_name));
-  if (!model.tree && model.outputs() > kMaxOutputs)
-    return bad(gi.context(layer_node.back()) + std::to_string(model.outputs()) +
+  if (!st.tree && st.mlp.outputs() > kMaxOutputs)
+    return bad(gi.context(layer_node.back()) + std::to_string(st.mlp.outputs()) +
                " outputs exceed the limit of " + std::to_string(kMaxOutputs) +
                " logits (kMaxOutputs)");
   if (st.standardized) model.standardization = Standardization{st.mean, st.mul};
@@ -545,8 +545,8 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
   if (model.standardization &&
       (!finite(model.standardization->mean) || !finite(model.standardization->mul)))
     return bad("the input standardization is not finite after folding");
-  for (size_t i = 0; i < model.layers.size(); ++i)
-    if (!finite(model.layers[i].weight) || !finite(model.layers[i].bias))
+  for (size_t i = 0; i < st.mlp.layers.size(); ++i)
+    if (!finite(st.mlp.layers[i].weight) || !finite(st.mlp.layers[i].bias))
       return bad(gi.context(layer_node[i]) + "the layer is not finite after folding");
 
   for (const auto& i : gi.g.input()) {
@@ -554,6 +554,10 @@ Status lower_graph(const GraphIndex& gi, int64_t opset, FloatModel& model) {
       return bad("the graph has more than one input (" + quote(in->name()) + ", " +
                  quote(i.name()) + "); expected one input [batch, F]");
   }
+  if (st.tree)
+    model.kind = std::move(*st.tree);
+  else
+    model.kind = std::move(st.mlp);
   return ok_status();
 }
 

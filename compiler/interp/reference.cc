@@ -92,23 +92,14 @@ Inference run_reference_mlp(const QuantModel& model, const QuantMlp& mlp, const 
   return out;
 }
 
-}  // namespace
-
-Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
-  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return run_reference_mlp(model, mlp, raw); },
-                               [&](const QuantTreeEnsemble& tree) { return run_tree_reference(tree, raw); }},
-                    model.kind);
-}
-
-Inference run_float(const FloatModel& model, const std::vector<double>& raw) {
-  if (model.is_tree()) return run_tree_float(model, raw);
-  const size_t n = static_cast<size_t>(model.inputs());
+Inference run_mlp_float(const FloatModel& model, const FloatMlp& mlp, const std::vector<double>& raw) {
+  const size_t n = static_cast<size_t>(mlp.inputs());
   std::vector<double> x(n);
   for (size_t j = 0; j < n; ++j) {
     x[j] = j < raw.size() ? raw[j] : 0.0;
     if (model.standardization) x[j] = (x[j] - model.standardization->mean[j]) * model.standardization->mul[j];
   }
-  for (const DenseLayer& layer : model.layers) {
+  for (const DenseLayer& layer : mlp.layers) {
     std::vector<double> y(static_cast<size_t>(layer.out));
     for (int i = 0; i < layer.out; ++i) {
       double acc = 0.0;
@@ -122,6 +113,20 @@ Inference run_float(const FloatModel& model, const std::vector<double>& raw) {
   out.verdict = verdict_of(x);
   out.flogits = std::move(x);
   return out;
+}
+
+}  // namespace
+
+Inference run_reference(const QuantModel& model, const std::vector<uint64_t>& raw) {
+  return std::visit(Overloaded{[&](const QuantMlp& mlp) { return run_reference_mlp(model, mlp, raw); },
+                               [&](const QuantTreeEnsemble& tree) { return run_tree_reference(tree, raw); }},
+                    model.kind);
+}
+
+Inference run_float(const FloatModel& model, const std::vector<double>& raw) {
+  return std::visit(Overloaded{[&](const FloatMlp& mlp) { return run_mlp_float(model, mlp, raw); },
+                               [&](const FloatTreeEnsemble& tree) { return run_tree_float(model, tree, raw); }},
+                    model.kind);
 }
 
 }  // namespace nnbpf::compiler

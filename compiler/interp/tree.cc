@@ -29,8 +29,7 @@ Inference run_tree_reference(const QuantTreeEnsemble& t, const std::vector<uint6
   return out;
 }
 
-Inference run_tree_float(const FloatModel& model, const std::vector<double>& raw) {
-  const FloatTreeEnsemble& t = *model.tree;
+Inference run_tree_float(const FloatModel& model, const FloatTreeEnsemble& t, const std::vector<double>& raw) {
   std::vector<double> z(static_cast<size_t>(t.n_inputs));
   for (size_t j = 0; j < z.size(); ++j) {
     const double x = j < raw.size() ? raw[j] : 0.0;

@@ -32,7 +32,8 @@ inline bool tree_predicate(TreeMode mode, double value, double z) {
 
 // Integer engine for a tree model.
 Inference run_tree_reference(const QuantTreeEnsemble& tree, const std::vector<uint64_t>& raw);
-// Float engine for a tree model (model.tree set).
-Inference run_tree_float(const FloatModel& model, const std::vector<double>& raw);
+// Float engine for a tree model; `t` is model.kind's tree (the model gives
+// the standardization).
+Inference run_tree_float(const FloatModel& model, const FloatTreeEnsemble& t, const std::vector<double>& raw);
 
 }  // namespace nnbpf::compiler

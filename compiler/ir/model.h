@@ -89,21 +89,44 @@ struct FloatTreeEnsemble {
   std::string origin;               // ONNX node name, for messages
 };
 
+// A float MLP: dense layers, the last one's outputs are the logits.
+struct FloatMlp {
+  std::vector<DenseLayer> layers;
+
+  int inputs() const { return layers.empty() ? 0 : layers.front().in; }
+  int outputs() const { return layers.empty() ? 0 : layers.back().out; }
+};
+
+// The float model as read from ONNX: what every kind has, and the kind
+// itself. As for QuantModel, code that treats the kinds differently
+// dispatches on `kind` once.
 struct FloatModel {
   std::vector<std::string> features;           // catalog names, one per input column
   std::optional<Standardization> standardization;
-  std::vector<DenseLayer> layers;
-  std::optional<FloatTreeEnsemble> tree;       // set instead of layers for a tree model
   Head head = Head::Logits;
   std::vector<InputRange> input_ranges;        // empty, or one per input (raw units)
   std::map<std::string, std::string> metadata; // ONNX metadata_props
   std::string producer;                        // ONNX producer_name
   int64_t opset = 0;
   std::string digest;                          // sha256 of the ONNX bytes, hex
+  std::variant<FloatMlp, FloatTreeEnsemble> kind;
 
-  bool is_tree() const { return tree.has_value(); }
-  int inputs() const { return tree ? tree->n_inputs : layers.empty() ? 0 : layers.front().in; }
-  int outputs() const { return tree ? tree->n_classes : layers.empty() ? 0 : layers.back().out; }
+  // The kind's own fields; std::bad_variant_access for another kind.
+  const FloatMlp& mlp() const { return std::get<FloatMlp>(kind); }
+  FloatMlp& mlp() { return std::get<FloatMlp>(kind); }
+  const FloatTreeEnsemble& tree() const { return std::get<FloatTreeEnsemble>(kind); }
+  FloatTreeEnsemble& tree() { return std::get<FloatTreeEnsemble>(kind); }
+
+  int inputs() const {
+    return std::visit(Overloaded{[](const FloatMlp& m) { return m.inputs(); },
+                                 [](const FloatTreeEnsemble& t) { return t.n_inputs; }},
+                      kind);
+  }
+  int outputs() const {
+    return std::visit(Overloaded{[](const FloatMlp& m) { return m.outputs(); },
+                                 [](const FloatTreeEnsemble& t) { return t.n_classes; }},
+                      kind);
+  }
 };
 
 // Integer standardization of one raw feature (docs/semantics.md, step 1):

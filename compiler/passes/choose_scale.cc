@@ -23,7 +23,7 @@ double ecdf_share(const FloatModel& model, int b) {
       if (std::ldexp(std::fabs(p), b) < 1.0) ++below;
     }
   };
-  for (const DenseLayer& layer : model.layers) {
+  for (const DenseLayer& layer : model.mlp().layers) {
     count(layer.weight);
     count(layer.bias);
   }
@@ -57,7 +57,7 @@ int choose_input_scale_bits(const FloatModel& model, const std::vector<std::vect
   // input's resolution irrelevant.
   std::vector<int> used;
   for (int j = 0; j < model.inputs(); ++j) {
-    const DenseLayer& first = model.layers.front();
+    const DenseLayer& first = model.mlp().layers.front();
     for (int i = 0; i < first.out; ++i)
       if (first.w(i, j) != 0.0) {
         used.push_back(j);

@@ -39,7 +39,8 @@ std::string feature_label(const FloatModel& model, size_t j) {
 
 std::string layer_label(const FloatModel& model, size_t k) {
   std::string s = "layer " + std::to_string(k);
-  if (!model.layers[k].origin.empty()) s += " ('" + model.layers[k].origin + "')";
+  const std::string& origin = model.mlp().layers[k].origin;
+  if (!origin.empty()) s += " ('" + origin + "')";
   return s;
 }
 
@@ -54,7 +55,8 @@ Status check_finite(const std::vector<double>& values, const std::string& what) 
 // Everything that does not depend on b: shapes, NaN/Inf, catalog names,
 // options, standard deviations that no q can represent.
 Status validate(const FloatModel& model, const QuantOptions& opts) {
-  if (model.layers.empty()) return Error::bad_input("model has no dense layers");
+  const std::vector<DenseLayer>& layers = model.mlp().layers;
+  if (layers.empty()) return Error::bad_input("model has no dense layers");
   const size_t n = static_cast<size_t>(model.inputs());
   if (model.features.size() != n)
     return Error::bad_input("model has " + std::to_string(n) + " inputs but " +
@@ -62,15 +64,15 @@ Status validate(const FloatModel& model, const QuantOptions& opts) {
   for (const std::string& f : model.features)
     if (!find_feature(f))
       return Error::bad_input("unknown feature '" + f + "' (known: " + feature_names_list() + ")");
-  for (size_t k = 0; k < model.layers.size(); ++k) {
-    const DenseLayer& layer = model.layers[k];
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const DenseLayer& layer = layers[k];
     const std::string where = layer_label(model, k);
     if (layer.in <= 0 || layer.out <= 0)
       return Error::bad_input(where + ": empty shape " + std::to_string(layer.out) + "x" +
                               std::to_string(layer.in));
-    if (k > 0 && layer.in != model.layers[k - 1].out)
+    if (k > 0 && layer.in != layers[k - 1].out)
       return Error::bad_input(where + ": expects " + std::to_string(layer.in) + " inputs, previous layer has " +
-                              std::to_string(model.layers[k - 1].out) + " outputs");
+                              std::to_string(layers[k - 1].out) + " outputs");
     if (layer.weight.size() != static_cast<size_t>(layer.in) * static_cast<size_t>(layer.out))
       return Error::bad_input(where + ": weight has " + std::to_string(layer.weight.size()) +
                               " elements, expected " + std::to_string(layer.in * layer.out));
@@ -203,7 +205,7 @@ Result<int32_t> enlarge(double p, int b, const std::string& where) {
 // standardization scale of input j is folded into column j of layer 0
 // (round(-v) == -round(v), so this is exact).
 Result<QuantLayer> quantize_layer(const FloatModel& model, size_t k, int b) {
-  const DenseLayer& layer = model.layers[k];
+  const DenseLayer& layer = model.mlp().layers[k];
   QuantLayer out;
   out.in = layer.in;
   out.out = layer.out;
@@ -229,7 +231,7 @@ Result<QuantLayer> quantize_layer(const FloatModel& model, size_t k, int b) {
 
 std::vector<std::string> layer_names(const FloatModel& model) {
   std::vector<std::string> names;
-  for (const DenseLayer& l : model.layers) names.push_back(l.origin);
+  for (const DenseLayer& l : model.mlp().layers) names.push_back(l.origin);
   return names;
 }
 
@@ -248,7 +250,7 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
     NNBPF_TRY(in, quantize_input(model, j, ranges[j], qm.b));
     mlp.inputs.push_back(in);
   }
-  for (size_t k = 0; k < model.layers.size(); ++k) {
+  for (size_t k = 0; k < model.mlp().layers.size(); ++k) {
     NNBPF_TRY(layer, quantize_layer(model, k, e[1 + k]));
     layer.b = e[1 + k];
     mlp.layers.push_back(std::move(layer));
@@ -260,7 +262,7 @@ Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>
 
 // The uniform model: every exponent b.
 Result<QuantModel> build_at(const FloatModel& model, const std::vector<RawRange>& ranges, int b) {
-  return build_at(model, ranges, Exponents(model.layers.size() + 1, b));
+  return build_at(model, ranges, Exponents(model.mlp().layers.size() + 1, b));
 }
 
 // Per-layer exponents (docs/semantics.md#choosing-b, "Per layer"): from the
@@ -366,7 +368,8 @@ void widen_clamp_ranges(const FloatModel& model, QuantModel& qm) {
 }  // namespace
 
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
-  if (model.is_tree()) return quantize_tree(model, opts);  // compiler/passes/quantize_tree.cc
+  if (const auto* tree = std::get_if<FloatTreeEnsemble>(&model.kind))
+    return quantize_tree(model, *tree, opts);  // compiler/passes/quantize_tree.cc
   if (opts.mode == QuantMode::Int8) return quantize_int8(model, opts);
   NNBPF_CHECK(validate(model, opts));
   NNBPF_TRY(ranges, input_ranges(model, opts));
@@ -410,7 +413,7 @@ Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts) {
     if (b_safe < 0) return Error::bad_input("no scale b >= 0 avoids overflow: " + last.message);
     b_uniform = std::max(b_safe - opts.margin_bits, std::min(b_ecdf, b_safe));
     lowered = b_uniform < b_ecdf;
-    const Exponents uniform(model.layers.size() + 1, b_uniform);
+    const Exponents uniform(model.mlp().layers.size() + 1, b_uniform);
     result = build_at(model, ranges, raise_exponents(model, ranges, uniform, opts.margin_bits));
     if (!result->ok()) result = build_at(model, ranges, uniform);
     if (!result->ok()) {  // the analysis is not monotone in b

@@ -45,7 +45,8 @@ double input_ecdf_share(const FloatModel& model, const std::vector<std::vector<u
 int choose_input_scale_bits(const FloatModel& model, const std::vector<std::vector<uint64_t>>& samples,
                             double alpha);
 
-// Dispatches on opts.mode: int32 (below) or int8 (quantize_int8.cc).
+// Dispatches on the model's kind (trees: quantize_tree.cc), then for an MLP
+// on opts.mode: int32 (below) or int8 (quantize_int8.cc).
 Result<QuantModel> quantize(const FloatModel& model, const QuantOptions& opts);
 // --quant int8 (docs/semantics.md#int8).
 Result<QuantModel> quantize_int8(const FloatModel& model, const QuantOptions& opts);

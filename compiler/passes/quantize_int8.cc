@@ -41,7 +41,7 @@ double column_sign(const FloatModel& model, size_t j) {
 // calibration rows (raw values clamped to the ranges, as the kernel does).
 std::vector<double> calibrated_bounds(const FloatModel& model, const std::vector<RawRange>& ranges,
                                       const std::vector<std::vector<uint64_t>>& samples) {
-  const size_t n_layers = model.layers.size();
+  const size_t n_layers = model.mlp().layers.size();
   std::vector<double> bound(n_layers, 0.0);
   for (const auto& row : samples) {
     std::vector<double> x(ranges.size());
@@ -51,7 +51,7 @@ std::vector<double> calibrated_bounds(const FloatModel& model, const std::vector
       x[j] = column_sign(model, j) * standardized(model, j, static_cast<double>(xc));
     }
     for (size_t k = 0; k + 1 < n_layers; ++k) {
-      const DenseLayer& L = model.layers[k];
+      const DenseLayer& L = model.mlp().layers[k];
       std::vector<double> y(static_cast<size_t>(L.out));
       for (int i = 0; i < L.out; ++i) {
         double acc = L.bias.empty() ? 0.0 : L.bias[i];
@@ -67,7 +67,7 @@ std::vector<double> calibrated_bounds(const FloatModel& model, const std::vector
 
 // The same bounds by interval arithmetic over the input box (sound, looser).
 std::vector<double> interval_bounds(const FloatModel& model, const std::vector<RawRange>& ranges) {
-  const size_t n_layers = model.layers.size();
+  const size_t n_layers = model.mlp().layers.size();
   std::vector<double> bound(n_layers, 0.0);
   std::vector<double> lo(ranges.size()), hi(ranges.size());
   for (size_t j = 0; j < ranges.size(); ++j) {
@@ -77,7 +77,7 @@ std::vector<double> interval_bounds(const FloatModel& model, const std::vector<R
     hi[j] = std::max(a, b);
   }
   for (size_t k = 0; k + 1 < n_layers; ++k) {
-    const DenseLayer& L = model.layers[k];
+    const DenseLayer& L = model.mlp().layers[k];
     std::vector<double> nlo(static_cast<size_t>(L.out)), nhi(static_cast<size_t>(L.out));
     for (int i = 0; i < L.out; ++i) {
       double a = L.bias.empty() ? 0.0 : L.bias[i];
@@ -140,7 +140,7 @@ int multiplier_bits(double acc_bound) {
 // The integer layers for step 1 at scale b (inputs given), or why not.
 Result<QuantModel> build_int8_at(const FloatModel& model, const std::vector<double>& bounds, QuantModel qm) {
   QuantMlp& mlp = qm.mlp();
-  const size_t n_layers = model.layers.size();
+  const size_t n_layers = model.mlp().layers.size();
   double max_acc = 0;
   // Layer 0 reads x1 = z * 2^b; its bound per input, exact from step 1.
   std::vector<double> in_bound(mlp.inputs.size());
@@ -155,7 +155,7 @@ Result<QuantModel> build_int8_at(const FloatModel& model, const std::vector<doub
     return Error::bad_input("standardized input range " + fmt(max_x1) + " at b=" + std::to_string(qm.b) +
                             " does not fit int32");
   for (size_t k = 0; k < n_layers; ++k) {
-    const DenseLayer& L = model.layers[k];
+    const DenseLayer& L = model.mlp().layers[k];
     const bool last = k + 1 == n_layers;
     Int8LayerScales sc;
     double wmax = 0;

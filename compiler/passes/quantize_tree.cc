@@ -105,8 +105,7 @@ Result<IntPredicate> integer_predicate(TreeMode mode, double value, double mean,
   return out;
 }
 
-Result<QuantModel> quantize_tree(const FloatModel& model, const QuantOptions& opts) {
-  const FloatTreeEnsemble& ft = *model.tree;
+Result<QuantModel> quantize_tree(const FloatModel& model, const FloatTreeEnsemble& ft, const QuantOptions& opts) {
   const std::string where = "tree ensemble '" + ft.origin + "': ";
   QuantModel qm;
   qm.features = model.features;

@@ -30,7 +30,7 @@ Result<IntPredicate> integer_predicate(TreeMode mode, double value, double mean,
 // The float engine's predicate (what integer_predicate reproduces).
 bool float_predicate(TreeMode mode, double value, double z);
 
-// Called by quantize() for a tree model.
-Result<QuantModel> quantize_tree(const FloatModel& model, const QuantOptions& opts);
+// Called by quantize() for a tree model; `ft` is model.kind's tree.
+Result<QuantModel> quantize_tree(const FloatModel& model, const FloatTreeEnsemble& ft, const QuantOptions& opts);
 
 }  // namespace nnbpf::compiler

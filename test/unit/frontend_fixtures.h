@@ -50,7 +50,7 @@ inline std::vector<Sample> read_expected(const std::string& name) {
 inline std::vector<double> eval_mlp(const FloatModel& m, std::vector<double> x) {
   if (m.standardization)
     for (size_t j = 0; j < x.size(); ++j) x[j] = (x[j] - m.standardization->mean[j]) * m.standardization->mul[j];
-  for (const auto& l : m.layers) {
+  for (const auto& l : m.mlp().layers) {
     std::vector<double> y(static_cast<size_t>(l.out));
     for (int i = 0; i < l.out; ++i) {
       double acc = l.bias.empty() ? 0.0 : l.bias[i];

@@ -33,15 +33,16 @@ std::string read_bytes(const std::string& path) {
 TEST(Frontend, LoadsMlp6) {
   const FloatModel m = load_ok("mlp_6_32_32_2.onnx");
   EXPECT_EQ(m.features, kFeatures6);
-  ASSERT_EQ(m.layers.size(), 3u);
+  const std::vector<DenseLayer>& layers = m.mlp().layers;
+  ASSERT_EQ(layers.size(), 3u);
   const int widths[][2] = {{6, 32}, {32, 32}, {32, 2}};
   for (size_t k = 0; k < 3; ++k) {
-    EXPECT_EQ(m.layers[k].in, widths[k][0]);
-    EXPECT_EQ(m.layers[k].out, widths[k][1]);
-    EXPECT_EQ(m.layers[k].weight.size(), static_cast<size_t>(widths[k][0] * widths[k][1]));
-    EXPECT_EQ(m.layers[k].bias.size(), static_cast<size_t>(widths[k][1]));
-    EXPECT_EQ(m.layers[k].relu, k < 2);
-    EXPECT_EQ(m.layers[k].origin, "fc" + std::to_string(k + 1));
+    EXPECT_EQ(layers[k].in, widths[k][0]);
+    EXPECT_EQ(layers[k].out, widths[k][1]);
+    EXPECT_EQ(layers[k].weight.size(), static_cast<size_t>(widths[k][0] * widths[k][1]));
+    EXPECT_EQ(layers[k].bias.size(), static_cast<size_t>(widths[k][1]));
+    EXPECT_EQ(layers[k].relu, k < 2);
+    EXPECT_EQ(layers[k].origin, "fc" + std::to_string(k + 1));
   }
   EXPECT_EQ(m.inputs(), 6);
   EXPECT_EQ(m.outputs(), 2);
@@ -68,8 +69,8 @@ TEST(Frontend, LoadsMlp6) {
 
 TEST(Frontend, LoadsMlp6NoBias) {
   const FloatModel m = load_ok("mlp_6_32_32_2_nobias.onnx");
-  ASSERT_EQ(m.layers.size(), 3u);
-  for (const auto& l : m.layers) EXPECT_TRUE(l.bias.empty());
+  ASSERT_EQ(m.mlp().layers.size(), 3u);
+  for (const auto& l : m.mlp().layers) EXPECT_TRUE(l.bias.empty());
   expect_function(m, "mlp_6_32_32_2_nobias.expected.txt", 1e-9);
 }
 
@@ -77,10 +78,10 @@ TEST(Frontend, Loads24WideModel) {
   const FloatModel m = load_ok("mlp_24_128_128_128_2.onnx");
   ASSERT_EQ(m.features.size(), 24u);
   for (size_t i = 0; i < 24; ++i) EXPECT_EQ(m.features[i], feature_catalog()[i].name);
-  ASSERT_EQ(m.layers.size(), 4u);
+  ASSERT_EQ(m.mlp().layers.size(), 4u);
   EXPECT_EQ(m.inputs(), 24);
-  EXPECT_EQ(m.layers[1].in, 128);
-  EXPECT_EQ(m.layers[3].out, 2);
+  EXPECT_EQ(m.mlp().layers[1].in, 128);
+  EXPECT_EQ(m.mlp().layers[3].out, 2);
   EXPECT_EQ(m.input_ranges.size(), 24u);
   ASSERT_TRUE(m.standardization);
   expect_function(m, "mlp_24_128_128_128_2.expected.txt", 1e-9);
@@ -100,19 +101,21 @@ TEST_P(FrontendForms, SameFunctionAsReference) {
   const FormCase& c = GetParam();
   const FloatModel ref = load_ok("form_gemm_transb1.onnx");
   const FloatModel m = load_ok(c.file);
-  ASSERT_EQ(m.layers.size(), 2u);
+  const std::vector<DenseLayer>& layers = m.mlp().layers;
+  const std::vector<DenseLayer>& want = ref.mlp().layers;
+  ASSERT_EQ(layers.size(), 2u);
   EXPECT_EQ(m.features, kFeatures6);
   EXPECT_EQ(m.input_ranges.size(), 6u);
   EXPECT_EQ(m.head, c.head);
   for (size_t k = 0; k < 2; ++k) {
-    EXPECT_EQ(m.layers[k].in, ref.layers[k].in);
-    EXPECT_EQ(m.layers[k].out, ref.layers[k].out);
-    EXPECT_EQ(m.layers[k].relu, ref.layers[k].relu);
-    EXPECT_EQ(m.layers[k].bias.size(), ref.layers[k].bias.size());
-    for (size_t i = 0; i < ref.layers[k].weight.size(); ++i)
-      EXPECT_NEAR(m.layers[k].weight[i], ref.layers[k].weight[i], 1e-6);
-    for (size_t i = 0; i < ref.layers[k].bias.size(); ++i)
-      EXPECT_NEAR(m.layers[k].bias[i], ref.layers[k].bias[i], 1e-6);
+    EXPECT_EQ(layers[k].in, want[k].in);
+    EXPECT_EQ(layers[k].out, want[k].out);
+    EXPECT_EQ(layers[k].relu, want[k].relu);
+    EXPECT_EQ(layers[k].bias.size(), want[k].bias.size());
+    for (size_t i = 0; i < want[k].weight.size(); ++i)
+      EXPECT_NEAR(layers[k].weight[i], want[k].weight[i], 1e-6);
+    for (size_t i = 0; i < want[k].bias.size(); ++i)
+      EXPECT_NEAR(layers[k].bias[i], want[k].bias[i], 1e-6);
   }
   ASSERT_TRUE(m.standardization);
   for (int j = 0; j < 6; ++j) {
@@ -157,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(Frontend, FormDetails) {
-  EXPECT_EQ(load_ok("form_matmul_add.onnx").layers[0].origin, "mm1+add1");
+  EXPECT_EQ(load_ok("form_matmul_add.onnx").mlp().layers[0].origin, "mm1+add1");
   EXPECT_EQ(load_ok("form_opset11.onnx").opset, 11);
   EXPECT_EQ(load_ok("form_opset18.onnx").opset, 18);
 }
@@ -282,7 +285,7 @@ TEST(Frontend, BytesUseTheGivenName) {
       << r.error().message;
   r = load_onnx_bytes(read_bytes(fixture("mlp_6_32_32_2.onnx")), "mem.onnx", {});
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->layers.size(), 3u);
+  EXPECT_EQ(r->mlp().layers.size(), 3u);
 }
 
 // Prefixes and byte flips of a valid model: never a crash, errors one line.
@@ -292,7 +295,7 @@ TEST(Frontend, CorruptedBytesNeverCrash) {
   auto check = [](const std::string& bytes) {
     auto r = load_onnx_bytes(bytes, "m", {});
     if (r.ok()) {
-      EXPECT_FALSE(r->layers.empty());
+      EXPECT_FALSE(r->mlp().layers.empty());
     } else {
       EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
       EXPECT_EQ(r.error().kind, ErrorKind::BadInput);

@@ -106,7 +106,7 @@ FloatModel hand_model() {
   FloatModel f;
   f.features = {"dst_port"};
   f.input_ranges = {{0, 254}};
-  f.layers = {dense(1, 2, {1.0, -0.5}, {0.1, 0.0}, true), dense(2, 2, {1.0, 0.0, 0.0, 1.0}, {}, false)};
+  f.mlp().layers = {dense(1, 2, {1.0, -0.5}, {0.1, 0.0}, true), dense(2, 2, {1.0, 0.0, 0.0, 1.0}, {}, false)};
   f.digest = "abc";
   return f;
 }
@@ -159,7 +159,7 @@ TEST(Int8, RefusesScaleBitsAndHugeBias) {
   EXPECT_HAS(q.error().message, "--scale-bits");
   opts.scale_bits.reset();
   FloatModel f = hand_model();
-  f.layers[0].bias = {1e12, 0};
+  f.mlp().layers[0].bias = {1e12, 0};
   q = quantize(f, opts);
   ASSERT_FALSE(q.ok());
   EXPECT_HAS(q.error().message, "layer 0 neuron 0: bias");
@@ -186,7 +186,7 @@ TEST(Int8, TracksFloatModel) {
     DenseLayer l = dense(sizes[k], sizes[k + 1], {}, {}, k + 2 < sizes.size());
     for (int i = 0; i < l.in * l.out; ++i) l.weight.push_back(gauss(rng) / std::sqrt(l.in));
     for (int i = 0; i < l.out; ++i) l.bias.push_back(0.1 * gauss(rng));
-    f.layers.push_back(l);
+    f.mlp().layers.push_back(l);
   }
   std::uniform_int_distribution<uint64_t> raw_dist(0, 2000);
   std::vector<std::vector<uint64_t>> calib;

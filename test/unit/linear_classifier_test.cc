@@ -24,14 +24,15 @@ void expect_function(const FloatModel& m, const std::string& expected) { test::e
 
 TEST(LinearClassifier, BinarySingleRowScoresMinusZAndZ) {
   const FloatModel m = load_ok("linear_binary.onnx");
-  ASSERT_EQ(m.layers.size(), 1u);
-  EXPECT_EQ(m.layers[0].in, 6);
-  EXPECT_EQ(m.layers[0].out, 2);
-  EXPECT_FALSE(m.layers[0].relu);
+  ASSERT_EQ(m.mlp().layers.size(), 1u);
+  const DenseLayer& l = m.mlp().layers[0];
+  EXPECT_EQ(l.in, 6);
+  EXPECT_EQ(l.out, 2);
+  EXPECT_FALSE(l.relu);
   EXPECT_EQ(m.head, Head::Logits);
   ASSERT_TRUE(m.standardization.has_value());
-  for (int j = 0; j < 6; ++j) EXPECT_EQ(m.layers[0].w(0, j), -m.layers[0].w(1, j));
-  EXPECT_EQ(m.layers[0].bias[0], -m.layers[0].bias[1]);
+  for (int j = 0; j < 6; ++j) EXPECT_EQ(l.w(0, j), -l.w(1, j));
+  EXPECT_EQ(l.bias[0], -l.bias[1]);
   expect_function(m, "linear_binary.expected.txt");
 }
 
@@ -43,16 +44,16 @@ TEST(LinearClassifier, LabelOutputIsArgMaxHead) {
 
 TEST(LinearClassifier, GemmFormIsTheSameFunction) {
   const FloatModel m = load_ok("linear_binary_gemm.onnx");
-  ASSERT_EQ(m.layers.size(), 1u);
+  ASSERT_EQ(m.mlp().layers.size(), 1u);
   expect_function(m, "linear_binary.expected.txt");
 }
 
 TEST(LinearClassifier, MultiClassAndNoIntercepts) {
   const FloatModel m = load_ok("linear_multi3.onnx");
-  EXPECT_EQ(m.layers[0].out, 3);
+  EXPECT_EQ(m.mlp().layers[0].out, 3);
   expect_function(m, "linear_multi3.expected.txt");
   const FloatModel n = load_ok("linear_binary_nointercept.onnx");
-  EXPECT_TRUE(n.layers[0].bias.empty());
+  EXPECT_TRUE(n.mlp().layers[0].bias.empty());
 }
 
 struct BadCase {

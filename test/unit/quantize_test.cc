@@ -34,7 +34,7 @@ DenseLayer dense(int in, int out, std::vector<double> w, std::vector<double> bia
 FloatModel model(std::vector<std::string> features, std::vector<DenseLayer> layers) {
   FloatModel m;
   m.features = std::move(features);
-  m.layers = std::move(layers);
+  m.kind = FloatMlp{std::move(layers)};
   m.digest = "abc123";
   return m;
 }
@@ -205,7 +205,7 @@ TEST(Quantize, Int32WeightOverflow) {
   EXPECT_HAS(q.error().message, "layer 0 ('big') neuron 0 weight 0: 100000 * 2^16 does not fit int32");
   EXPECT_HAS(q.error().message, "the largest b that fits is 14");
   // A weight >= 2^31 fits at no b, whoever chose it.
-  m.layers[0].weight = {3e9};
+  m.mlp().layers[0].weight = {3e9};
   q = quantize(m, {});
   ASSERT_FALSE(q.ok());
   EXPECT_HAS(q.error().message, "no scale b >= 0 avoids overflow");

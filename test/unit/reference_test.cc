@@ -144,7 +144,7 @@ TEST(Reference, FloatEngine) {
   l.weight = {1, 1, -1, 2};
   l.bias = {0.5, 0};
   l.relu = true;
-  f.layers = {l};
+  f.mlp().layers = {l};
   // x = ((14 - 10) * 0.5, 0) = (2, 0): y = (2.5, -2) -> relu (2.5, 0).
   Inference r = run_float(f, {14, 1e9});
   EXPECT_EQ(r.flogits, (std::vector<double>{2.5, 0}));
@@ -181,7 +181,7 @@ TEST(Reference, QuantizedAgreesWithFloat) {
     for (int i = 0; i < l.out; ++i) l.bias.push_back(0.1 * gauss(rng));
     l.relu = k + 2 < sizes.size();
     l.origin = "fc" + std::to_string(k);
-    f.layers.push_back(l);
+    f.mlp().layers.push_back(l);
   }
   QuantOptions opts;
   opts.scale_bits = 16;

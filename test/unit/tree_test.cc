@@ -33,31 +33,30 @@ constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 TEST(TreeFrontend, LoadsSingleTrees) {
   for (int depth : {3, 10, 20}) {
     const FloatModel m = load_ok("tree_d" + std::to_string(depth) + ".onnx");
-    ASSERT_TRUE(m.is_tree());
-    EXPECT_TRUE(m.layers.empty());
+    ASSERT_TRUE(std::holds_alternative<FloatTreeEnsemble>(m.kind));
     EXPECT_FALSE(m.standardization);
     EXPECT_EQ(m.inputs(), 6);
     EXPECT_EQ(m.outputs(), 2);
-    ASSERT_EQ(m.tree->trees.size(), 1u);
-    EXPECT_EQ(m.tree->trees[0].depth, depth);
+    ASSERT_EQ(m.tree().trees.size(), 1u);
+    EXPECT_EQ(m.tree().trees[0].depth, depth);
     EXPECT_EQ(m.features.size(), 6u);
   }
 }
 
 TEST(TreeFrontend, LoadsStandardizedAndEnsemble) {
   const FloatModel s = load_ok("tree_std_d10.onnx");
-  ASSERT_TRUE(s.is_tree());
+  ASSERT_TRUE(std::holds_alternative<FloatTreeEnsemble>(s.kind));
   ASSERT_TRUE(s.standardization);
   EXPECT_NEAR(s.standardization->mean[1], 2e8, 1);
   EXPECT_NEAR(s.standardization->mul[1], 1 / 5e8, 1e-15);
   EXPECT_TRUE(load_ok("tree_subdiv_d3.onnx").standardization);
 
   const FloatModel e = load_ok("tree_ens3.onnx");
-  ASSERT_TRUE(e.is_tree());
-  EXPECT_EQ(e.tree->trees.size(), 3u);
+  ASSERT_TRUE(std::holds_alternative<FloatTreeEnsemble>(e.kind));
+  EXPECT_EQ(e.tree().trees.size(), 3u);
   EXPECT_EQ(e.outputs(), 3);
-  EXPECT_EQ(e.tree->base_values, (std::vector<double>{0.25, -0.5, 0.125}));
-  EXPECT_EQ(e.tree->trees[1].depth, 6);
+  EXPECT_EQ(e.tree().base_values, (std::vector<double>{0.25, -0.5, 0.125}));
+  EXPECT_EQ(e.tree().trees[1].depth, 6);
 }
 
 TEST(TreeFrontend, FloatEngineMatchesNumpy) {
@@ -210,13 +209,13 @@ TEST(TreeQuantize, LeavesAndScale) {
   EXPECT_GE(t.node_capacity, t.nodes_used);
   EXPECT_EQ(t.roots.size(), 3u);
   // Leaf rows are round(w * 2^b), tree 0's plus round(base * 2^b).
-  const FloatTree& t0 = m.tree->trees[0];
+  const FloatTree& t0 = m.tree().trees[0];
   for (size_t i = 0; i < t0.nodes.size(); ++i) {
     if (t0.nodes[i].mode != TreeMode::Leaf) continue;
     const QuantTreeNode& n = t.nodes[i];
     for (int c = 0; c < 3; ++c)
       EXPECT_EQ(t.leaf(n.leaf, c), std::llround(std::ldexp(t0.nodes[i].weights[c], 29)) +
-                                       std::llround(std::ldexp(m.tree->base_values[c], 29)));
+                                       std::llround(std::ldexp(m.tree().base_values[c], 29)));
   }
   QuantOptions forced;
   forced.scale_bits = 31 - 1;

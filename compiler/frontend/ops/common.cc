@@ -220,11 +220,11 @@ Status push_dense_layer(LowerState& st, DenseLayer layer) {
   if (layer.out > kMaxWidth)
     return Error::bad_input("layer width " + std::to_string(layer.out) + " exceeds the limit of " +
                             std::to_string(kMaxWidth) + " neurons per layer (kMaxWidth)");
-  if (static_cast<int>(st.model.layers.size()) >= kMaxLayers)
-    return Error::bad_input("dense layer " + std::to_string(st.model.layers.size() + 1) +
+  if (static_cast<int>(st.mlp.layers.size()) >= kMaxLayers)
+    return Error::bad_input("dense layer " + std::to_string(st.mlp.layers.size() + 1) +
                             " exceeds the limit of " + std::to_string(kMaxLayers) +
                             " dense layers (kMaxLayers)");
-  st.model.layers.push_back(std::move(layer));
+  st.mlp.layers.push_back(std::move(layer));
   st.stage = Stage::kDense;
   return ok_status();
 }

@@ -63,8 +63,12 @@ struct LowerState {
   std::vector<double> mul;
   bool standardized = false;
   std::string head_node;  // display name of the node that set the head
+  // The kind being built: dense layers, or the tree ensemble that ends the
+  // chain in their place. The loader sets model.kind from them at the end.
+  FloatMlp mlp;
+  std::optional<FloatTreeEnsemble> tree;
 
-  DenseLayer& last_layer() { return model.layers.back(); }
+  DenseLayer& last_layer() { return mlp.layers.back(); }
 };
 
 // What an op sees of its node.

@@ -290,7 +290,7 @@ class TreeEnsembleClassifierOp final : public Op {
       return bad("TreeEnsembleClassifier must follow the input directly (after an optional "
                  "standardization), not a dense layer");
     tree_.origin = node.name;
-    st.model.tree = std::move(tree_);
+    st.tree = std::move(tree_);
     st.head_node = node.name;
     st.stage = Stage::kHead;
     return ok_status();
