@@ -79,8 +79,8 @@ Result<InferenceTiming> median_inference(const LoadedPipeline& pipe, int repeat,
 
 // The memory side of the result: parameters, flow state, every map.
 void add_footprint(const compiler::Artifact& art, bpf_object* obj, BenchResult* r) {
-  r->param_bytes = art.manifest.at("params").at("bytes_per_slot").get<uint64_t>();
-  r->param_bytes_total = art.manifest.at("params").at("bytes_total").get<uint64_t>();
+  r->param_bytes = art.manifest.params.bytes_per_slot;
+  r->param_bytes_total = art.manifest.params.bytes_total;
   bpf_map* flows = bpf_object__find_map_by_name(obj, NNBPF_MAP_FLOWS);
   r->flow_state_bytes = flows ? bpf_map__value_size(flows) : 0;
   r->flow_key_bytes = sizeof(nnbpf_flow_key);
@@ -240,7 +240,7 @@ Result<BenchResult> run_bench(const BenchOptions& o) {
 
   BenchResult r;
   r.model = o.dir;
-  r.shape = art.manifest.at("shape").get<std::vector<int64_t>>();
+  r.shape = art.manifest.shape;
   r.stages = art.stage_names.size();
   r.bpf_isa = art.mcpu;
   r.batches = o.batches;

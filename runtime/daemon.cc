@@ -167,12 +167,8 @@ EventPrinter event_printer(const compiler::Artifact& art, const RunOptions& o) {
   EventPrinter p;
   p.json = o.json;
   p.features = art.model.features;
-  p.classes = manifest_classes(art.manifest);
-  try {
-    p.logit_scale = art.stage_names.empty() ? 1 : logit_scale(art.manifest);
-  } catch (...) {
-    p.logit_scale = 1;
-  }
+  p.classes = art.manifest.class_names();
+  p.logit_scale = art.stage_names.empty() ? 1 : art.manifest.logit_units();
   p.handler = &o.on_event;
   p.observe = &o.observe;
   return p;
