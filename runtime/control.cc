@@ -191,6 +191,28 @@ Status check_compatible(const compiler::Manifest& running, const compiler::Artif
   return ok_status();
 }
 
+namespace {
+
+// The idle slot's parameters and policy written, then the flip: one atomic
+// word; new inferences read the new slot, running ones finish on the slot
+// they pinned at their start. A failure leaves the running model unchanged.
+Status write_and_flip(int params_fd, int policy_fd, int idx_fd, uint32_t new_slot, const std::vector<uint8_t>& bytes,
+                      const nnbpf_policy& policy) {
+  if (bpf_map_update_elem(params_fd, &new_slot, bytes.data(), BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  if (bpf_map_update_elem(policy_fd, &new_slot, &policy, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write slot " + std::to_string(new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(idx_fd, &zero, &new_slot, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": cannot flip: " + std::strerror(errno) +
+                          " (running model unchanged)");
+  return ok_status();
+}
+
+}  // namespace
+
 Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifact& next) {
   NNBPF_TRY(running, running_manifest(iface));
   NNBPF_CHECK(check_compatible(running, next));
@@ -234,17 +256,7 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   auto t0 = std::chrono::steady_clock::now();
   NNBPF_CHECK(wait_grace_period(scratch.fd, 2000));
   r.grace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (bpf_map_update_elem(params.fd, &r.new_slot, bytes.data(), BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(r.new_slot) +
-                          ": " + std::strerror(errno) + " (running model unchanged)");
-  if (bpf_map_update_elem(policy.fd, &r.new_slot, &next_policy, BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write slot " + std::to_string(r.new_slot) +
-                          ": " + std::strerror(errno) + " (running model unchanged)");
-  // The flip: one atomic word; new inferences read the new slot, running ones
-  // finish on the slot they pinned at their start.
-  if (bpf_map_update_elem(idx.fd, &zero, &r.new_slot, BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": cannot flip: " + std::strerror(errno) +
-                          " (running model unchanged)");
+  NNBPF_CHECK(write_and_flip(params.fd, policy.fd, idx.fd, r.new_slot, bytes, next_policy));
   // Record the running model for the next update and for stats.
   std::ofstream(state_dir(iface) + "/manifest.json") << compiler::manifest_text(next.manifest);
   return r;
