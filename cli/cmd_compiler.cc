@@ -4,7 +4,9 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include "commands.h"
 #include "compiler/driver/pipeline.h"
@@ -104,25 +106,80 @@ struct CheckArgs {
 };
 
 void print_static_estimate(const Artifact& art, bool as_json) {
-  const auto& stages = art.manifest.at("stages");
+  const auto& stages = art.manifest.stages;
   bool fits = true;
-  for (const auto& st : stages) fits = fits && st.at("est_insns").get<int64_t>() <= kVerifierInsnLimit;
+  for (const auto& st : stages) fits = fits && st.est_insns <= kVerifierInsnLimit;
   if (as_json) {
     json j;
     j["verified"] = false;
     j["static_estimate"] = true;
     j["ok"] = false;
     j["estimate_fits"] = fits;
-    j["agreement"] = art.manifest.value("agreement", json(nullptr));
+    j["agreement"] = art.manifest.agreement ? json(*art.manifest.agreement) : json(nullptr);
     j["stages"] = stages;
     std::cout << j.dump(2) << "\n";
     return;
   }
   std::cout << "STATIC ESTIMATE (not verified by the kernel):\n";
   for (const auto& st : stages)
-    std::cout << "  " << std::left << std::setw(18) << st.at("name").get<std::string>() << std::right
-              << " ~" << st.at("est_insns").get<int64_t>() << " insns (limit " << kVerifierInsnLimit << ")\n";
+    std::cout << "  " << std::left << std::setw(18) << st.name << std::right << " ~" << st.est_insns
+              << " insns (limit " << kVerifierInsnLimit << ")\n";
   std::cout << "estimate: " << (fits ? "fits" : "does NOT fit") << " the verifier's instruction limit\n";
+}
+
+// What nnbpf check reports: the loaded programs' verifier statistics, the
+// tail-call chain's length and the test run of the chain.
+struct CheckReport {
+  const Artifact& art;
+  const std::vector<runtime::ProgramStats>& programs;
+  int chain = 0;  // entry + stages + finish
+  bool ok = false;
+  std::optional<std::string> run_error;  // the test run's, if it failed
+};
+
+void print_check_json(const CheckReport& c) {
+  const compiler::Manifest& m = c.art.manifest;
+  json programs = json::array();
+  for (const auto& st : c.programs)
+    programs.push_back({{"name", st.name},
+                        {"verified_insns", st.verified_insns},
+                        {"insns", st.insns},
+                        {"stack_bytes", st.stack_depth},
+                        {"jited_bytes", st.jited_bytes},
+                        {"verify_usec", st.verify_usec}});
+  json j;
+  j["ok"] = c.ok;
+  j["verified"] = true;
+  j["programs"] = programs;
+  j["tail_call_chain"] = c.chain;
+  j["limits"] = {{"verified_insns", kVerifierInsnLimit}, {"stack_bytes", kStackLimit}, {"tail_call_chain", kTailCallLimit}};
+  j["bpf_isa"] = c.art.mcpu;
+  j["agreement"] = m.agreement ? json(*m.agreement) : json(nullptr);
+  j["quant"] = {{"mode", m.quant.mode}, {"b", m.quant.b}, {"logit_frac_bits", m.quant.logit_frac_bits}};
+  if (m.quant.layer_b) j["quant"]["layer_b"] = *m.quant.layer_b;  // docs/semantics.md#per-layer
+  if (c.run_error) j["test_run_error"] = *c.run_error;
+  std::cout << j.dump(2) << "\n";
+}
+
+void print_check_text(const CheckReport& c) {
+  std::cout << std::left << std::setw(20) << "program" << std::right << std::setw(16) << "verified_insns"
+            << std::setw(10) << "insns" << std::setw(8) << "stack" << std::setw(12) << "jited_bytes"
+            << std::setw(12) << "verify_us" << "\n";
+  for (const auto& st : c.programs)
+    std::cout << std::left << std::setw(20) << st.name << std::right << std::setw(16) << st.verified_insns
+              << std::setw(10) << st.insns << std::setw(8) << st.stack_depth << std::setw(12) << st.jited_bytes
+              << std::setw(12) << st.verify_usec << "\n";
+  std::cout << "limits: " << kVerifierInsnLimit << " verified insns per program, " << kStackLimit
+            << " B stack, tail-call chain " << c.chain << " of " << kTailCallLimit << "; BPF ISA " << c.art.mcpu
+            << "\n";
+  if (const auto& ag = c.art.manifest.agreement) {
+    std::cout << "agreement: float vs integer verdicts " << std::fixed << std::setprecision(3)
+              << 100.0 * ag->agreement << "% of " << ag->rows << " rows (" << ag->source
+              << "), largest logit error " << std::setprecision(6) << ag->max_logit_error << std::defaultfloat
+              << "\n";
+  }
+  std::cout << "result: " << (c.ok ? "PASS" : "FAIL") << " (" << c.programs.size() << " programs, "
+            << c.art.stage_names.size() << " inference stages)\n";
 }
 
 void do_check(const CheckArgs& a) {
@@ -144,60 +201,17 @@ void do_check(const CheckArgs& a) {
   // A real run of the chain on a zero vector proves the tail calls are wired.
   std::vector<uint64_t> zeros(art->model.n_inputs(), 0);
   auto run = (*p)->run(zeros);
-  bool ok = run.ok();
-  int chain = static_cast<int>(art->stage_names.size()) + 2;  // entry + stages + finish
-  ok = ok && chain <= kTailCallLimit;
-  json programs = json::array();
-  for (const auto& st : (*p)->stats()) {
-    ok = ok && st.verified_insns <= kVerifierInsnLimit && st.stack_depth <= kStackLimit;
-    programs.push_back({{"name", st.name},
-                        {"verified_insns", st.verified_insns},
-                        {"insns", st.insns},
-                        {"stack_bytes", st.stack_depth},
-                        {"jited_bytes", st.jited_bytes},
-                        {"verify_usec", st.verify_usec}});
-  }
-  if (a.json) {
-    json j;
-    j["ok"] = ok;
-    j["verified"] = true;
-    j["programs"] = programs;
-    j["tail_call_chain"] = chain;
-    j["limits"] = {{"verified_insns", kVerifierInsnLimit}, {"stack_bytes", kStackLimit}, {"tail_call_chain", kTailCallLimit}};
-    j["bpf_isa"] = art->mcpu;
-    j["agreement"] = art->manifest.value("agreement", json(nullptr));
-    if (art->manifest.contains("quant")) {
-      const json& qj = art->manifest.at("quant");
-      j["quant"] = {{"mode", qj.value("mode", "int32")},
-                    {"b", qj.value("b", -1)},
-                    {"logit_frac_bits", qj.value("logit_frac_bits", qj.value("b", -1))}};
-      if (qj.contains("layer_b")) j["quant"]["layer_b"] = qj.at("layer_b");  // docs/semantics.md#per-layer
-    }
-    if (!run) j["test_run_error"] = run.error().message;
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << std::left << std::setw(20) << "program" << std::right << std::setw(16) << "verified_insns"
-              << std::setw(10) << "insns" << std::setw(8) << "stack" << std::setw(12) << "jited_bytes"
-              << std::setw(12) << "verify_us" << "\n";
-    for (const auto& st : (*p)->stats())
-      std::cout << std::left << std::setw(20) << st.name << std::right << std::setw(16) << st.verified_insns
-                << std::setw(10) << st.insns << std::setw(8) << st.stack_depth << std::setw(12) << st.jited_bytes
-                << std::setw(12) << st.verify_usec << "\n";
-    std::cout << "limits: " << kVerifierInsnLimit << " verified insns per program, " << kStackLimit
-              << " B stack, tail-call chain " << chain << " of " << kTailCallLimit << "; BPF ISA " << art->mcpu
-              << "\n";
-    if (art->manifest.contains("agreement")) {
-      const json& ag = art->manifest.at("agreement");
-      std::cout << "agreement: float vs integer verdicts " << std::fixed << std::setprecision(3)
-                << 100.0 * ag.value("agreement", 0.0) << "% of " << ag.value("rows", 0) << " rows ("
-                << ag.value("source", std::string("?")) << "), largest logit error " << std::setprecision(6)
-                << ag.value("max_logit_error", 0.0) << std::defaultfloat << "\n";
-    }
-    std::cout << "result: " << (ok ? "PASS" : "FAIL") << " (" << (*p)->stats().size() << " programs, "
-              << art->stage_names.size() << " inference stages)\n";
-  }
+  CheckReport c{*art, (*p)->stats(), static_cast<int>(art->stage_names.size()) + 2, false, std::nullopt};
+  if (!run) c.run_error = run.error().message;
+  c.ok = run.ok() && c.chain <= kTailCallLimit;
+  for (const auto& st : c.programs)
+    c.ok = c.ok && st.verified_insns <= kVerifierInsnLimit && st.stack_depth <= kStackLimit;
+  if (a.json)
+    print_check_json(c);
+  else
+    print_check_text(c);
   if (!run) return report("check", run.error().with_context("test run of the loaded chain failed: "));
-  if (!ok) return report("check", Error::runtime("a program exceeds a verifier limit"));
+  if (!c.ok) return report("check", Error::runtime("a program exceeds a verifier limit"));
 }
 
 // ---------------------------------------------------------------- infer
@@ -208,6 +222,70 @@ struct InferArgs {
   int repeat = 1;
   bool verbose = false;
 };
+
+// One CSV line: the verdict, then the logits.
+template <class Logits>
+void append_row(std::string& out, int verdict, const Logits& logits, const char* fmt) {
+  char line[512];
+  int n = std::snprintf(line, sizeof line, "%d", verdict);
+  for (auto v : logits) {
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
+      n += std::snprintf(line + n, sizeof line - n, fmt, v);
+    else
+      n += std::snprintf(line + n, sizeof line - n, fmt, static_cast<long long>(v));
+  }
+  out.append(line, n).push_back('\n');
+}
+
+void infer_reference(const Artifact& art, const FeatureRows& rows, std::string& out) {
+  for (const auto& r : rows.rows) {
+    auto inf = compiler::run_reference(art.model, r);
+    append_row(out, inf.verdict, inf.logits, ",%lld");
+  }
+}
+
+Status infer_float(const Artifact& art, const FeatureRows& rows, std::string& out) {
+  compiler::FrontendOptions fo;
+  fo.features = art.model.features;
+  NNBPF_TRY(fm, compiler::load_onnx_file(art.source_onnx, fo));
+  for (const auto& r : rows.rows) {
+    std::vector<double> x(r.begin(), r.end());
+    auto inf = compiler::run_float(fm, x);
+    append_row(out, inf.verdict, inf.flogits, ",%.9g");
+  }
+  return ok_status();
+}
+
+Status infer_kernel(const Artifact& art, const FeatureRows& rows, const InferArgs& a, std::string& out) {
+  if (!runtime::have_bpf_privileges())
+    return Error::runtime("--engine kernel needs root or CAP_BPF to load the programs "
+                          "(use --engine reference for the same integer semantics in user space)");
+  runtime::LoadOptions lo;
+  lo.verbose = a.verbose;
+  NNBPF_TRY(p, runtime::LoadedPipeline::load(art, lo));
+  std::vector<uint64_t> durations, chain;
+  durations.reserve(rows.rows.size());
+  for (size_t i = 0; i < rows.rows.size(); ++i) {
+    auto r = p->run(rows.rows[i], a.repeat);
+    if (!r) return r.error().with_context(a.input + ":" + std::to_string(rows.line_numbers[i]) + ": ");
+    durations.push_back(r->duration_ns);
+    chain.push_back(r->chain_ns);
+    append_row(out, r->verdict, r->logits, ",%lld");
+  }
+  if (!durations.empty()) {
+    auto median = [](std::vector<uint64_t> v) {
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      return v[v.size() / 2];
+    };
+    std::fprintf(stderr,
+                 "nnbpf infer: %zu rows in the kernel (%zu stages, BPF ISA %s): median %llu ns per inference "
+                 "(BPF_PROG_TEST_RUN, repeat %d), median %llu ns entry-to-finish\n",
+                 durations.size(), art.stage_names.size(), art.mcpu.c_str(),
+                 static_cast<unsigned long long>(median(durations)), a.repeat,
+                 static_cast<unsigned long long>(median(chain)));
+  }
+  return ok_status();
+}
 
 void do_infer(const InferArgs& a) {
   auto art = compiler::load_artifact(a.dir);
@@ -220,62 +298,16 @@ void do_infer(const InferArgs& a) {
     std::fprintf(stderr, "nnbpf infer: %s: %s\n", a.input.c_str(), rr.summary().c_str());
   std::string out;
   out.reserve(rows->rows.size() * 24);
-  char line[512];
-
-  if (a.engine == "reference") {
-    for (const auto& r : rows->rows) {
-      auto inf = compiler::run_reference(art->model, r);
-      int n = std::snprintf(line, sizeof line, "%d", inf.verdict);
-      for (auto v : inf.logits) n += std::snprintf(line + n, sizeof line - n, ",%lld", static_cast<long long>(v));
-      out.append(line, n).push_back('\n');
-    }
-  } else if (a.engine == "float") {
-    compiler::FrontendOptions fo;
-    fo.features = art->model.features;
-    auto fm = compiler::load_onnx_file(art->source_onnx, fo);
-    if (!fm) return report("infer", fm.error());
-    for (const auto& r : rows->rows) {
-      std::vector<double> x(r.begin(), r.end());
-      auto inf = compiler::run_float(*fm, x);
-      int n = std::snprintf(line, sizeof line, "%d", inf.verdict);
-      for (auto v : inf.flogits) n += std::snprintf(line + n, sizeof line - n, ",%.9g", v);
-      out.append(line, n).push_back('\n');
-    }
-  } else if (a.engine == "kernel") {
-    if (!runtime::have_bpf_privileges())
-      return report("infer", Error::runtime("--engine kernel needs root or CAP_BPF to load the programs "
-                                            "(use --engine reference for the same integer semantics in user space)"));
-    runtime::LoadOptions lo;
-    lo.verbose = a.verbose;
-    auto p = runtime::LoadedPipeline::load(*art, lo);
-    if (!p) return report("infer", p.error());
-    std::vector<uint64_t> durations, chain;
-    durations.reserve(rows->rows.size());
-    for (size_t i = 0; i < rows->rows.size(); ++i) {
-      auto r = (*p)->run(rows->rows[i], a.repeat);
-      if (!r)
-        return report("infer", r.error().with_context(a.input + ":" + std::to_string(rows->line_numbers[i]) + ": "));
-      durations.push_back(r->duration_ns);
-      chain.push_back(r->chain_ns);
-      int n = std::snprintf(line, sizeof line, "%d", r->verdict);
-      for (auto v : r->logits) n += std::snprintf(line + n, sizeof line - n, ",%lld", static_cast<long long>(v));
-      out.append(line, n).push_back('\n');
-    }
-    if (!durations.empty()) {
-      auto median = [](std::vector<uint64_t> v) {
-        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-        return v[v.size() / 2];
-      };
-      std::fprintf(stderr,
-                   "nnbpf infer: %zu rows in the kernel (%zu stages, BPF ISA %s): median %llu ns per inference "
-                   "(BPF_PROG_TEST_RUN, repeat %d), median %llu ns entry-to-finish\n",
-                   durations.size(), art->stage_names.size(), art->mcpu.c_str(),
-                   static_cast<unsigned long long>(median(durations)), a.repeat,
-                   static_cast<unsigned long long>(median(chain)));
-    }
-  } else {
-    return report("infer", Error::bad_input("unknown engine '" + a.engine + "' (kernel, reference or float)"));
-  }
+  Status st = ok_status();
+  if (a.engine == "reference")
+    infer_reference(*art, *rows, out);
+  else if (a.engine == "float")
+    st = infer_float(*art, *rows, out);
+  else if (a.engine == "kernel")
+    st = infer_kernel(*art, *rows, a, out);
+  else
+    st = Error::bad_input("unknown engine '" + a.engine + "' (kernel, reference or float)");
+  if (!st) return report("infer", st.error());
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 

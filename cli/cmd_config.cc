@@ -74,46 +74,49 @@ Status probe_value(const std::string& sub_name, const std::string& key, const CL
 
 }  // namespace
 
-Status expand_config(CLI::App& app, std::vector<std::string>& args) {
-  if (args.empty()) return ok_status();
-  const std::string sub_name = args[0];
-  if (sub_name != "run" && sub_name != "update") return ok_status();
-  CLI::App* sub = app.get_subcommand(sub_name);
-  CLI::App* run = app.get_subcommand("run");
+namespace {
 
-  // Take --config out of the command line; note what the command line sets.
-  std::vector<std::string> cli{sub_name}, files;
+// A run or update command line with --config taken out, and what it sets.
+struct CommandLine {
+  std::vector<std::string> args;  // the subcommand, then its arguments
+  std::vector<std::string> files;  // --config FILE
   std::vector<const CLI::Option*> given;
   bool positional_given = false;
+};
+
+Result<CommandLine> split_command_line(const std::vector<std::string>& args, CLI::App* sub) {
+  CommandLine c;
+  c.args = {args[0]};
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& t = args[i];
     if (t == "--config" || t.rfind("--config=", 0) == 0) {
       if (t == "--config") {
         if (i + 1 >= args.size()) return Error::bad_input("--config needs a FILE");
-        files.push_back(args[++i]);
+        c.files.push_back(args[++i]);
       } else {
-        files.push_back(t.substr(9));
+        c.files.push_back(t.substr(9));
       }
       continue;
     }
-    cli.push_back(t);
+    c.args.push_back(t);
     if (t.size() > 1 && t[0] == '-') {
       std::string name = t.substr(0, t.find('='));
       const CLI::Option* o = sub->get_option_no_throw(name);
       if (o) {
-        given.push_back(o);
-        if (!is_flag(o) && t.find('=') == std::string::npos && i + 1 < args.size()) cli.push_back(args[++i]);
+        c.given.push_back(o);
+        if (!is_flag(o) && t.find('=') == std::string::npos && i + 1 < args.size()) c.args.push_back(args[++i]);
       }
     } else {
-      positional_given = true;
+      c.positional_given = true;
     }
   }
-  if (files.empty()) return ok_status();
-  if (files.size() > 1) return Error::bad_input("--config given more than once");
-  const std::string& file = files[0];
-  NNBPF_TRY(entries, runtime::read_config_file(file));
+  return c;
+}
 
-  std::vector<std::string> extra;
+// The file's entries as arguments of `sub` (the model into `c.args`, the
+// options into `extra`), except what the command line sets itself.
+Status apply_config_entries(const std::string& file, const std::vector<runtime::ConfigEntry>& entries, CLI::App* sub,
+                            CLI::App* run, CommandLine& c, std::vector<std::string>& extra) {
   std::vector<std::pair<std::string, int>> seen;  // key, first line
   for (const auto& e : entries) {
     const std::string where = file + ":" + std::to_string(e.line) + ": key '" + e.key + "': ";
@@ -128,7 +131,7 @@ Status expand_config(CLI::App& app, std::vector<std::string>& args) {
     if (prev != seen.end() && (e.key == "model" || !is_repeatable(o)))
       return Error::bad_input(where + "given twice (first on line " + std::to_string(prev->second) + ")");
     if (prev == seen.end()) seen.emplace_back(e.key, e.line);
-    if (e.key == "model" ? positional_given : std::find(given.begin(), given.end(), o) != given.end())
+    if (e.key == "model" ? c.positional_given : std::find(c.given.begin(), c.given.end(), o) != c.given.end())
       continue;  // the command line overrides the file
     if (is_flag(o)) {
       auto on = flag_value(e.value);
@@ -136,14 +139,34 @@ Status expand_config(CLI::App& app, std::vector<std::string>& args) {
       if (*on) extra.push_back("--" + e.key);
       continue;
     }
-    if (auto p = probe_value(sub_name, e.key, o, e.value); !p) return p.error().with_context(where);
+    if (auto p = probe_value(c.args[0], e.key, o, e.value); !p) return p.error().with_context(where);
     if (e.key == "model")
-      cli.insert(cli.begin() + 1, e.value);
+      c.args.insert(c.args.begin() + 1, e.value);
     else
       extra.push_back("--" + e.key + "=" + e.value);
   }
-  cli.insert(cli.end(), extra.begin(), extra.end());
-  args = cli;
+  return ok_status();
+}
+
+}  // namespace
+
+Status expand_config(CLI::App& app, std::vector<std::string>& args) {
+  if (args.empty()) return ok_status();
+  const std::string sub_name = args[0];
+  if (sub_name != "run" && sub_name != "update") return ok_status();
+  CLI::App* sub = app.get_subcommand(sub_name);
+  CLI::App* run = app.get_subcommand("run");
+
+  // Take --config out of the command line; note what the command line sets.
+  NNBPF_TRY(c, split_command_line(args, sub));
+  if (c.files.empty()) return ok_status();
+  if (c.files.size() > 1) return Error::bad_input("--config given more than once");
+  const std::string& file = c.files[0];
+  NNBPF_TRY(entries, runtime::read_config_file(file));
+  std::vector<std::string> extra;
+  NNBPF_CHECK(apply_config_entries(file, entries, sub, run, c, extra));
+  c.args.insert(c.args.end(), extra.begin(), extra.end());
+  args = c.args;
   return ok_status();
 }
 

@@ -171,88 +171,123 @@ void print_bench(const runtime::BenchResult& r) {
             << " B state per tracked flow (+" << r.flow_key_bytes << " B key)\n";
 }
 
-}  // namespace
-
-void register_runtime_commands(CLI::App& app) {
-  auto ra = std::make_shared<RunArgs>();
-  auto* run = app.add_subcommand("run", "Attach a compiled pipeline to an interface and report detections");
-  run->add_option("dir", ra->opts.dir, "directory written by nnbpf compile")->required();
-  run->add_option("--iface", ra->opts.iface, "network interface")->required();
-  run->add_option("--mode", ra->opts.mode, "XDP mode: native, generic or auto")
+// ---------------------------------------------------------------- run
+// Where and how the pipeline runs, and when flows are classified.
+void add_run_pipeline_options(CLI::App* run, RunArgs& ra) {
+  run->add_option("dir", ra.opts.dir, "directory written by nnbpf compile")->required();
+  run->add_option("--iface", ra.opts.iface, "network interface")->required();
+  run->add_option("--mode", ra.opts.mode, "XDP mode: native, generic or auto")
       ->check(CLI::IsMember({"native", "generic", "auto"}));
-  run->add_option("--block-ttl", ra->ttl, "how long a detected source stays blocked (e.g. 300s, 0 = forever)");
-  run->add_option("--allow", ra->opts.allow, "CIDR that is never blocked (repeatable)");
-  run->add_flag("--monitor", ra->opts.monitor, "detect and report, never drop");
-  run->add_option("--idle-timeout", ra->idle, "classify flows idle this long (e.g. 10s)");
-  run->add_option("--embryonic-timeout", ra->embryonic,
+  run->add_option("--block-ttl", ra.ttl, "how long a detected source stays blocked (e.g. 300s, 0 = forever)");
+  run->add_option("--allow", ra.opts.allow, "CIDR that is never blocked (repeatable)");
+  run->add_flag("--monitor", ra.opts.monitor, "detect and report, never drop");
+  run->add_option("--idle-timeout", ra.idle, "classify flows idle this long (e.g. 10s)");
+  run->add_option("--embryonic-timeout", ra.embryonic,
                   "classify TCP and UDP flows of one packet (a SYN never followed by the handshake, a lone "
                   "datagram: e.g. port-scan probes) idle this long (default 1s; 0 = off)");
-  run->add_option("--every-packets", ra->opts.every_packets, "also classify every N packets of a flow");
-  auto& pol = ra->opts.policy;
-  run->add_option("--window", ra->window, "evidence window (default 10s)");
+  run->add_option("--every-packets", ra.opts.every_packets, "also classify every N packets of a flow");
+}
+
+// The blocking policy (docs/run.md, "Blocking policy").
+void add_run_policy_options(CLI::App* run, RunArgs& ra) {
+  auto& pol = ra.opts.policy;
+  run->add_option("--window", ra.window, "evidence window (default 10s)");
   run->add_option("--block-after", pol.block_after,
                   "block a source after K intrusion verdicts inside the window (default 3)")
       ->check(CLI::Range(1, 65535));
   run->add_option("--min-share", pol.min_share,
                   "... that are at least this share of its classified flows in the window (default 0.5)")
       ->check(CLI::Range(0.0, 1.0));
-  run->add_option("--min-margin", ra->min_margin,
+  run->add_option("--min-margin", ra.min_margin,
                   "a verdict counts only if logit[class] - logit[0] >= M, float units (default: the model's "
                   "min_margin, else 0)");
   run->add_option("--block-prefix-v4", pol.prefix_v4, "evidence and blocks per IPv4 /N (default 32)")
       ->check(CLI::Range(1, 32));
   run->add_option("--block-prefix-v6", pol.prefix_v6, "evidence and blocks per IPv6 /N (default 64)")
       ->check(CLI::Range(1, 128));
-  run->add_option("--block-ttl-max", ra->ttl_max,
+  run->add_option("--block-ttl-max", ra.ttl_max,
                   "a source blocked again within one TTL of its last block gets twice that TTL, up to this "
                   "(default 3600s; 0 = no doubling)");
-  run->add_option("--block-classes", ra->block_classes,
+  run->add_option("--block-classes", ra.block_classes,
                   "classes whose verdicts count as evidence (default: every class but the first)")
       ->delimiter(',');
   run->add_flag("--abstain-outside-ranges", pol.abstain,
                 "a flow with a feature outside the model's training ranges is 'unsure': reported, never evidence");
-  run->add_option("--max-flows", ra->opts.max_flows, "flow table size (LRU)");
-  run->add_option("--duration", ra->opts.duration_s, "stop after this many seconds (default: run until signalled)");
-  run->add_flag("--json", ra->opts.json, "events as JSON lines");
-  run->add_flag("--bpf-stats", ra->opts.bpf_stats,
-                "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
-  run->add_flag("-v,--verbose", ra->opts.verbose, "print libbpf's log");
-  run->add_option("--ready-fd", ra->opts.ready_fd,
-                  "once attached and pinned, write 'ready IFACE' to this file descriptor and close it");
-  register_service_options(run, &ra->svc, &ra->opts);
-  run->callback([ra] {
-    if (auto r = runtime::check_ready_fd(ra->opts.ready_fd); !r) return report("run", r.error());
-    auto ttl = runtime::parse_duration(ra->ttl);
-    if (!ttl) return report("run", ttl.error());
-    ra->opts.block_ttl_ns = *ttl;
-    if (!ra->idle.empty()) {
-      auto idle = runtime::parse_duration(ra->idle);
-      if (!idle) return report("run", idle.error());
-      ra->opts.idle_timeout_ns = *idle;
-    }
-    auto embryonic = runtime::parse_duration(ra->embryonic);
-    if (!embryonic) return report("run", embryonic.error().with_context("--embryonic-timeout: "));
-    ra->opts.embryonic_timeout_ns = *embryonic;
-    auto window = runtime::parse_duration(ra->window);
-    if (!window) return report("run", window.error().with_context("--window: "));
-    if (*window == 0) return report("run", Error::bad_input("--window must be above 0"));
-    ra->opts.policy.window_ns = *window;
-    auto tmax = runtime::parse_duration(ra->ttl_max);
-    if (!tmax) return report("run", tmax.error().with_context("--block-ttl-max: "));
-    ra->opts.policy.block_ttl_max_ns = *tmax;
-    if (!ra->min_margin.empty()) {
-      char* end = nullptr;
-      double m = std::strtod(ra->min_margin.c_str(), &end);
-      if (end != ra->min_margin.c_str() + ra->min_margin.size() || !std::isfinite(m))
-        return report("run", Error::bad_input("--min-margin: '" + ra->min_margin + "' is not a number"));
-      ra->opts.policy.min_margin = m;
-    }
-    if (!ra->block_classes.empty()) ra->opts.policy.block_classes = ra->block_classes;
-    ra->svc.compiler = model_compiler();
-    auto st = runtime::run_service(ra->opts, ra->svc);
-    if (!st) report("run", st.error());
-  });
+}
 
+// The daemon's own options: table size, duration, output, readiness.
+void add_run_daemon_options(CLI::App* run, RunArgs& ra) {
+  run->add_option("--max-flows", ra.opts.max_flows, "flow table size (LRU)");
+  run->add_option("--duration", ra.opts.duration_s, "stop after this many seconds (default: run until signalled)");
+  run->add_flag("--json", ra.opts.json, "events as JSON lines");
+  run->add_flag("--bpf-stats", ra.opts.bpf_stats,
+                "keep the kernel's BPF run-time statistics on while attached (nnbpf stats --programs)");
+  run->add_flag("-v,--verbose", ra.opts.verbose, "print libbpf's log");
+  run->add_option("--ready-fd", ra.opts.ready_fd,
+                  "once attached and pinned, write 'ready IFACE' to this file descriptor and close it");
+  register_service_options(run, &ra.svc, &ra.opts);
+}
+
+// The durations and the margin given as text, into ra.opts.
+Status parse_run_args(RunArgs& ra) {
+  NNBPF_TRY(ttl, runtime::parse_duration(ra.ttl));
+  ra.opts.block_ttl_ns = ttl;
+  if (!ra.idle.empty()) {
+    NNBPF_TRY(idle, runtime::parse_duration(ra.idle));
+    ra.opts.idle_timeout_ns = idle;
+  }
+  auto embryonic = runtime::parse_duration(ra.embryonic);
+  if (!embryonic) return embryonic.error().with_context("--embryonic-timeout: ");
+  ra.opts.embryonic_timeout_ns = *embryonic;
+  auto window = runtime::parse_duration(ra.window);
+  if (!window) return window.error().with_context("--window: ");
+  if (*window == 0) return Error::bad_input("--window must be above 0");
+  ra.opts.policy.window_ns = *window;
+  auto tmax = runtime::parse_duration(ra.ttl_max);
+  if (!tmax) return tmax.error().with_context("--block-ttl-max: ");
+  ra.opts.policy.block_ttl_max_ns = *tmax;
+  if (!ra.min_margin.empty()) {
+    char* end = nullptr;
+    double m = std::strtod(ra.min_margin.c_str(), &end);
+    if (end != ra.min_margin.c_str() + ra.min_margin.size() || !std::isfinite(m))
+      return Error::bad_input("--min-margin: '" + ra.min_margin + "' is not a number");
+    ra.opts.policy.min_margin = m;
+  }
+  if (!ra.block_classes.empty()) ra.opts.policy.block_classes = ra.block_classes;
+  return ok_status();
+}
+
+void do_run(RunArgs& ra) {
+  if (auto r = runtime::check_ready_fd(ra.opts.ready_fd); !r) return report("run", r.error());
+  if (auto r = parse_run_args(ra); !r) return report("run", r.error());
+  ra.svc.compiler = model_compiler();
+  auto st = runtime::run_service(ra.opts, ra.svc);
+  if (!st) report("run", st.error());
+}
+
+void register_run(CLI::App& app) {
+  auto ra = std::make_shared<RunArgs>();
+  auto* run = app.add_subcommand("run", "Attach a compiled pipeline to an interface and report detections");
+  add_run_pipeline_options(run, *ra);
+  add_run_policy_options(run, *ra);
+  add_run_daemon_options(run, *ra);
+  run->callback([ra] { do_run(*ra); });
+}
+
+// ---------------------------------------------------------------- capture
+void do_capture(CaptureArgs& ca) {
+  if (auto r = runtime::check_ready_fd(ca.opts.ready_fd); !r) return report("capture", r.error());
+  if (!ca.idle.empty()) {
+    auto idle = runtime::parse_duration(ca.idle);
+    if (!idle) return report("capture", idle.error());
+    ca.opts.idle_timeout_ns = *idle;
+  }
+  ca.opts.compiler = model_compiler();
+  auto st = runtime::run_capture(ca.opts);
+  if (!st) report("capture", st.error());
+}
+
+void register_capture(CLI::App& app) {
   auto ca = std::make_shared<CaptureArgs>();
   auto* cap = app.add_subcommand("capture", "Extract every ended flow's features in XDP (no model) into a CSV");
   cap->add_option("--iface", ca->opts.iface, "network interface")->required();
@@ -266,18 +301,11 @@ void register_runtime_commands(CLI::App& app) {
   cap->add_flag("-v,--verbose", ca->opts.verbose, "print libbpf's log");
   cap->add_option("--ready-fd", ca->opts.ready_fd,
                   "once attached, write 'ready IFACE' to this file descriptor and close it");
-  cap->callback([ca] {
-    if (auto r = runtime::check_ready_fd(ca->opts.ready_fd); !r) return report("capture", r.error());
-    if (!ca->idle.empty()) {
-      auto idle = runtime::parse_duration(ca->idle);
-      if (!idle) return report("capture", idle.error());
-      ca->opts.idle_timeout_ns = *idle;
-    }
-    ca->opts.compiler = model_compiler();
-    auto st = runtime::run_capture(ca->opts);
-    if (!st) report("capture", st.error());
-  });
+  cap->callback([ca] { do_capture(*ca); });
+}
 
+// ---------------------------------------------------------------- update
+void register_update(CLI::App& app) {
   auto ua = std::make_shared<UpdateArgs>();
   auto* up = app.add_subcommand("update", "Hot-swap the running model's parameters (no detach, no lock)");
   up->add_option("model", ua->model, "new model: .onnx or a directory written by nnbpf compile")->required();
@@ -285,7 +313,81 @@ void register_runtime_commands(CLI::App& app) {
   up->add_flag("--json", ua->json, "machine-readable output");
   add_config_option(up);
   up->callback([ua] { do_update(*ua); });
+}
 
+// ---------------------------------------------------------------- hosts
+// hosts list --evidence: sources with evidence that are not blocked.
+void print_evidence(const HostsArgs& ha) {
+  auto r = runtime::evidence_list(ha.iface, false);
+  if (!r) return report("hosts list", r.error());
+  if (ha.json) {
+    json arr = json::array();
+    for (const auto& e : *r)
+      arr.push_back({{"prefix", e.prefix}, {"window_hits", e.hits}, {"window_flows", e.flows},
+                     {"unsure", e.unsure}, {"blocks", e.blocks}, {"last_seen_ns", e.age_ns},
+                     {"last_margin", e.last_margin}});
+    std::cout << arr.dump() << "\n";
+    return;
+  }
+  for (const auto& e : *r)
+    std::cout << std::left << std::setw(40) << e.prefix << " " << e.hits << " of " << e.flows
+              << " flows counted as evidence in the window, " << e.unsure << " unsure, blocked " << e.blocks
+              << " times, last flow " << seconds_text(e.age_ns) << " ago\n";
+}
+
+// hosts list: blocked sources, why and until when.
+void print_hosts(const HostsArgs& ha) {
+  auto r = runtime::hosts_list(ha.iface);
+  if (!r) return report("hosts list", r.error());
+  if (ha.json) {
+    json arr = json::array();
+    for (const auto& e : *r) {
+      json o = {{"addr", e.addr}, {"expires_in_ns", e.expires_in_ns}, {"age_ns", e.age_ns},
+                {"drops", e.drops}, {"by", e.by}};
+      if (e.by == "model")
+        o["why"] = {{"window_hits", e.hits}, {"window_flows", e.flows}, {"class", e.class_name},
+                    {"margin", e.margin}, {"ttl_ns", e.ttl_ns}};
+      arr.push_back(o);
+    }
+    std::cout << arr.dump() << "\n";
+    return;
+  }
+  for (const auto& e : *r) {
+    std::cout << std::left << std::setw(40) << e.addr << " by " << e.by << ", "
+              << (e.expires_in_ns ? std::to_string(e.expires_in_ns / 1000000000ull) + " s left" : "no expiry")
+              << ", " << e.drops << " packets dropped";
+    if (e.by == "model")
+      std::cout << "; " << e.hits << " of " << e.flows << " flows " << e.class_name << " in the window, margin "
+                << e.margin << ", TTL " << (e.ttl_ns ? seconds_text(e.ttl_ns) : std::string("forever"));
+    std::cout << "\n";
+  }
+}
+
+void do_hosts_add(const HostsArgs& ha) {
+  uint64_t ttl = 0;
+  if (!ha.ttl.empty()) {
+    auto t = runtime::parse_duration(ha.ttl);
+    if (!t) return report("hosts add", t.error());
+    ttl = *t;
+  }
+  auto st = runtime::hosts_add(ha.iface, ha.addr, ttl);
+  if (!st) return report("hosts add", st.error());
+  std::cout << "blocked " << ha.addr << " on " << ha.iface << "\n";
+}
+
+void do_hosts_del(const HostsArgs& ha) {
+  auto st = runtime::hosts_del(ha.iface, ha.addr);
+  if (!st) return report("hosts del", st.error());
+  std::cout << "unblocked " << ha.addr << " on " << ha.iface << " (evidence cleared)\n";
+}
+
+void do_hosts_flush(const HostsArgs& ha) {
+  auto n = runtime::hosts_flush(ha.iface);
+  if (!n) return report("hosts flush", n.error());
+  std::cout << "unblocked " << *n << " sources on " << ha.iface << "\n";
+}
+
+void register_hosts(CLI::App& app) {
   auto ha = std::make_shared<HostsArgs>();
   auto* hosts = app.add_subcommand("hosts", "The intrusion host record: list, add, del, flush");
   hosts->require_subcommand(1);
@@ -301,72 +403,28 @@ void register_runtime_commands(CLI::App& app) {
   hadd->add_option("--ttl", ha->ttl, "lifetime (e.g. 300s; default forever)");
   hdel->add_option("addr", ha->addr, "IPv4 or IPv6 address, or a listed prefix")->required();
   hl->add_flag("--evidence", ha->evidence, "sources with evidence in the window that are not (yet) blocked");
-  hl->callback([ha] {
-    if (ha->evidence) {
-      auto r = runtime::evidence_list(ha->iface, false);
-      if (!r) return report("hosts list", r.error());
-      if (ha->json) {
-        json arr = json::array();
-        for (const auto& e : *r)
-          arr.push_back({{"prefix", e.prefix}, {"window_hits", e.hits}, {"window_flows", e.flows},
-                         {"unsure", e.unsure}, {"blocks", e.blocks}, {"last_seen_ns", e.age_ns},
-                         {"last_margin", e.last_margin}});
-        std::cout << arr.dump() << "\n";
-        return;
-      }
-      for (const auto& e : *r)
-        std::cout << std::left << std::setw(40) << e.prefix << " " << e.hits << " of " << e.flows
-                  << " flows counted as evidence in the window, " << e.unsure << " unsure, blocked " << e.blocks
-                  << " times, last flow " << seconds_text(e.age_ns) << " ago\n";
-      return;
-    }
-    auto r = runtime::hosts_list(ha->iface);
-    if (!r) return report("hosts list", r.error());
-    if (ha->json) {
-      json arr = json::array();
-      for (const auto& e : *r) {
-        json o = {{"addr", e.addr}, {"expires_in_ns", e.expires_in_ns}, {"age_ns", e.age_ns},
-                  {"drops", e.drops}, {"by", e.by}};
-        if (e.by == "model")
-          o["why"] = {{"window_hits", e.hits}, {"window_flows", e.flows}, {"class", e.class_name},
-                      {"margin", e.margin}, {"ttl_ns", e.ttl_ns}};
-        arr.push_back(o);
-      }
-      std::cout << arr.dump() << "\n";
-      return;
-    }
-    for (const auto& e : *r) {
-      std::cout << std::left << std::setw(40) << e.addr << " by " << e.by << ", "
-                << (e.expires_in_ns ? std::to_string(e.expires_in_ns / 1000000000ull) + " s left" : "no expiry")
-                << ", " << e.drops << " packets dropped";
-      if (e.by == "model")
-        std::cout << "; " << e.hits << " of " << e.flows << " flows " << e.class_name << " in the window, margin "
-                  << e.margin << ", TTL " << (e.ttl_ns ? seconds_text(e.ttl_ns) : std::string("forever"));
-      std::cout << "\n";
-    }
-  });
-  hadd->callback([ha] {
-    uint64_t ttl = 0;
-    if (!ha->ttl.empty()) {
-      auto t = runtime::parse_duration(ha->ttl);
-      if (!t) return report("hosts add", t.error());
-      ttl = *t;
-    }
-    auto st = runtime::hosts_add(ha->iface, ha->addr, ttl);
-    if (!st) return report("hosts add", st.error());
-    std::cout << "blocked " << ha->addr << " on " << ha->iface << "\n";
-  });
-  hdel->callback([ha] {
-    auto st = runtime::hosts_del(ha->iface, ha->addr);
-    if (!st) return report("hosts del", st.error());
-    std::cout << "unblocked " << ha->addr << " on " << ha->iface << " (evidence cleared)\n";
-  });
-  hfl->callback([ha] {
-    auto n = runtime::hosts_flush(ha->iface);
-    if (!n) return report("hosts flush", n.error());
-    std::cout << "unblocked " << *n << " sources on " << ha->iface << "\n";
-  });
+  hl->callback([ha] { ha->evidence ? print_evidence(*ha) : print_hosts(*ha); });
+  hadd->callback([ha] { do_hosts_add(*ha); });
+  hdel->callback([ha] { do_hosts_del(*ha); });
+  hfl->callback([ha] { do_hosts_flush(*ha); });
+}
 
+// ---------------------------------------------------------------- stats
+void do_stats(const StatsArgs& sa) {
+  if (sa.programs) return print_program_stats(sa);
+  if (!sa.interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
+  auto st = runtime::read_stats(sa.iface);
+  if (!st) return report("stats", st.error());
+  const nlohmann::json j = st->to_json();
+  if (sa.json) {
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it)
+    std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+}
+
+void register_stats(CLI::App& app) {
   auto sa = std::make_shared<StatsArgs>();
   auto* stats = app.add_subcommand("stats", "Counters of the running pipeline");
   stats->add_option("--iface", sa->iface, "interface of the running pipeline")->required();
@@ -374,20 +432,11 @@ void register_runtime_commands(CLI::App& app) {
   stats->add_flag("--programs", sa->programs, "per-program kernel accounting (run_cnt, run_time_ns), FEPP and IPF");
   stats->add_option("--interval", sa->interval,
                     "with --programs: turn BPF run-time statistics on for this long (e.g. 5s) and report that window");
-  stats->callback([sa] {
-    if (sa->programs) return print_program_stats(*sa);
-    if (!sa->interval.empty()) return report("stats", Error::bad_input("--interval needs --programs"));
-    auto st = runtime::read_stats(sa->iface);
-    if (!st) return report("stats", st.error());
-    const nlohmann::json j = st->to_json();
-    if (sa->json) {
-      std::cout << j.dump() << "\n";
-      return;
-    }
-    for (auto it = j.begin(); it != j.end(); ++it)
-      std::cout << std::left << std::setw(24) << it.key() << " " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
-  });
+  stats->callback([sa] { do_stats(*sa); });
+}
 
+// ---------------------------------------------------------------- bench
+void register_bench(CLI::App& app) {
   auto ba = std::make_shared<runtime::BenchOptions>();
   auto bjson = std::make_shared<bool>(false);
   auto* bench = app.add_subcommand("bench", "BPF_PROG_TEST_RUN timings and memory of a compiled pipeline");
@@ -405,6 +454,17 @@ void register_runtime_commands(CLI::App& app) {
     }
     print_bench(*res);
   });
+}
+
+}  // namespace
+
+void register_runtime_commands(CLI::App& app) {
+  register_run(app);
+  register_capture(app);
+  register_update(app);
+  register_hosts(app);
+  register_stats(app);
+  register_bench(app);
 }
 
 }  // namespace nnbpf::cli

@@ -79,8 +79,8 @@ Result<InferenceTiming> median_inference(const LoadedPipeline& pipe, int repeat,
 
 // The memory side of the result: parameters, flow state, every map.
 void add_footprint(const compiler::Artifact& art, bpf_object* obj, BenchResult* r) {
-  r->param_bytes = art.manifest.at("params").at("bytes_per_slot").get<uint64_t>();
-  r->param_bytes_total = art.manifest.at("params").at("bytes_total").get<uint64_t>();
+  r->param_bytes = art.manifest.params.bytes_per_slot;
+  r->param_bytes_total = art.manifest.params.bytes_total;
   bpf_map* flows = bpf_object__find_map_by_name(obj, NNBPF_MAP_FLOWS);
   r->flow_state_bytes = flows ? bpf_map__value_size(flows) : 0;
   r->flow_key_bytes = sizeof(nnbpf_flow_key);
@@ -125,9 +125,17 @@ std::string make_tcp4_packet(uint32_t src_be, uint32_t dst_be, uint16_t sport, u
   return p;
 }
 
-Result<BenchResult> run_bench(const BenchOptions& o) {
-  if (!have_bpf_privileges()) return Error::runtime("nnbpf bench needs root or CAP_BPF (it loads the programs)");
-  NNBPF_TRY(art, compiler::load_artifact(o.dir));
+namespace {
+
+// The two pipelines bench compares: nnbpf run's default policy, and the same
+// without the evidence step (the difference of their flow-ending packets is
+// the evidence update's cost).
+struct BenchPipelines {
+  std::unique_ptr<LoadedPipeline> pipe;
+  std::unique_ptr<LoadedPipeline> noev;
+};
+
+Result<BenchPipelines> load_bench_pipelines(const compiler::Artifact& art) {
   nnbpf_config cfg{};
   cfg.block_ttl_ns = 0;
   cfg.monitor = 0;
@@ -135,131 +143,221 @@ Result<BenchResult> run_bench(const BenchOptions& o) {
   LoadOptions lo;
   lo.config = cfg;
   NNBPF_TRY(pipe, LoadedPipeline::load(art, lo));
-  // The same pipeline without the evidence step: the difference of their
-  // flow-ending packets is the evidence update's cost.
   cfg.no_evidence = 1;
   lo.config = cfg;
-  NNBPF_TRY(pipe_noev, LoadedPipeline::load(art, lo));
-  int xdp = pipe->prog_fd(NNBPF_PROG_XDP_NAME);
-  if (xdp < 0) return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
+  NNBPF_TRY(noev, LoadedPipeline::load(art, lo));
+  return BenchPipelines{std::move(pipe), std::move(noev)};
+}
 
-  // (a) An empty XDP program, loaded here so both are measured in one run.
+// (a) An empty XDP program, loaded here so both are measured in one run.
+Result<int> load_empty_xdp() {
   struct bpf_insn empty_insns[] = {
       {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS},
       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
   };
   int empty = bpf_prog_load(BPF_PROG_TYPE_XDP, "nnbpf_empty", "GPL", empty_insns, 2, nullptr);
   if (empty < 0) return Error::runtime(std::string("cannot load an empty XDP program: ") + std::strerror(errno));
+  return empty;
+}
 
-  uint32_t src = htonl(0x0a000002), dst = htonl(0x0a000001), blocked_src = htonl(0x0a0000fe);
-  std::string mid = make_tcp4_packet(src, dst, 40000, 22, 0x10, 100);   // ACK with data
+// An IPv4 address as the maps key it: v4-mapped IPv6.
+nnbpf_addr v4_mapped(uint32_t addr_be) {
+  nnbpf_addr a{};
+  a.a[10] = a.a[11] = 0xff;
+  std::memcpy(a.a + 12, &addr_be, 4);
+  return a;
+}
+
+// The benchmark's flows come from an allowlisted source: an intrusion
+// verdict then never blocks it, so every flow-ending run takes the same path.
+Status allowlist_source(const BenchPipelines& p, uint32_t src_be) {
+  nnbpf_lpm_key allow{};
+  allow.prefixlen = 128;
+  allow.addr = v4_mapped(src_be);
+  uint8_t one = 1;
+  if (bpf_map_update_elem(p.pipe->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY) ||
+      bpf_map_update_elem(p.noev->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY))
+    return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
+  return ok_status();
+}
+
+// Both pipelines' event ring buffers, emptied after every batch (median_run's
+// drain) and counting the events read. Not movable: the ring buffers hold a
+// pointer to the count.
+class EventDrain {
+ public:
+  static Result<std::unique_ptr<EventDrain>> open(const BenchPipelines& p) {
+    std::unique_ptr<EventDrain> d(new EventDrain());
+    d->rb_.reset(ring_buffer__new(p.pipe->map_fd(NNBPF_MAP_EVENTS), count_event, &d->read_, nullptr));
+    d->rb_noev_.reset(ring_buffer__new(p.noev->map_fd(NNBPF_MAP_EVENTS), count_event, &d->read_, nullptr));
+    if (!d->rb_ || !d->rb_noev_)
+      return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
+    return d;
+  }
+  void operator()() {
+    ring_buffer__consume(rb_.get());
+    ring_buffer__consume(rb_noev_.get());
+  }
+  uint64_t read() const { return read_; }
+
+ private:
+  EventDrain() = default;
+  using Ring = std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)>;
+  Ring rb_{nullptr, &ring_buffer__free};
+  Ring rb_noev_{nullptr, &ring_buffer__free};
+  uint64_t read_ = 0;
+};
+
+uint64_t events_lost(const BenchPipelines& p) {
+  return percpu_sum(p.pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
+         percpu_sum(p.noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
+}
+
+// The packets of paths (b), (c) and (d), from src (allowlisted) and
+// blocked_src (blocked for (d)).
+struct BenchPackets {
+  uint32_t src = htonl(0x0a000002);
+  uint32_t dst = htonl(0x0a000001);
+  uint32_t blocked_src = htonl(0x0a0000fe);
+  std::string mid = make_tcp4_packet(src, dst, 40000, 22, 0x10, 100);  // ACK with data
   // SYN|FIN: creates, ends and classifies a flow on every run. (A plain FIN
   // would, from the second run on, be recognised as the remnant of the flow
   // it just closed and start no flow: see nnbpf_closed.)
   std::string fin = make_tcp4_packet(src, dst, 40001, 22, 0x03, 0);
   std::string blk = make_tcp4_packet(blocked_src, dst, 40002, 22, 0x10, 100);
-  nnbpf_addr ba{};
-  ba.a[10] = ba.a[11] = 0xff;
-  std::memcpy(ba.a + 12, &blocked_src, 4);
-  // The benchmark's flows come from an allowlisted source: an intrusion
-  // verdict then never blocks it, so every flow-ending run takes the same path.
-  nnbpf_lpm_key allow{};
-  allow.prefixlen = 128;
-  allow.addr.a[10] = allow.addr.a[11] = 0xff;
-  std::memcpy(allow.addr.a + 12, &src, 4);
-  uint8_t one = 1;
-  if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY) ||
-      bpf_map_update_elem(pipe_noev->map_fd(NNBPF_MAP_ALLOW), &allow, &one, BPF_ANY))
-    return Error::runtime(std::string("cannot allowlist the bench source: ") + std::strerror(errno));
-  nnbpf_block bv{};
-  bv.by = NNBPF_BLOCK_BY_USER;
+};
+
+// The medians of each path and the XDP actions they returned.
+struct PathTimings {
+  uint64_t empty_ns = 0, empty2_ns = 0, mid_ns = 0, mid_blocks_ns = 0, fin_ns = 0, blocked_ns = 0;
+  InferenceTiming inference;
+  uint32_t rv_mid = 0, rv_fin = 0, rv_blk = 0;
+};
+
+Result<PathTimings> measure_paths(const BenchPipelines& p, const BenchOptions& o, const BenchPackets& pk, int empty,
+                                  int repeat_flow, EventDrain& drain) {
+  const int xdp = p.pipe->prog_fd(NNBPF_PROG_XDP_NAME);
+  const std::function<void()> drain_fn = [&drain] { drain(); };
+  auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) {
+    return median_run(fd, pkt, repeat, o.batches, rv, drain_fn);
+  };
   // (b) is measured while no block exists (as `nnbpf run` marks it, no
   // host-filter lookup), then again with the block of (d) in place.
-  NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
-  block_gen.mark_if_empty(pipe->map_fd(NNBPF_MAP_BLOCKED));
-  auto insert_block = [&]() -> Status {
-    if (bpf_map_update_elem(pipe->map_fd(NNBPF_MAP_BLOCKED), &ba, &bv, BPF_ANY))
-      return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
-    block_gen.bump();
-    return ok_status();
-  };
+  NNBPF_TRY(block_gen, BlockGen::map(p.pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
+  block_gen.mark_if_empty(p.pipe->map_fd(NNBPF_MAP_BLOCKED));
+  PathTimings t;
+  uint32_t rv_empty = 0;
+  NNBPF_TRY(e_ns, measure(empty, pk.mid, o.repeat, &rv_empty));
+  NNBPF_TRY(m_ns, measure(xdp, pk.mid, o.repeat, &t.rv_mid));
+  const nnbpf_addr blocked = v4_mapped(pk.blocked_src);
+  nnbpf_block bv{};
+  bv.by = NNBPF_BLOCK_BY_USER;
+  if (bpf_map_update_elem(p.pipe->map_fd(NNBPF_MAP_BLOCKED), &blocked, &bv, BPF_ANY))
+    return Error::runtime(std::string("cannot insert the bench block entry: ") + std::strerror(errno));
+  block_gen.bump();
+  NNBPF_TRY(mb_ns, measure(xdp, pk.mid, o.repeat, nullptr));
+  NNBPF_TRY(f_ns, measure(xdp, pk.fin, repeat_flow, &t.rv_fin));
+  NNBPF_TRY(b_ns, measure(xdp, pk.blk, o.repeat, &t.rv_blk));
+  NNBPF_TRY(inf, median_inference(*p.pipe, std::max(1, o.repeat / 4), o.batches));
+  NNBPF_TRY(e2_ns, measure(empty, pk.mid, o.repeat, nullptr));  // again: drift check
+  t.empty_ns = e_ns;
+  t.empty2_ns = e2_ns;
+  t.mid_ns = m_ns;
+  t.mid_blocks_ns = mb_ns;
+  t.fin_ns = f_ns;
+  t.blocked_ns = b_ns;
+  t.inference = inf;
+  return t;
+}
+
+// Evidence cost: flow-ending packets with and without the evidence step,
+// batch by batch in turn so that drift hits both alike; each list sorted.
+struct EvidenceCost {
+  std::vector<int64_t> diff;
+  std::vector<uint64_t> with_ev, without_ev;
+};
+
+Result<EvidenceCost> measure_evidence(const BenchPipelines& p, const BenchPackets& pk, int repeat_flow, int batches,
+                                      EventDrain& drain) {
+  const int xdp = p.pipe->prog_fd(NNBPF_PROG_XDP_NAME), xdp_noev = p.noev->prog_fd(NNBPF_PROG_XDP_NAME);
+  const std::function<void()> drain_fn = [&drain] { drain(); };
+  EvidenceCost c;
+  for (int b = 0; b < batches; ++b) {
+    NNBPF_TRY(w, median_run(xdp, pk.fin, repeat_flow, 1, nullptr, drain_fn));
+    NNBPF_TRY(wo, median_run(xdp_noev, pk.fin, repeat_flow, 1, nullptr, drain_fn));
+    c.with_ev.push_back(w);
+    c.without_ev.push_back(wo);
+    c.diff.push_back(static_cast<int64_t>(w) - static_cast<int64_t>(wo));
+  }
+  std::sort(c.diff.begin(), c.diff.end());
+  std::sort(c.with_ev.begin(), c.with_ev.end());
+  std::sort(c.without_ev.begin(), c.without_ev.end());
+  return c;
+}
+
+// The paths did what they measure: benign packets passed, the blocked host's
+// dropped, no inference failed.
+Status check_paths(const PathTimings& t, const LoadedPipeline& pipe) {
+  if (t.rv_blk != XDP_DROP)
+    return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(t.rv_blk) + ")");
+  if (t.rv_mid != XDP_PASS || t.rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
+  auto errs = pipe.error_counters();
+  if (errs)
+    for (auto v : *errs)
+      if (v) return Error::runtime("bench: inference errors were counted; the chain is broken");
+  return ok_status();
+}
+
+void fill_timings(const PathTimings& t, const EvidenceCost& ev, BenchResult* r) {
+  r->empty_ns = std::min(t.empty_ns, t.empty2_ns);
+  r->packet_ns = t.mid_ns;
+  r->packet_with_blocks_ns = t.mid_blocks_ns;
+  r->flow_end_ns = t.fin_ns;
+  r->blocked_ns = t.blocked_ns;
+  r->flow_end_evidence_ns = ev.with_ev[ev.with_ev.size() / 2];
+  r->flow_end_no_evidence_ns = ev.without_ev[ev.without_ev.size() / 2];
+  r->evidence_ns = static_cast<int64_t>(ev.with_ev.front()) - static_cast<int64_t>(ev.without_ev.front());
+  r->evidence_median_diff_ns = ev.diff[ev.diff.size() / 2];
+  r->inference_ns = t.inference.ns;
+  r->inference_chain_ns = t.inference.chain_ns;
+}
+
+}  // namespace
+
+Result<BenchResult> run_bench(const BenchOptions& o) {
+  if (!have_bpf_privileges()) return Error::runtime("nnbpf bench needs root or CAP_BPF (it loads the programs)");
+  NNBPF_TRY(art, compiler::load_artifact(o.dir));
+  NNBPF_TRY(pipes, load_bench_pipelines(art));
+  if (pipes.pipe->prog_fd(NNBPF_PROG_XDP_NAME) < 0)
+    return Error::bad_input(o.dir + ": object has no " NNBPF_PROG_XDP_NAME " program");
+  NNBPF_TRY(empty, load_empty_xdp());
+  const BenchPackets pk;
+  NNBPF_CHECK(allowlist_source(pipes, pk.src));
 
   // A batch of flow-ending packets must fit in the ring buffer (8-byte
   // record header, 8-byte aligned), with room to spare.
   const int ring_events = static_cast<int>(NNBPF_EVENTS_BYTES / ((sizeof(nnbpf_event) + 8 + 7) / 8 * 8));
   const int repeat_flow = std::max(1, std::min(o.repeat_flow, ring_events * 3 / 4));
-  uint64_t events_read = 0;
-  using Ring = std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)>;
-  Ring rb(ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), count_event, &events_read, nullptr), &ring_buffer__free);
-  Ring rb_noev(ring_buffer__new(pipe_noev->map_fd(NNBPF_MAP_EVENTS), count_event, &events_read, nullptr),
-               &ring_buffer__free);
-  if (!rb || !rb_noev) return Error::runtime("cannot open the event ring buffer: " + std::string(std::strerror(errno)));
-  auto drain = [&] {
-    ring_buffer__consume(rb.get());
-    ring_buffer__consume(rb_noev.get());
-  };
-  const uint64_t lost_before = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
-                               percpu_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST);
-
-  uint32_t rv_empty = 0, rv_mid = 0, rv_fin = 0, rv_blk = 0;
-  auto measure = [&](int fd, const std::string& pkt, int repeat, uint32_t* rv) {
-    return median_run(fd, pkt, repeat, o.batches, rv, drain);
-  };
-  NNBPF_TRY(e_ns, measure(empty, mid, o.repeat, &rv_empty));
-  NNBPF_TRY(m_ns, measure(xdp, mid, o.repeat, &rv_mid));
-  NNBPF_CHECK(insert_block());
-  NNBPF_TRY(mb_ns, measure(xdp, mid, o.repeat, nullptr));
-  NNBPF_TRY(f_ns, measure(xdp, fin, repeat_flow, &rv_fin));
-  NNBPF_TRY(b_ns, measure(xdp, blk, o.repeat, &rv_blk));
-  NNBPF_TRY(inf, median_inference(*pipe, std::max(1, o.repeat / 4), o.batches));
-  NNBPF_TRY(e2_ns, measure(empty, mid, o.repeat, nullptr));  // again: drift check
-  // Evidence cost: flow-ending packets with and without the evidence step,
-  // batch by batch in turn so that drift hits both alike.
-  std::vector<int64_t> ev_diff;
-  std::vector<uint64_t> with_ev, without_ev;
-  int xdp_noev = pipe_noev->prog_fd(NNBPF_PROG_XDP_NAME);
-  for (int b = 0; b < o.batches; ++b) {
-    NNBPF_TRY(w, median_run(xdp, fin, repeat_flow, 1, nullptr, drain));
-    NNBPF_TRY(wo, median_run(xdp_noev, fin, repeat_flow, 1, nullptr, drain));
-    with_ev.push_back(w);
-    without_ev.push_back(wo);
-    ev_diff.push_back(static_cast<int64_t>(w) - static_cast<int64_t>(wo));
-  }
-  std::sort(ev_diff.begin(), ev_diff.end());
-  std::sort(with_ev.begin(), with_ev.end());
-  std::sort(without_ev.begin(), without_ev.end());
+  NNBPF_TRY(drain, EventDrain::open(pipes));
+  const uint64_t lost_before = events_lost(pipes);
+  NNBPF_TRY(t, measure_paths(pipes, o, pk, empty, repeat_flow, *drain));
+  NNBPF_TRY(ev, measure_evidence(pipes, pk, repeat_flow, o.batches, *drain));
   close(empty);
-  const uint64_t events_lost = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) +
-                               percpu_sum(pipe_noev->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST) - lost_before;
-  if (rv_blk != XDP_DROP) return Error::runtime("bench: the blocked host's packet was not dropped (XDP action " + std::to_string(rv_blk) + ")");
-  if (rv_mid != XDP_PASS || rv_fin != XDP_PASS) return Error::runtime("bench: pipeline did not pass benign packets");
-  auto errs = pipe->error_counters();
-  if (errs)
-    for (auto v : *errs)
-      if (v) return Error::runtime("bench: inference errors were counted; the chain is broken");
+  const uint64_t lost = events_lost(pipes) - lost_before;
+  NNBPF_CHECK(check_paths(t, *pipes.pipe));
 
   BenchResult r;
   r.model = o.dir;
-  r.shape = art.manifest.at("shape").get<std::vector<int64_t>>();
+  r.shape = art.manifest.shape;
   r.stages = art.stage_names.size();
   r.bpf_isa = art.mcpu;
   r.batches = o.batches;
   r.repeat = o.repeat;
   r.repeat_flow_end = repeat_flow;
-  r.events_written = events_read;
-  r.events_lost = events_lost;
-  r.empty_ns = std::min(e_ns, e2_ns);
-  r.packet_ns = m_ns;
-  r.packet_with_blocks_ns = mb_ns;
-  r.flow_end_ns = f_ns;
-  r.blocked_ns = b_ns;
-  r.flow_end_evidence_ns = with_ev[with_ev.size() / 2];
-  r.flow_end_no_evidence_ns = without_ev[without_ev.size() / 2];
-  r.evidence_ns = static_cast<int64_t>(with_ev.front()) - static_cast<int64_t>(without_ev.front());
-  r.evidence_median_diff_ns = ev_diff[ev_diff.size() / 2];
-  r.inference_ns = inf.ns;
-  r.inference_chain_ns = inf.chain_ns;
-  add_footprint(art, pipe->object(), &r);
+  r.events_written = drain->read();
+  r.events_lost = lost;
+  fill_timings(t, ev, &r);
+  add_footprint(art, pipes.pipe->object(), &r);
   return r;
 }
 

@@ -128,6 +128,35 @@ void print_capture_summary(const std::string& out, uint64_t rows, const std::map
   std::cerr << (by_end.empty() ? "" : ")") << "\n";
 }
 
+// nnbpf run's options for the capture pipeline: monitor only, the flows
+// still tracked flushed at exit.
+RunOptions capture_run_options(const CaptureOptions& o) {
+  RunOptions ro;
+  ro.iface = o.iface;
+  ro.mode = o.mode;
+  ro.monitor = true;
+  ro.idle_timeout_ns = o.idle_timeout_ns;
+  ro.max_flows = o.max_flows;
+  ro.duration_s = o.duration_s;
+  ro.verbose = o.verbose;
+  ro.ready_fd = o.ready_fd;  // signalled by run_artifact once attached
+  ro.take_over = false;
+  ro.flush_at_exit = true;
+  ro.who = "capture";
+  return ro;
+}
+
+// The capture pipeline, compiled in-process into `dir`.
+Result<compiler::Artifact> capture_artifact(const CaptureOptions& o, const std::string& dir) {
+  if (!o.compiler.capture) return Error::runtime("capture: no compiler for the capture pipeline");
+  NNBPF_CHECK(o.compiler.capture(dir));
+  NNBPF_TRY(art, compiler::load_artifact(dir));
+  const size_t n_feat = feature_catalog().size();
+  if (art.model.features.size() != n_feat || n_feat != NNBPF_MAX_FEATURES)
+    return Error::runtime("capture pipeline does not carry the full feature catalog");
+  return art;
+}
+
 }  // namespace
 
 Status run_capture(const CaptureOptions& o) {
@@ -141,7 +170,6 @@ Status run_capture(const CaptureOptions& o) {
     return Error::runtime("attaching XDP programs needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
 
   // The capture pipeline, compiled in-process into a private directory.
-  if (!o.compiler.capture) return Error::runtime("capture: no compiler for the capture pipeline");
   char tmpl[] = "/tmp/nnbpf-capture-XXXXXX";
   if (!mkdtemp(tmpl)) return Error::runtime(std::string("cannot create a temporary directory: ") + std::strerror(errno));
   std::string tmpdir = tmpl;
@@ -152,11 +180,8 @@ Status run_capture(const CaptureOptions& o) {
       fs::remove_all(dir, ec);
     }
   } cleanup{tmpdir};
-  NNBPF_CHECK(o.compiler.capture(tmpdir));
-  NNBPF_TRY(art, compiler::load_artifact(tmpdir));
-  const size_t n_feat = feature_catalog().size();
-  if (art.model.features.size() != n_feat || n_feat != NNBPF_MAX_FEATURES)
-    return Error::runtime("capture pipeline does not carry the full feature catalog");
+  NNBPF_TRY(art, capture_artifact(o, tmpdir));
+  const size_t n_feat = art.model.features.size();
 
   std::ofstream out(o.out, std::ios::trunc);
   if (!out) return Error::bad_input(o.out + ": cannot write (" + std::strerror(errno) + ")");
@@ -166,18 +191,7 @@ Status run_capture(const CaptureOptions& o) {
   std::map<std::string, uint64_t> by_end;
   uint64_t rows = 0;
   bool write_failed = false;
-  RunOptions ro;
-  ro.iface = o.iface;
-  ro.mode = o.mode;
-  ro.monitor = true;
-  ro.idle_timeout_ns = o.idle_timeout_ns;
-  ro.max_flows = o.max_flows;
-  ro.duration_s = o.duration_s;
-  ro.verbose = o.verbose;
-  ro.ready_fd = o.ready_fd;  // signalled by run_artifact once attached
-  ro.take_over = false;
-  ro.flush_at_exit = true;
-  ro.who = "capture";
+  RunOptions ro = capture_run_options(o);
   ro.on_event = [&](const nnbpf_event& e) {
     if (e.type != NNBPF_EV_VERDICT || e.n_features != n_feat) return;
     out << capture_csv_row(e, labels.match(e.key.src.a), offset);

@@ -21,20 +21,16 @@
 
 namespace nnbpf::runtime {
 
-namespace {
-
-Result<nlohmann::json> running_manifest(const std::string& iface) {
+Result<compiler::Manifest> running_manifest(const std::string& iface) {
   std::string path = state_dir(iface) + "/manifest.json";
   std::ifstream in(path);
   if (!in) return Error::runtime("no nnbpf pipeline on " + iface + " (" + path + " missing)");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    return Error::runtime(path + ": " + e.what());
-  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto m = compiler::parse_manifest(text.str(), path);
+  if (!m) return Error::runtime(m.error().message);
+  return m;
 }
-
-}  // namespace
 
 Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
   NNBPF_TRY(fd, open_pinned(iface, NNBPF_MAP_BLOCKED));
@@ -42,12 +38,8 @@ Result<std::vector<HostEntry>> hosts_list(const std::string& iface) {
   std::vector<std::string> classes = {"benign", "intrusion"};
   double scale = 1;
   if (auto man = running_manifest(iface)) {
-    classes = manifest_classes(*man);
-    try {
-      scale = logit_scale(*man);
-    } catch (...) {
-      scale = 1;
-    }
+    classes = man->class_names();
+    scale = man->logit_units();
   }
   std::vector<HostEntry> out;
   const uint64_t now = ktime_now_ns();
@@ -153,44 +145,73 @@ Status wait_grace_period(int scratch_fd, int timeout_ms) {
   }
 }
 
-Status check_compatible(const nlohmann::json& running, const compiler::Artifact& next) {
-  const auto& m = next.manifest;
-  const std::string kind_running = running.value("kind", "mlp"), kind_next = m.value("kind", "mlp");
-  if (kind_running != kind_next)
-    return Error::bad_input("update refused: the new model is a" + std::string(kind_next == "mlp" ? "n " : " ") +
-                            kind_next + ", the running pipeline runs a" +
-                            std::string(kind_running == "mlp" ? "n " : " ") + kind_running);
+namespace {
+
+std::string a_or_an(const std::string& kind) { return std::string(kind == "mlp" ? "an " : "a ") + kind; }
+
+// The tree layout: compiled code unrolls each tree's depth and masks by the capacities.
+Status check_tree_layout(const compiler::ManifestTree& running, const compiler::ManifestTree& next) {
+  using nlohmann::json;
+  const std::pair<const char*, std::pair<json, json>> fields[] = {
+      {"trees", {running.trees, next.trees}},
+      {"depths", {running.depths, next.depths}},
+      {"node_capacity", {running.node_capacity, next.node_capacity}},
+      {"leaf_capacity", {running.leaf_capacity, next.leaf_capacity}}};
+  for (const auto& [key, values] : fields)
+    if (values.first != values.second)
+      return Error::bad_input(std::string("update refused: tree layout differs: ") + key + " " + values.second.dump() +
+                              " (new) vs " + values.first.dump() + " (running); restart with nnbpf run to change it");
+  return ok_status();
+}
+
+}  // namespace
+
+Status check_compatible(const compiler::Manifest& running, const compiler::Artifact& next) {
+  using nlohmann::json;
+  const compiler::Manifest& m = next.manifest;
+  if (running.kind != m.kind)
+    return Error::bad_input("update refused: the new model is " + a_or_an(m.kind) + ", the running pipeline runs " +
+                            a_or_an(running.kind));
   // int8 and int32 slots have different layouts and code: never mix them.
-  const std::string running_quant = running.at("quant").value("mode", "int32");
-  const std::string next_quant = m.at("quant").value("mode", "int32");
-  if (running_quant != next_quant)
-    return Error::bad_input("update refused: the new model is quantized " + next_quant +
-                            ", the running pipeline " + running_quant + " (recompile it with --quant " +
-                            running_quant + ")");
-  if (running.at("features") != m.at("features"))
-    return Error::bad_input("update refused: the new model's features " + m.at("features").dump() +
-                            " differ from the running pipeline's " + running.at("features").dump());
-  if (running.at("shape") != m.at("shape"))
-    return Error::bad_input("update refused: the new model's shape " + m.at("shape").dump() +
-                            " differs from the running pipeline's " + running.at("shape").dump());
-  if (kind_next == "tree") {
-    // The tree layout: compiled code unrolls each tree's depth and masks by the capacities.
-    for (const char* key : {"trees", "depths", "node_capacity", "leaf_capacity"})
-      if (running.at("tree").at(key) != m.at("tree").at(key))
-        return Error::bad_input(std::string("update refused: tree layout differs: ") + key + " " +
-                                m.at("tree").at(key).dump() + " (new) vs " + running.at("tree").at(key).dump() +
-                                " (running); restart with nnbpf run to change it");
-  }
-  for (size_t l = 0; l < m.at("layers").size(); ++l) {
-    const auto& a = running.at("layers").at(l);
-    const auto& b = m.at("layers").at(l);
-    if (a.at("relu") != b.at("relu"))
+  if (running.quant.mode != m.quant.mode)
+    return Error::bad_input("update refused: the new model is quantized " + m.quant.mode + ", the running pipeline " +
+                            running.quant.mode + " (recompile it with --quant " + running.quant.mode + ")");
+  if (running.features != m.features)
+    return Error::bad_input("update refused: the new model's features " + json(m.features).dump() +
+                            " differ from the running pipeline's " + json(running.features).dump());
+  if (running.shape != m.shape)
+    return Error::bad_input("update refused: the new model's shape " + json(m.shape).dump() +
+                            " differs from the running pipeline's " + json(running.shape).dump());
+  if (m.is_tree() && running.tree && m.tree) NNBPF_CHECK(check_tree_layout(*running.tree, *m.tree));
+  for (size_t l = 0; l < m.layers.size() && l < running.layers.size(); ++l)
+    if (running.layers[l].relu != m.layers[l].relu)
       return Error::bad_input("update refused: layer " + std::to_string(l) + " activation differs");
-  }
-  if (running.at("params").at("bytes_per_slot") != m.at("params").at("bytes_per_slot"))
+  if (running.params.bytes_per_slot != m.params.bytes_per_slot)
     return Error::bad_input("update refused: parameter layout differs");
   return ok_status();
 }
+
+namespace {
+
+// The idle slot's parameters and policy written, then the flip: one atomic
+// word; new inferences read the new slot, running ones finish on the slot
+// they pinned at their start. A failure leaves the running model unchanged.
+Status write_and_flip(int params_fd, int policy_fd, int idx_fd, uint32_t new_slot, const std::vector<uint8_t>& bytes,
+                      const nnbpf_policy& policy) {
+  if (bpf_map_update_elem(params_fd, &new_slot, bytes.data(), BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  if (bpf_map_update_elem(policy_fd, &new_slot, &policy, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write slot " + std::to_string(new_slot) +
+                          ": " + std::strerror(errno) + " (running model unchanged)");
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(idx_fd, &zero, &new_slot, BPF_ANY))
+    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": cannot flip: " + std::strerror(errno) +
+                          " (running model unchanged)");
+  return ok_status();
+}
+
+}  // namespace
 
 Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifact& next) {
   NNBPF_TRY(running, running_manifest(iface));
@@ -216,7 +237,7 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   r.old_slot = running_slot;
   r.new_slot = running_slot ^ 1;  // formula (6)
 
-  size_t slot_bytes = running.at("params").at("bytes_per_slot").get<size_t>();
+  size_t slot_bytes = running.params.bytes_per_slot;
   std::vector<uint8_t> cur(slot_bytes);
   if (bpf_map_lookup_elem(params.fd, &running_slot, cur.data()))
     return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": " + std::strerror(errno));
@@ -235,19 +256,9 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
   auto t0 = std::chrono::steady_clock::now();
   NNBPF_CHECK(wait_grace_period(scratch.fd, 2000));
   r.grace_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (bpf_map_update_elem(params.fd, &r.new_slot, bytes.data(), BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_PARAMS) + ": cannot write slot " + std::to_string(r.new_slot) +
-                          ": " + std::strerror(errno) + " (running model unchanged)");
-  if (bpf_map_update_elem(policy.fd, &r.new_slot, &next_policy, BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_POLICY) + ": cannot write slot " + std::to_string(r.new_slot) +
-                          ": " + std::strerror(errno) + " (running model unchanged)");
-  // The flip: one atomic word; new inferences read the new slot, running ones
-  // finish on the slot they pinned at their start.
-  if (bpf_map_update_elem(idx.fd, &zero, &r.new_slot, BPF_ANY))
-    return Error::runtime(std::string(NNBPF_MAP_PARAM_IDX) + ": cannot flip: " + std::strerror(errno) +
-                          " (running model unchanged)");
+  NNBPF_CHECK(write_and_flip(params.fd, policy.fd, idx.fd, r.new_slot, bytes, next_policy));
   // Record the running model for the next update and for stats.
-  std::ofstream(state_dir(iface) + "/manifest.json") << next.manifest.dump(2) << "\n";
+  std::ofstream(state_dir(iface) + "/manifest.json") << compiler::manifest_text(next.manifest);
   return r;
 }
 

@@ -117,6 +117,10 @@ Result<UpdateReport> hot_update(const std::string& iface, const compiler::Artifa
 
 // Whether `next` may replace the running model: same features, layer shapes,
 // activations and parameter layout as the running manifest.
-Status check_compatible(const nlohmann::json& running_manifest, const compiler::Artifact& next);
+Status check_compatible(const compiler::Manifest& running_manifest, const compiler::Artifact& next);
+
+// STATE_DIR/manifest.json: the running model's manifest (nnbpf run writes it,
+// nnbpf update replaces it).
+Result<compiler::Manifest> running_manifest(const std::string& iface);
 
 }  // namespace nnbpf::runtime

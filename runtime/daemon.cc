@@ -167,12 +167,8 @@ EventPrinter event_printer(const compiler::Artifact& art, const RunOptions& o) {
   EventPrinter p;
   p.json = o.json;
   p.features = art.model.features;
-  p.classes = manifest_classes(art.manifest);
-  try {
-    p.logit_scale = art.stage_names.empty() ? 1 : logit_scale(art.manifest);
-  } catch (...) {
-    p.logit_scale = 1;
-  }
+  p.classes = art.manifest.class_names();
+  p.logit_scale = art.stage_names.empty() ? 1 : art.manifest.logit_units();
   p.handler = &o.on_event;
   p.observe = &o.observe;
   return p;
@@ -201,6 +197,38 @@ void serve(const RunOptions& o, ring_buffer* rb, IdleSweep* sweep, const BlockGe
     if (o.duration_s > 0 && std::chrono::duration<double>(clock::now() - start).count() >= o.duration_s) break;
   }
   ring_buffer__consume(rb);
+}
+
+// The idle sweep, when flows are classified or flushed by time.
+Result<std::unique_ptr<IdleSweep>> sweep_for_run(const compiler::Artifact& art, const RunOptions& o,
+                                                 const LoadedPipeline& pipe) {
+  std::unique_ptr<IdleSweep> sweep;
+  if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
+    auto sw = IdleSweep::attach(pipe.object(), {o.idle_timeout_ns, o.embryonic_timeout_ns});
+    if (!sw) return sw.error().with_context(art.dir + ": ");
+    sweep = std::move(*sw);
+  }
+  return sweep;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// Teardown: unpin everything; closing the last link fd detaches. No packet
+// reaches the pipeline then: capture flushes the flows still tracked.
+Status tear_down(Hook& hook, const RunOptions& o, IdleSweep* sweep, ring_buffer* rb, int stats_fd) {
+  const std::string tag = "nnbpf " + o.who + ": ";
+  Status st = hook.detach();
+  if (stats_fd >= 0) close(stats_fd);
+  if (o.flush_at_exit && sweep) {
+    if (auto r = sweep->flush(NNBPF_END_EXIT, rb); !r) std::cerr << tag << r.error().message << "\n";
+    ring_buffer__consume(rb);
+  }
+  return st;
 }
 
 }  // namespace
@@ -232,12 +260,7 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
 
   // Everything that can fail without side effects, before attaching.
   NNBPF_TRY(block_gen, BlockGen::map(pipe->map_fd(NNBPF_MAP_BLOCK_GEN)));
-  std::unique_ptr<IdleSweep> sweep;
-  if (o.idle_timeout_ns || o.embryonic_timeout_ns || o.flush_at_exit) {
-    auto sw = IdleSweep::attach(pipe->object(), {o.idle_timeout_ns, o.embryonic_timeout_ns});
-    if (!sw) return sw.error().with_context(art.dir + ": ");
-    sweep = std::move(*sw);
-  }
+  NNBPF_TRY(sweep, sweep_for_run(art, o, *pipe));
   EventPrinter printer = event_printer(art, o);
   std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb(
       ring_buffer__new(pipe->map_fd(NNBPF_MAP_EVENTS), print_event, &printer, nullptr), &ring_buffer__free);
@@ -252,21 +275,11 @@ Status run_artifact(const compiler::Artifact& art, const RunOptions& o) {
     std::cerr << tag << "cannot enable BPF run-time statistics: " << std::strerror(errno) << "\n";
   announce(art, o, hook->pin_dir(), policy_summary);
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_signal_handlers();
   signal_ready(o.iface, o.ready_fd);  // after the handlers: a SIGINT at once still tears down
   serve(o, rb.get(), sweep.get(), block_gen, pipe->map_fd(NNBPF_MAP_BLOCKED));
 
-  // Teardown: unpin everything; closing the last link fd detaches. No
-  // packet reaches the pipeline then: capture flushes the flows still tracked.
-  Status st = hook->detach();
-  if (stats_fd >= 0) close(stats_fd);
-  if (o.flush_at_exit && sweep) {
-    if (auto r = sweep->flush(NNBPF_END_EXIT, rb.get()); !r) std::cerr << tag << r.error().message << "\n";
-    ring_buffer__consume(rb.get());
-  }
+  Status st = tear_down(*hook, o, sweep.get(), rb.get(), stats_fd);
   rb.reset();
   if (uint64_t lost = percpu_sum(pipe->map_fd(NNBPF_MAP_STATS), NNBPF_STAT_EVENTS_LOST))
     std::cerr << tag << "warning: " << lost << " events lost (ring buffer full)\n";

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/control.h"
 #include "runtime/map_iter.h"
 #include "runtime/pins.h"
 #include "runtime/util.h"
@@ -38,100 +39,99 @@ void apply_policy(const PolicyOptions& p, nnbpf_config* cfg) {
   cfg->abstain = p.abstain ? 1 : 0;
 }
 
-std::vector<std::string> manifest_classes(const json& m) {
-  if (m.contains("classes") && m["classes"].is_array() && !m["classes"].empty())
-    return m["classes"].get<std::vector<std::string>>();
-  int n = 2;
-  if (m.contains("shape") && m["shape"].is_array() && !m["shape"].empty()) n = m["shape"].back().get<int>();
-  if (n <= 2) return {"benign", "intrusion"};
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back("class" + std::to_string(i));
-  return out;
+namespace {
+
+// Domain: the protocols the model judges; the others leave the slot unjudged.
+Status domain_policy(const compiler::Manifest& m, nnbpf_policy* pol, std::ostringstream& why) {
+  if (!m.protocols) {
+    why << "judges every protocol (the model declares none)";
+    return ok_status();
+  }
+  bool tcp = false, udp = false;
+  for (const std::string& s : *m.protocols) {
+    if (s == "tcp") tcp = true;
+    else if (s == "udp") udp = true;
+    else return Error::bad_input("manifest: unknown protocol '" + s + "' in \"protocols\"");
+  }
+  if (!tcp) pol->proto_out |= NNBPF_PROTO_OUT_TCP;
+  if (!udp) pol->proto_out |= NNBPF_PROTO_OUT_UDP;
+  why << "judges " << (tcp && udp ? "tcp,udp" : tcp ? "tcp" : udp ? "udp" : "nothing") << " flows";
+  return ok_status();
 }
 
-double logit_scale(const json& m) {
-  const json& q = m.at("quant");
-  int bits = q.contains("logit_frac_bits") ? q["logit_frac_bits"].get<int>() : q.at("b").get<int>();
-  return std::ldexp(1.0, bits);
+// Classes that count as evidence: --block-classes by name, or every class but
+// the first (benign).
+Status class_policy(const std::vector<std::string>& classes, const PolicyOptions& p, nnbpf_policy* pol,
+                    std::ostringstream& why) {
+  pol->class_ignore = 1;  // class 0 is benign
+  if (p.block_classes) {
+    uint32_t keep = 0;
+    for (const auto& c : *p.block_classes) {
+      auto it = std::find(classes.begin(), classes.end(), c);
+      if (it == classes.end()) {
+        std::string all;
+        for (const auto& n : classes) all += (all.empty() ? "" : ",") + n;
+        return Error::bad_input("--block-classes: the model has no class '" + c + "' (classes: " + all + ")");
+      }
+      if (it == classes.begin())
+        return Error::bad_input("--block-classes: '" + c + "' is the model's benign class (the first)");
+      keep |= 1u << (it - classes.begin());
+    }
+    pol->class_ignore = ~keep;
+  }
+  std::string counted;
+  for (size_t i = 1; i < classes.size() && i < 32; ++i)
+    if (!((pol->class_ignore >> i) & 1)) counted += (counted.empty() ? "" : ",") + classes[i];
+  why << "; evidence: " << (counted.empty() ? "none" : counted);
+  return ok_status();
 }
 
-Result<nnbpf_policy> slot_policy(const json& m, const PolicyOptions& p, std::string* summary) {
+// Margin floor: --min-margin, else the model's min_margin, in integer logits.
+Status margin_policy(const compiler::Manifest& m, const PolicyOptions& p, nnbpf_policy* pol,
+                     std::ostringstream& why) {
+  std::optional<double> margin = p.min_margin;
+  const char* margin_from = "--min-margin";
+  if (!margin && m.min_margin) {
+    margin = m.min_margin;
+    margin_from = "the model's min_margin";
+  }
+  if (!margin) return ok_status();
+  double scaled = std::round(*margin * m.logit_units());
+  if (!(std::fabs(scaled) < 9.2e18)) return Error::bad_input("--min-margin: out of range for the model's logits");
+  pol->flags |= NNBPF_POLICY_MARGIN;
+  pol->min_margin = static_cast<int64_t>(scaled);
+  why << " with margin >= " << *margin << " (" << margin_from << ", " << pol->min_margin << " in integer logits)";
+  return ok_status();
+}
+
+// Data ranges for --abstain-outside-ranges.
+Status range_policy(const compiler::Manifest& m, nnbpf_policy* pol, std::ostringstream& why) {
+  const auto& ins = m.inputs;
+  size_t n = std::min<size_t>(ins.size(), NNBPF_MAX_FEATURES);
+  bool have = n > 0;
+  for (size_t j = 0; j < n; ++j)
+    if (!ins[j].data_lo || !ins[j].data_hi) have = false;
+  if (!have)
+    return Error::bad_input("--abstain-outside-ranges: the manifest has no data_lo/data_hi ranges (a tree model "
+                            "or an old manifest)");
+  for (size_t j = 0; j < n; ++j) {
+    pol->data_lo[j] = *ins[j].data_lo;
+    pol->data_hi[j] = *ins[j].data_hi;
+  }
+  pol->flags |= NNBPF_POLICY_RANGES;
+  why << "; unsure outside the training ranges";
+  return ok_status();
+}
+
+}  // namespace
+
+Result<nnbpf_policy> slot_policy(const compiler::Manifest& m, const PolicyOptions& p, std::string* summary) {
   nnbpf_policy pol{};
   std::ostringstream why;
-  try {
-    // Domain.
-    if (m.contains("protocols") && m["protocols"].is_array()) {
-      bool tcp = false, udp = false;
-      for (const auto& v : m["protocols"]) {
-        std::string s = v.get<std::string>();
-        if (s == "tcp") tcp = true;
-        else if (s == "udp") udp = true;
-        else return Error::bad_input("manifest: unknown protocol '" + s + "' in \"protocols\"");
-      }
-      if (!tcp) pol.proto_out |= NNBPF_PROTO_OUT_TCP;
-      if (!udp) pol.proto_out |= NNBPF_PROTO_OUT_UDP;
-      why << "judges " << (tcp && udp ? "tcp,udp" : tcp ? "tcp" : udp ? "udp" : "nothing") << " flows";
-    } else {
-      why << "judges every protocol (the model declares none)";
-    }
-    // Classes that count.
-    auto classes = manifest_classes(m);
-    pol.class_ignore = 1;  // class 0 is benign
-    if (p.block_classes) {
-      uint32_t keep = 0;
-      for (const auto& c : *p.block_classes) {
-        auto it = std::find(classes.begin(), classes.end(), c);
-        if (it == classes.end()) {
-          std::string all;
-          for (const auto& n : classes) all += (all.empty() ? "" : ",") + n;
-          return Error::bad_input("--block-classes: the model has no class '" + c + "' (classes: " + all + ")");
-        }
-        if (it == classes.begin())
-          return Error::bad_input("--block-classes: '" + c + "' is the model's benign class (the first)");
-        keep |= 1u << (it - classes.begin());
-      }
-      pol.class_ignore = ~keep;
-    }
-    {
-      std::string counted;
-      for (size_t i = 1; i < classes.size() && i < 32; ++i)
-        if (!((pol.class_ignore >> i) & 1)) counted += (counted.empty() ? "" : ",") + classes[i];
-      why << "; evidence: " << (counted.empty() ? "none" : counted);
-    }
-    // Margin floor.
-    std::optional<double> margin = p.min_margin;
-    const char* margin_from = "--min-margin";
-    if (!margin && m.contains("min_margin") && m["min_margin"].is_number()) {
-      margin = m["min_margin"].get<double>();
-      margin_from = "the model's min_margin";
-    }
-    if (margin) {
-      double scaled = std::round(*margin * logit_scale(m));
-      if (!(std::fabs(scaled) < 9.2e18)) return Error::bad_input("--min-margin: out of range for the model's logits");
-      pol.flags |= NNBPF_POLICY_MARGIN;
-      pol.min_margin = static_cast<int64_t>(scaled);
-      why << " with margin >= " << *margin << " (" << margin_from << ", " << pol.min_margin << " in integer logits)";
-    }
-    // Data ranges for --abstain-outside-ranges.
-    if (p.abstain) {
-      const json& ins = m.at("inputs");
-      size_t n = std::min<size_t>(ins.size(), NNBPF_MAX_FEATURES);
-      bool have = n > 0;
-      for (size_t j = 0; j < n; ++j)
-        if (!ins[j].contains("data_lo") || !ins[j].contains("data_hi")) have = false;
-      if (!have)
-        return Error::bad_input("--abstain-outside-ranges: the manifest has no data_lo/data_hi ranges (a tree model "
-                                "or an old manifest)");
-      for (size_t j = 0; j < n; ++j) {
-        pol.data_lo[j] = ins[j]["data_lo"].get<uint64_t>();
-        pol.data_hi[j] = ins[j]["data_hi"].get<uint64_t>();
-      }
-      pol.flags |= NNBPF_POLICY_RANGES;
-      why << "; unsure outside the training ranges";
-    }
-  } catch (const std::exception& e) {
-    return Error::bad_input(std::string("manifest: malformed policy fields: ") + e.what());
-  }
+  NNBPF_CHECK(domain_policy(m, &pol, why));
+  NNBPF_CHECK(class_policy(m.class_names(), p, &pol, why));
+  NNBPF_CHECK(margin_policy(m, p, &pol, why));
+  if (p.abstain) NNBPF_CHECK(range_policy(m, &pol, why));
   if (summary) *summary = why.str();
   return pol;
 }
@@ -202,14 +202,7 @@ Result<std::vector<EvidenceEntry>> evidence_list(const std::string& iface, bool 
   NNBPF_TRY(bfd, open_pinned(iface, NNBPF_MAP_BLOCKED));
   Fd blocked(bfd);
   double scale = 1;
-  {
-    std::ifstream in(state_dir(iface) + "/manifest.json");
-    try {
-      scale = logit_scale(json::parse(in));
-    } catch (...) {
-      scale = 1;
-    }
-  }
+  if (auto man = running_manifest(iface)) scale = man->logit_units();
   uint64_t now = ktime_now_ns();
   uint64_t step = std::max<uint64_t>(pol.window_ns / NNBPF_EV_BUCKETS, 1);
   uint32_t epoch = static_cast<uint32_t>(now / step);

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compiler/driver/manifest.h"
 #include "compiler/support/result.h"
 #include "nnbpf/abi.h"
 
@@ -39,16 +40,10 @@ void apply_policy(const PolicyOptions& p, nnbpf_config* cfg);
 
 // The per-slot policy of the model described by `manifest` under `p`:
 // protocols -> proto_out, classes -> class_ignore (names checked against
-// manifest classes), min_margin -> integer (round(M * 2^logit_frac_bits), or
-// quant.b), data ranges. `summary` (optional) receives a one-line
-// description.
-Result<nnbpf_policy> slot_policy(const nlohmann::json& manifest, const PolicyOptions& p,
+// manifest classes), min_margin -> integer (round(M * 2^logit_frac_bits)),
+// data ranges. `summary` (optional) receives a one-line description.
+Result<nnbpf_policy> slot_policy(const compiler::Manifest& manifest, const PolicyOptions& p,
                                  std::string* summary = nullptr);
-
-// Class names of a manifest (default benign,intrusion / class0..).
-std::vector<std::string> manifest_classes(const nlohmann::json& manifest);
-// 2^logit_frac_bits (or 2^quant.b): integer logits per float unit.
-double logit_scale(const nlohmann::json& manifest);
 
 // STATE_DIR/policy.json: the options nnbpf update and hosts need.
 nlohmann::json policy_to_json(const PolicyOptions& p);

@@ -135,7 +135,7 @@ Status Hook::pin_and_record(const LoadedPipeline& pipe, const compiler::Artifact
   } else if (bpf_obj_pin(link_fd_, (pdir_ + "/link").c_str())) {
     return Error::runtime(pdir_ + "/link: cannot pin: " + std::strerror(errno));
   }
-  NNBPF_CHECK(write_file(sdir_ + "/manifest.json", art.manifest.dump(2) + "\n"));
+  NNBPF_CHECK(write_file(sdir_ + "/manifest.json", compiler::manifest_text(art.manifest)));
   NNBPF_CHECK(write_file(sdir_ + "/policy.json", policy_json));
   NNBPF_CHECK(write_file(sdir_ + "/pid", std::to_string(getpid()) + "\n"));
   return ok_status();

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iomanip>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "runtime/control.h"
@@ -90,66 +90,59 @@ const std::vector<double>& Metrics::latency_buckets() {
 void Metrics::observe(const nnbpf_event& e) {
   if (e.type != NNBPF_EV_VERDICT) return;
   std::lock_guard<std::mutex> g(mu_);
-  verdicts_[e.verdict]++;
+  tallies_.verdicts[e.verdict]++;
   double s = static_cast<double>(e.infer_ns) * 1e-9;
   const auto& b = latency_buckets();
   for (size_t i = 0; i < b.size(); ++i)
-    if (s <= b[i]) latency_counts_[i]++;
-  latency_count_++;
-  latency_sum_s_ += s;
+    if (s <= b[i]) tallies_.latency_counts[i]++;
+  tallies_.latency_count++;
+  tallies_.latency_sum_s += s;
 }
 
-Result<std::string> Metrics::render() {
-  NNBPF_TRY(st, read_stats(iface_));
-  auto stat = [&](uint32_t k) { return st.counter(k); };
+namespace {
 
-  nlohmann::json manifest;
-  {
-    std::ifstream in(state_dir(iface_) + "/manifest.json");
-    if (in) manifest = nlohmann::json::parse(in, nullptr, false);
-    if (manifest.is_discarded()) manifest = nlohmann::json::object();
-  }
-  const std::string ifl = "interface=\"" + label_value(iface_) + "\"";
-  Out o;
+void kernel_counter_samples(Out& o, const Stats& st) {
   for (const auto& c : kernel_counters()) {
     if (c.stat >= st.counters.size()) continue;  // an older object without this counter
     o.family(c.name, "counter", c.help);
-    o.sample(c.name, "", static_cast<double>(stat(c.stat)) * c.scale);
+    o.sample(c.name, "", static_cast<double>(st.counter(c.stat)) * c.scale);
   }
+}
 
-  // Verdicts: for two classes the kernel counts both (inferences, intrusions);
-  // with more classes the split by class comes from the events.
-  auto classes = manifest_classes(manifest);
+// Verdicts: for two classes the kernel counts both (inferences, intrusions);
+// with more classes the split by class comes from the events.
+void verdict_samples(Out& o, const Stats& st, const std::vector<std::string>& classes,
+                     const Metrics::Tallies& t) {
   o.family("nnbpf_inferences_total", "counter", "Inferences by verdict (class name).");
   if (classes.size() == 2) {
-    uint64_t all = stat(NNBPF_STAT_INFERENCES), intr = stat(NNBPF_STAT_INTRUSIONS);
+    uint64_t all = st.counter(NNBPF_STAT_INFERENCES), intr = st.counter(NNBPF_STAT_INTRUSIONS);
     o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[0]) + "\"",
              static_cast<double>(all >= intr ? all - intr : 0));
     o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[1]) + "\"", static_cast<double>(intr));
-  } else {
-    std::lock_guard<std::mutex> g(mu_);
-    for (size_t i = 0; i < classes.size(); ++i) {
-      auto it = verdicts_.find(static_cast<uint32_t>(i));
-      o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[i]) + "\"",
-               static_cast<double>(it == verdicts_.end() ? 0 : it->second));
-    }
+    return;
   }
-
-  // Inference latency from the events' infer_ns (only events the daemon read).
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    const auto& b = latency_buckets();
-    o.family("nnbpf_inference_duration_seconds", "histogram",
-             "Inference time per classified flow, from the events (bpf_ktime_get_ns in the chain).");
-    for (size_t i = 0; i < b.size(); ++i)
-      o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"" + num(b[i]) + "\"",
-               static_cast<double>(latency_counts_[i]));
-    o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"+Inf\"", static_cast<double>(latency_count_));
-    o.sample("nnbpf_inference_duration_seconds_sum", "", latency_sum_s_);
-    o.sample("nnbpf_inference_duration_seconds_count", "", static_cast<double>(latency_count_));
+  for (size_t i = 0; i < classes.size(); ++i) {
+    auto it = t.verdicts.find(static_cast<uint32_t>(i));
+    o.sample("nnbpf_inferences_total", "verdict=\"" + label_value(classes[i]) + "\"",
+             static_cast<double>(it == t.verdicts.end() ? 0 : it->second));
   }
+}
 
-  // Tables: flows tracked / evicted, blocks active.
+// Inference latency from the events' infer_ns (only events the daemon read).
+void latency_samples(Out& o, const Metrics::Tallies& t) {
+  const auto& b = Metrics::latency_buckets();
+  o.family("nnbpf_inference_duration_seconds", "histogram",
+           "Inference time per classified flow, from the events (bpf_ktime_get_ns in the chain).");
+  for (size_t i = 0; i < b.size(); ++i)
+    o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"" + num(b[i]) + "\"",
+             static_cast<double>(t.latency_counts[i]));
+  o.sample("nnbpf_inference_duration_seconds_bucket", "le=\"+Inf\"", static_cast<double>(t.latency_count));
+  o.sample("nnbpf_inference_duration_seconds_sum", "", t.latency_sum_s);
+  o.sample("nnbpf_inference_duration_seconds_count", "", static_cast<double>(t.latency_count));
+}
+
+// Tables: flows tracked / evicted, blocks active; inference errors.
+void table_samples(Out& o, const Stats& st) {
   o.one("nnbpf_flows_evicted_total", "counter",
         "Flows that left the table without a verdict (LRU eviction): new - ended - out of domain - tracked.",
         static_cast<double>(st.flows_evicted()));
@@ -160,24 +153,49 @@ Result<std::string> Metrics::render() {
 
   o.one("nnbpf_inference_errors_total", "counter", "Inferences that failed in the kernel (nnbpf stats).",
         static_cast<double>(st.inference_errors));
+}
 
-  // Parameter slot and generation (the hot-update state).
-  const std::string digest = st.model_digest.empty() ? manifest.value("model_digest", "") : st.model_digest;
+// Parameter slot and generation (the hot-update state), and the running
+// model (from its manifest, when one is readable).
+void model_samples(Out& o, const Stats& st, const std::string& iface, const std::optional<compiler::Manifest>& m,
+                   const std::vector<std::string>& classes) {
+  const std::string digest = !st.model_digest.empty() ? st.model_digest : m ? m->model_digest : "";
   o.one("nnbpf_param_slot", "gauge", "Parameter slot the kernel reads (0 or 1).", st.param_slot);
   o.one("nnbpf_param_generation", "gauge", "Generation of the running parameters (+1 per hot update).",
         static_cast<double>(st.param_generation));
 
-  size_t nfeat = manifest.contains("features") && manifest["features"].is_array() ? manifest["features"].size() : 0;
-  std::string b = manifest.contains("quant") ? manifest["quant"].value("b", nlohmann::json(0)).dump() : "0";
+  const size_t nfeat = m ? m->features.size() : 0;
+  const std::string b = m ? std::to_string(m->quant.b) : "0";
   std::string cls;
   for (size_t i = 0; i < classes.size(); ++i) cls += (i ? "," : "") + classes[i];
   o.family("nnbpf_model_info", "gauge", "The running model (value 1).");
   o.sample("nnbpf_model_info",
-           ifl + ",digest=\"" + label_value(digest) + "\",kind=\"" + label_value(manifest.value("kind", "mlp")) +
-               "\",features=\"" + std::to_string(nfeat) + "\",b=\"" + label_value(b) + "\",quant=\"" +
-               label_value(manifest.contains("quant") ? manifest["quant"].value("mode", "") : "") + "\",classes=\"" +
+           "interface=\"" + label_value(iface) + "\",digest=\"" + label_value(digest) + "\",kind=\"" +
+               label_value(m ? m->kind : "mlp") + "\",features=\"" + std::to_string(nfeat) + "\",b=\"" +
+               label_value(b) + "\",quant=\"" + label_value(m ? m->quant.mode : "") + "\",classes=\"" +
                label_value(cls) + "\"",
            1);
+}
+
+}  // namespace
+
+Result<std::string> Metrics::render() {
+  NNBPF_TRY(st, read_stats(iface_));
+  std::optional<compiler::Manifest> manifest;
+  if (auto m = running_manifest(iface_)) manifest = std::move(*m);
+  const std::vector<std::string> classes =
+      manifest ? manifest->class_names() : std::vector<std::string>{"benign", "intrusion"};
+  Tallies tallies;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    tallies = tallies_;
+  }
+  Out o;
+  kernel_counter_samples(o, st);
+  verdict_samples(o, st, classes, tallies);
+  latency_samples(o, tallies);
+  table_samples(o, st);
+  model_samples(o, st, iface_, manifest, classes);
   return o.str();
 }
 

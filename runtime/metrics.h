@@ -42,13 +42,18 @@ class Metrics {
   // Latency histogram bucket bounds, in seconds.
   static const std::vector<double>& latency_buckets();
 
+  // What the events taught so far; render() reads a copy.
+  struct Tallies {
+    std::map<uint32_t, uint64_t> verdicts;  // verdict -> count
+    std::vector<uint64_t> latency_counts = std::vector<uint64_t>(latency_buckets().size(), 0);
+    uint64_t latency_count = 0;
+    double latency_sum_s = 0;
+  };
+
  private:
   std::string iface_;
   std::mutex mu_;
-  std::map<uint32_t, uint64_t> verdicts_;  // verdict -> count (from events)
-  std::vector<uint64_t> latency_counts_ = std::vector<uint64_t>(latency_buckets().size(), 0);
-  uint64_t latency_count_ = 0;
-  double latency_sum_s_ = 0;
+  Tallies tallies_;  // under mu_
 };
 
 // The table (exposed for the unit test and docs).

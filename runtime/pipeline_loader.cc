@@ -133,6 +133,120 @@ LoadedPipeline::~LoadedPipeline() {
   if (obj_) bpf_object__close(obj_);
 }
 
+namespace {
+
+// The load-time options that edit the object before it is loaded: its
+// config (rodata) and the flow table's size.
+Status apply_load_options(bpf_object* obj, const std::string& path, const LoadOptions& opts) {
+  if (opts.config || opts.edit_config) {
+    NNBPF_TRY(cfg, object_config(obj, path));
+    if (opts.config) *cfg = *opts.config;
+    if (opts.edit_config) opts.edit_config(*cfg);
+  }
+  if (opts.max_flows) {
+    bpf_map* flows = bpf_object__find_map_by_name(obj, NNBPF_MAP_FLOWS);
+    if (!flows) return Error::bad_input(path + ": no " NNBPF_MAP_FLOWS " map (object built without the XDP runtime?)");
+    if (bpf_map__set_max_entries(flows, opts.max_flows))
+      return Error::runtime(NNBPF_MAP_FLOWS ": cannot set max_entries");
+  }
+  return ok_status();
+}
+
+// Per-program verifier statistics ("processed N insns", "stack depth"): one
+// log buffer per program at BPF_LOG_STATS when `collect`, else empty ones.
+std::vector<std::vector<char>> stats_log_buffers(bpf_object* obj, bool collect) {
+  bpf_program* prog;
+  size_t nprogs = 0;
+  bpf_object__for_each_program(prog, obj) nprogs++;
+  constexpr size_t kStatsLogSize = 64 * 1024;
+  std::vector<std::vector<char>> bufs(nprogs);
+  if (!collect) return bufs;
+  size_t i = 0;
+  bpf_object__for_each_program(prog, obj) {
+    bufs[i].assign(kStatsLogSize, 0);
+    bpf_program__set_log_buf(prog, bufs[i].data(), bufs[i].size());
+    bpf_program__set_log_level(prog, 4);  // BPF_LOG_STATS
+    ++i;
+  }
+  return bufs;
+}
+
+// The error of a failed bpf_object__load: which program, why, and the tail
+// of the verifier's log.
+Error load_error(const std::string& path, int err) {
+  std::string log;
+  {
+    std::lock_guard<std::mutex> lock(g_log_mu);
+    log = g_libbpf_log;
+  }
+  std::string which;
+  std::smatch m;
+  if (std::regex_search(log, m, std::regex("prog '([^']+)': BPF program load failed"))) which = m[1];
+  std::string msg = path + ": the kernel rejected " + (which.empty() ? "the object" : "program '" + which + "'") +
+                    ": " + errstr(err);
+  if ((err == -EPERM || err == -EACCES) && !have_bpf_privileges())
+    msg += " (loading BPF programs needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)";
+  else if (err == -EACCES || err == -EINVAL)
+    msg = path + ": the verifier rejected " + (which.empty() ? std::string("the object") : "program '" + which + "'");
+  auto e = Error::runtime(msg);
+  // The verifier's explanation, for the caller to print below the one-line
+  // error: load the object once more with log level 1 into a large
+  // (rotating) buffer and keep the tail of the failing program's log.
+  std::string vlog = verifier_log_of(path, which);
+  e.message += "\n" + log_tail(vlog.empty() ? log : vlog, 25);
+  return e;
+}
+
+// Each loaded program's size and, from `bufs` when `collect`, its verifier
+// statistics.
+std::vector<ProgramStats> program_stats(bpf_object* obj, const std::vector<std::vector<char>>& bufs, bool collect) {
+  std::vector<ProgramStats> out;
+  size_t i = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    ProgramStats st;
+    st.name = bpf_program__name(prog);
+    int fd = bpf_program__fd(prog);
+    bpf_prog_info info{};
+    __u32 len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+      st.insns = info.xlated_prog_len / 8;
+      st.jited_bytes = info.jited_prog_len;
+      if (info.verified_insns) st.verified_insns = info.verified_insns;
+    }
+    if (collect) {
+      std::string log(bufs[i].data());
+      std::smatch m;
+      if (std::regex_search(log, m, std::regex("processed (\\d+) insns"))) st.verified_insns = std::stoll(m[1]);
+      if (std::regex_search(log, m, std::regex("stack depth (\\d+)"))) st.stack_depth = std::stoll(m[1]);
+      if (std::regex_search(log, m, std::regex("verification time (\\d+) usec"))) st.verify_usec = std::stoll(m[1]);
+    }
+    out.push_back(st);
+    ++i;
+  }
+  return out;
+}
+
+// The tail-call table: stages in order, then the finish programs.
+Status fill_prog_table(bpf_object* obj, int progs_fd, const compiler::Artifact& a) {
+  auto put_prog = [&](uint32_t slot, const std::string& name) -> Status {
+    bpf_program* pr = bpf_object__find_program_by_name(obj, name.c_str());
+    if (!pr) return Error::bad_input(a.object_path + ": program '" + name + "' not found");
+    int fd = bpf_program__fd(pr);
+    if (bpf_map_update_elem(progs_fd, &slot, &fd, BPF_ANY))
+      return Error::runtime("nnbpf_progs: cannot set slot " + std::to_string(slot) + ": " + errstr(errno));
+    return ok_status();
+  };
+  for (size_t k = 0; k < a.stage_names.size(); ++k)
+    NNBPF_CHECK(put_prog(NNBPF_PROG_STAGE0 + static_cast<uint32_t>(k), a.stage_names[k]));
+  NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_TEST, NNBPF_PROG_TEST_FINISH_NAME));
+  if (bpf_object__find_program_by_name(obj, NNBPF_PROG_FLOW_FINISH_NAME))
+    NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_FLOW, NNBPF_PROG_FLOW_FINISH_NAME));
+  return ok_status();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Artifact& a, const LoadOptions& opts) {
   g_verbose = opts.verbose;
   libbpf_set_print(libbpf_print);
@@ -150,86 +264,11 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
     p->obj_ = nullptr;
     return Error::bad_input(a.object_path + ": libbpf cannot open the object: " + errstr(err));
   }
+  NNBPF_CHECK(apply_load_options(p->obj_, a.object_path, opts));
+  std::vector<std::vector<char>> bufs = stats_log_buffers(p->obj_, opts.collect_stats);
+  if (int err = bpf_object__load(p->obj_)) return load_error(a.object_path, err);
+  p->stats_ = program_stats(p->obj_, bufs, opts.collect_stats);
 
-  if (opts.config || opts.edit_config) {
-    NNBPF_TRY(cfg, object_config(p->obj_, a.object_path));
-    if (opts.config) *cfg = *opts.config;
-    if (opts.edit_config) opts.edit_config(*cfg);
-  }
-  if (opts.max_flows) {
-    bpf_map* flows = bpf_object__find_map_by_name(p->obj_, NNBPF_MAP_FLOWS);
-    if (!flows) return Error::bad_input(a.object_path + ": no " NNBPF_MAP_FLOWS " map (object built without the XDP runtime?)");
-    if (bpf_map__set_max_entries(flows, opts.max_flows))
-      return Error::runtime(NNBPF_MAP_FLOWS ": cannot set max_entries");
-  }
-
-  // Per-program verifier statistics ("processed N insns", "stack depth").
-  std::vector<std::string> logs;
-  bpf_program* prog;
-  size_t nprogs = 0;
-  bpf_object__for_each_program(prog, p->obj_) nprogs++;
-  logs.resize(nprogs);
-  constexpr size_t kStatsLogSize = 64 * 1024;
-  std::vector<std::vector<char>> bufs(nprogs);
-  if (opts.collect_stats) {
-    size_t i = 0;
-    bpf_object__for_each_program(prog, p->obj_) {
-      bufs[i].assign(kStatsLogSize, 0);
-      bpf_program__set_log_buf(prog, bufs[i].data(), bufs[i].size());
-      bpf_program__set_log_level(prog, 4);  // BPF_LOG_STATS
-      ++i;
-    }
-  }
-
-  int err = bpf_object__load(p->obj_);
-  if (err) {
-    std::string log;
-    {
-      std::lock_guard<std::mutex> lock(g_log_mu);
-      log = g_libbpf_log;
-    }
-    std::string which;
-    std::smatch m;
-    if (std::regex_search(log, m, std::regex("prog '([^']+)': BPF program load failed"))) which = m[1];
-    std::string msg = a.object_path + ": the kernel rejected " + (which.empty() ? "the object" : "program '" + which + "'") +
-                      ": " + errstr(err);
-    if ((err == -EPERM || err == -EACCES) && !have_bpf_privileges())
-      msg += " (loading BPF programs needs root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON)";
-    else if (err == -EACCES || err == -EINVAL)
-      msg = a.object_path + ": the verifier rejected " + (which.empty() ? std::string("the object") : "program '" + which + "'");
-    auto e = Error::runtime(msg);
-    // The verifier's explanation, for the caller to print below the one-line
-    // error: load the object once more with log level 1 into a large
-    // (rotating) buffer and keep the tail of the failing program's log.
-    std::string vlog = verifier_log_of(a.object_path, which);
-    e.message += "\n" + log_tail(vlog.empty() ? log : vlog, 25);
-    return e;
-  }
-
-  size_t i = 0;
-  bpf_object__for_each_program(prog, p->obj_) {
-    ProgramStats st;
-    st.name = bpf_program__name(prog);
-    int fd = bpf_program__fd(prog);
-    bpf_prog_info info{};
-    __u32 len = sizeof info;
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
-      st.insns = info.xlated_prog_len / 8;
-      st.jited_bytes = info.jited_prog_len;
-      if (info.verified_insns) st.verified_insns = info.verified_insns;
-    }
-    if (opts.collect_stats) {
-      std::string log(bufs[i].data());
-      std::smatch m;
-      if (std::regex_search(log, m, std::regex("processed (\\d+) insns"))) st.verified_insns = std::stoll(m[1]);
-      if (std::regex_search(log, m, std::regex("stack depth (\\d+)"))) st.stack_depth = std::stoll(m[1]);
-      if (std::regex_search(log, m, std::regex("verification time (\\d+) usec"))) st.verify_usec = std::stoll(m[1]);
-    }
-    p->stats_.push_back(st);
-    ++i;
-  }
-
-  // Tail-call table: stages in order, then the test finish program.
   int progs_fd = bpf_object__find_map_fd_by_name(p->obj_, NNBPF_MAP_PROGS);
   p->params_fd_ = bpf_object__find_map_fd_by_name(p->obj_, NNBPF_MAP_PARAMS);
   p->idx_fd_ = bpf_object__find_map_fd_by_name(p->obj_, NNBPF_MAP_PARAM_IDX);
@@ -237,19 +276,7 @@ Result<std::unique_ptr<LoadedPipeline>> LoadedPipeline::load(const compiler::Art
   if (progs_fd < 0 || p->params_fd_ < 0 || p->idx_fd_ < 0 || p->errors_fd_ < 0)
     return Error::bad_input(a.object_path + ": missing nnbpf maps (not an nnbpf object of ABI " +
                             std::to_string(NNBPF_ABI_VERSION) + ")");
-  auto put_prog = [&](uint32_t slot, const std::string& name) -> Status {
-    bpf_program* pr = bpf_object__find_program_by_name(p->obj_, name.c_str());
-    if (!pr) return Error::bad_input(a.object_path + ": program '" + name + "' not found");
-    int fd = bpf_program__fd(pr);
-    if (bpf_map_update_elem(progs_fd, &slot, &fd, BPF_ANY))
-      return Error::runtime("nnbpf_progs: cannot set slot " + std::to_string(slot) + ": " + errstr(errno));
-    return ok_status();
-  };
-  for (size_t k = 0; k < a.stage_names.size(); ++k)
-    NNBPF_CHECK(put_prog(NNBPF_PROG_STAGE0 + static_cast<uint32_t>(k), a.stage_names[k]));
-  NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_TEST, NNBPF_PROG_TEST_FINISH_NAME));
-  if (bpf_object__find_program_by_name(p->obj_, NNBPF_PROG_FLOW_FINISH_NAME))
-    NNBPF_CHECK(put_prog(NNBPF_PROG_FINISH_FLOW, NNBPF_PROG_FLOW_FINISH_NAME));
+  NNBPF_CHECK(fill_prog_table(p->obj_, progs_fd, a));
   bpf_program* entry = bpf_object__find_program_by_name(p->obj_, NNBPF_PROG_TEST_ENTRY_NAME);
   if (!entry) return Error::bad_input(a.object_path + ": program '" NNBPF_PROG_TEST_ENTRY_NAME "' not found");
   p->test_entry_fd_ = bpf_program__fd(entry);

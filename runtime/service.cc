@@ -10,6 +10,43 @@
 
 namespace nnbpf::runtime {
 
+namespace {
+
+// One HTTP request of the metrics endpoint.
+HttpResponse metrics_response(Metrics& metrics, const std::string& path) {
+  HttpResponse r;
+  if (path == "/metrics") {
+    auto text = metrics.render();
+    if (text) {
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = *text;
+    } else {
+      r.status = 503;
+      r.body = text.error().message + "\n";
+    }
+  } else if (path == "/") {
+    r.body = "nnbpf: metrics at /metrics\n";
+  } else {
+    r.status = 404;
+    r.body = "not found\n";
+  }
+  return r;
+}
+
+// --metrics-addr: the HTTP server, and the daemon's events fed to its metrics
+// (after any observer already set).
+Result<std::unique_ptr<HttpServer>> start_metrics(const std::string& addr, RunOptions& opts) {
+  auto metrics = std::make_shared<Metrics>(opts.iface);
+  auto prev = opts.observe;
+  opts.observe = [metrics, prev](const nnbpf_event& e) {
+    metrics->observe(e);
+    if (prev) prev(e);
+  };
+  return HttpServer::start(addr, [metrics](const std::string& path) { return metrics_response(*metrics, path); });
+}
+
+}  // namespace
+
 Status run_service(RunOptions opts, const ServiceOptions& svc) {
   const std::string tag = "nnbpf " + opts.who + ": ";
   const std::string model = opts.dir;
@@ -24,36 +61,10 @@ Status run_service(RunOptions opts, const ServiceOptions& svc) {
   NNBPF_TRY(dir, compiled_dir_for(model, svc.compiler, &tmp));
   opts.dir = dir;
 
-  std::shared_ptr<Metrics> metrics;
   std::unique_ptr<HttpServer> server;
   if (!svc.metrics_addr.empty()) {
-    metrics = std::make_shared<Metrics>(opts.iface);
-    auto prev = opts.observe;
-    opts.observe = [metrics, prev](const nnbpf_event& e) {
-      metrics->observe(e);
-      if (prev) prev(e);
-    };
-    auto s = HttpServer::start(svc.metrics_addr, [metrics](const std::string& path) {
-      HttpResponse r;
-      if (path == "/metrics") {
-        auto text = metrics->render();
-        if (text) {
-          r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          r.body = *text;
-        } else {
-          r.status = 503;
-          r.body = text.error().message + "\n";
-        }
-      } else if (path == "/") {
-        r.body = "nnbpf: metrics at /metrics\n";
-      } else {
-        r.status = 404;
-        r.body = "not found\n";
-      }
-      return r;
-    });
-    if (!s) return s.error();
-    server = std::move(*s);
+    NNBPF_TRY(s, start_metrics(svc.metrics_addr, opts));
+    server = std::move(s);
     std::cerr << tag << "metrics on http://" << svc.metrics_addr << "/metrics\n";
   }
   std::unique_ptr<ModelWatcher> watcher;

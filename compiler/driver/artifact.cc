@@ -28,85 +28,83 @@ Result<std::string> read_file(const std::string& path) {
 
 namespace {
 
+// A tree's shape from the manifest; the capacities must be what the kernel
+// can mask by.
+Result<QuantTreeEnsemble> tree_shape(const Manifest& m, const std::string& where) {
+  if (!m.tree) return Error::bad_input(where + ": malformed: tree: missing (kind is tree)");
+  const ManifestTree& tj = *m.tree;
+  QuantTreeEnsemble t;
+  t.n_outputs = tj.n_classes;
+  t.depths = tj.depths;
+  t.nodes_used = tj.nodes;
+  t.leaves_used = tj.leaves;
+  t.node_capacity = tj.node_capacity;
+  t.leaf_capacity = tj.leaf_capacity;
+  auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
+  if (!pow2(t.node_capacity) || t.node_capacity > kMaxTreeNodes || !pow2(t.leaf_capacity) ||
+      t.leaf_capacity > kMaxTreeNodes || t.n_outputs < 1 || t.n_outputs > kMaxOutputs || t.depths.empty() ||
+      m.features.empty() || static_cast<int>(m.features.size()) > kMaxFeatures)
+    return Error::bad_input(where + ": malformed tree description");
+  return t;
+}
+
+// An MLP's shape: its layers and quantization mode.
+Result<QuantMlp> mlp_shape(const Manifest& m, const std::string& where) {
+  const std::string& mode = m.quant.mode;
+  if (mode != "int32" && mode != "int8")
+    return Error::bad_input(where + ": unknown quant.mode '" + mode + "' for kind mlp (int32 or int8)");
+  QuantMlp mlp;
+  mlp.inputs.resize(m.features.size());
+  for (const ManifestLayer& l : m.layers) {
+    QuantLayer L;
+    L.in = l.in;
+    L.out = l.out;
+    L.relu = l.relu;
+    L.has_bias = l.bias;
+    mlp.layers.push_back(L);
+  }
+  mlp.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
+  // Manifests without quant.layer_b: every layer at b, no exponent array in
+  // the slot (docs/semantics.md#per-layer).
+  mlp.layer_exponents = mlp.mode == QuantMode::Int32 && m.quant.layer_b.has_value();
+  if (mlp.layer_exponents && m.quant.layer_b->size() != mlp.layers.size())
+    return Error::bad_input(where + ": quant.layer_b has " + std::to_string(m.quant.layer_b->size()) +
+                            " entries for " + std::to_string(mlp.layers.size()) + " layers");
+  mlp.ecdf_share = m.quant.ecdf_share;
+  return mlp;
+}
+
 // The model's shape (features, layers, tree capacities, quantization), the
 // stage names and the ISA from DIR/manifest.json; the weights come from the
 // object (read_params_section).
 Status read_manifest(Artifact& a) {
-  using nlohmann::json;
-  const std::string& dir = a.dir;
-  NNBPF_TRY(text, read_file(dir + "/manifest.json"));
-  try {
-    a.manifest = json::parse(text);
-  } catch (const std::exception& e) {
-    return Error::bad_input(dir + "/manifest.json: not valid JSON: " + std::string(e.what()));
+  const std::string where = a.dir + "/manifest.json";
+  NNBPF_TRY(text, read_file(where));
+  NNBPF_TRY(m, parse_manifest(text, where));
+  if (m.abi_version != NNBPF_ABI_VERSION)
+    return Error::bad_input(where + ": ABI version " + std::to_string(m.abi_version) + ", this nnbpf uses " +
+                            std::to_string(NNBPF_ABI_VERSION) + " (recompile the model)");
+  QuantModel shape;
+  shape.features = m.features;
+  shape.feature_ids = m.feature_ids;
+  shape.digest = m.model_digest;
+  if (m.kind == "tree") {
+    if (m.quant.mode != "tree")
+      return Error::bad_input(where + ": unknown quant.mode '" + m.quant.mode + "' for kind tree (tree)");
+    NNBPF_TRY(t, tree_shape(m, where));
+    shape.kind = std::move(t);
+  } else if (m.kind == "mlp") {
+    NNBPF_TRY(mlp, mlp_shape(m, where));
+    shape.kind = std::move(mlp);
+  } else {
+    return Error::bad_input(where + ": unknown model kind '" + m.kind + "' (mlp or tree)");
   }
-  const json& m = a.manifest;
-  try {
-    if (m.at("abi_version").get<int>() != NNBPF_ABI_VERSION)
-      return Error::bad_input(dir + "/manifest.json: ABI version " + std::to_string(m.at("abi_version").get<int>()) +
-                              ", this nnbpf uses " + std::to_string(NNBPF_ABI_VERSION) + " (recompile the model)");
-    QuantModel shape;
-    shape.features = m.at("features").get<std::vector<std::string>>();
-    shape.feature_ids = m.at("feature_ids").get<std::vector<int>>();
-    shape.digest = m.at("model_digest").get<std::string>();
-    const std::string kind = m.value("kind", "mlp");
-    if (kind == "tree") {
-      const auto& tj = m.at("tree");
-      QuantTreeEnsemble t;
-      t.n_outputs = tj.at("n_classes").get<int>();
-      t.depths = tj.at("depths").get<std::vector<int>>();
-      t.nodes_used = tj.at("nodes").get<int>();
-      t.leaves_used = tj.at("leaves").get<int>();
-      t.node_capacity = tj.at("node_capacity").get<int>();
-      t.leaf_capacity = tj.at("leaf_capacity").get<int>();
-      auto pow2 = [](int v) { return v > 0 && (v & (v - 1)) == 0; };
-      if (!pow2(t.node_capacity) || t.node_capacity > kMaxTreeNodes || !pow2(t.leaf_capacity) ||
-          t.leaf_capacity > kMaxTreeNodes || t.n_outputs < 1 || t.n_outputs > kMaxOutputs || t.depths.empty() ||
-          shape.features.empty() || static_cast<int>(shape.features.size()) > kMaxFeatures)
-        return Error::bad_input(dir + "/manifest.json: malformed tree description");
-      shape.kind = std::move(t);
-    } else if (kind != "mlp") {
-      return Error::bad_input(dir + "/manifest.json: unknown model kind '" + kind + "' (mlp or tree)");
-    } else {
-      shape.mlp().inputs.resize(shape.features.size());
-    }
-    // A tree's manifest lists no layers.
-    std::vector<QuantLayer> layers;
-    for (const auto& l : m.at("layers")) {
-      QuantLayer L;
-      L.in = l.at("in").get<int>();
-      L.out = l.at("out").get<int>();
-      L.relu = l.at("relu").get<bool>();
-      L.has_bias = l.at("bias").get<bool>();
-      layers.push_back(L);
-    }
-    const auto& qj = m.at("quant");
-    const std::string mode = qj.value("mode", kind == "tree" ? "tree" : "int32");
-    if (kind == "tree" ? mode != "tree" : mode != "int32" && mode != "int8")
-      return Error::bad_input(dir + "/manifest.json: unknown quant.mode '" + mode + "' for kind " + kind + " (" +
-                              (kind == "tree" ? "tree" : "int32 or int8") + ")");
-    const double ecdf_share = qj.at("ecdf_share").get<double>();
-    if (kind == "mlp") {
-      QuantMlp& mlp = shape.mlp();
-      mlp.layers = std::move(layers);
-      mlp.mode = mode == "int8" ? QuantMode::Int8 : QuantMode::Int32;
-      // Manifests without quant.layer_b (older compiles): every layer at b, no
-      // exponent array in the slot (docs/semantics.md#per-layer).
-      mlp.layer_exponents = mlp.mode == QuantMode::Int32 && qj.contains("layer_b");
-      if (mlp.layer_exponents && qj.at("layer_b").size() != mlp.layers.size())
-        return Error::bad_input(dir + "/manifest.json: quant.layer_b has " +
-                                std::to_string(qj.at("layer_b").size()) + " entries for " +
-                                std::to_string(mlp.layers.size()) + " layers");
-      mlp.ecdf_share = ecdf_share;
-    }
-    shape.alpha = qj.at("alpha").get<double>();
-    shape.b_ecdf = qj.at("b_ecdf").get<int>();
-    for (const auto& st : m.at("stages")) a.stage_names.push_back(st.at("name").get<std::string>());
-    a.mcpu = m.at("bpf_isa").get<std::string>();
-    a.model = shape;
-  } catch (const std::exception& e) {
-    return Error::bad_input(dir + "/manifest.json: malformed: " + std::string(e.what()));
-  }
+  shape.alpha = m.quant.alpha;
+  shape.b_ecdf = m.quant.b_ecdf;
+  for (const ManifestStage& st : m.stages) a.stage_names.push_back(st.name);
+  a.mcpu = m.bpf_isa;
+  a.model = std::move(shape);
+  a.manifest = std::move(m);
   return ok_status();
 }
 

@@ -9,8 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "compiler/driver/manifest.h"
 #include "compiler/ir/model.h"
 #include "compiler/support/result.h"
 
@@ -19,7 +18,7 @@ namespace nnbpf::compiler {
 struct Artifact {
   std::string dir;
   std::string object_path;
-  nlohmann::json manifest;
+  Manifest manifest;
   QuantModel model;            // full integer model, from the object's initial slot
   std::vector<uint8_t> initial_params;
   std::vector<std::string> stage_names;

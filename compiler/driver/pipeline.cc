@@ -242,184 +242,172 @@ Result<CompileResult> compile_capture(const std::string& mcpu) {
 
 namespace {
 
-// The MLP's part of the manifest: its layers, how b and the layers' exponents
-// were chosen, the inputs' clamping ranges and the layers' slot offsets.
-void manifest_mlp(nlohmann::json& m, const CompileResult& r, const QuantMlp& mlp) {
-  using nlohmann::json;
+// The MLP's quantization report: how b and the layers' exponents were chosen.
+void manifest_mlp_quant(ManifestQuant& quant, const CompileResult& r, const QuantMlp& mlp) {
   const QuantModel& q = r.quant_model;
-  m["kind"] = "mlp";
-  for (const auto& l : mlp.layers) m["shape"].push_back(l.out);
-  json& quant = m["quant"];
-  quant["mode"] = mlp.mode == QuantMode::Int8 ? "int8" : "int32";
-  quant["ecdf_share"] = mlp.ecdf_share;
-  quant["b_inputs_formula9"] = mlp.b_inputs;
-  quant["b_lowered"] = mlp.b_lowered;
-  quant["clamp"] = mlp.clamp_widest ? "widest" : "given";
-  quant["max_abs_activation"] = mlp.overflow.max_abs_activation;
-  quant["max_abs_accumulator"] = mlp.overflow.max_abs_accumulator;
-  quant["activation_margin_bits"] = mlp.overflow.activation_margin_bits;
-  quant["accumulator_margin_bits"] = mlp.overflow.accumulator_margin_bits;
+  quant.mode = mlp.mode == QuantMode::Int8 ? "int8" : "int32";
+  quant.ecdf_share = mlp.ecdf_share;
+  quant.b_inputs_formula9 = mlp.b_inputs;
+  quant.b_lowered = mlp.b_lowered;
+  quant.clamp = mlp.clamp_widest ? "widest" : "given";
+  quant.max_abs_activation = mlp.overflow.max_abs_activation;
+  quant.max_abs_accumulator = mlp.overflow.max_abs_accumulator;
+  quant.activation_margin_bits = mlp.overflow.activation_margin_bits;
+  quant.accumulator_margin_bits = mlp.overflow.accumulator_margin_bits;
   if (mlp.mode == QuantMode::Int32) {
     // Precision first: b_safe is the largest b the overflow analysis proves
     // safe; b = b_safe - margin_bits, never below b_ecdf (unless b_ecdf overflows).
-    quant["choice"] = q.b_forced ? "forced" : "precision-first";
+    quant.choice = q.b_forced ? "forced" : "precision-first";
     // Per-layer exponents (docs/semantics.md#per-layer): quant.b is step 1's,
     // b_uniform the uniform choice they were raised from.
     if (mlp.layer_exponents) {
-      json lb = json::array();
-      for (size_t l = 0; l < mlp.layers.size(); ++l) lb.push_back(mlp.layers[l].b);
-      quant["layer_b"] = lb;
-      quant["b_uniform"] = mlp.b_uniform;
+      quant.layer_b.emplace();
+      for (const auto& l : mlp.layers) quant.layer_b->push_back(l.b);
+      quant.b_uniform = mlp.b_uniform;
     }
-    quant["b_safe"] = mlp.b_safe;
-    quant["margin_bits"] = mlp.margin_bits;
-    quant["ecdf_share_at_b_ecdf"] = mlp.ecdf_share_at_b_ecdf;
+    quant.b_safe = mlp.b_safe;
+    quant.margin_bits = mlp.margin_bits;
+    quant.ecdf_share_at_b_ecdf = mlp.ecdf_share_at_b_ecdf;
   } else {
     // b: fractional bits of step 1's x1, which layer 0 reads as they are.
-    json layers = json::array();
+    ManifestInt8& int8 = quant.int8.emplace();
+    int8.input_frac_bits = q.b;
+    int8.activation_scales_from = !r.calibration_rows_source.empty() ? "calibration rows through the float model"
+                                                                      : "interval analysis of the float model";
     for (size_t l = 0; l < mlp.layers.size(); ++l)
-      layers.push_back({{"weight_scale", mlp.int8_scales[l].weight},
-                        {"input_scale", mlp.int8_scales[l].input},
-                        {"output_scale", mlp.int8_scales[l].output},
-                        {"requant_mult", mlp.layers[l].rq_mult},
-                        {"requant_shift", mlp.layers[l].rq_shift}});
-    quant["int8"] = {{"input_frac_bits", q.b},
-                     {"activation_scales_from", !r.calibration_rows_source.empty()
-                                                    ? "calibration rows through the float model"
-                                                    : "interval analysis of the float model"},
-                     {"layers", layers}};
+      int8.layers.push_back({mlp.int8_scales[l].weight, mlp.int8_scales[l].input, mlp.int8_scales[l].output,
+                             mlp.layers[l].rq_mult, mlp.layers[l].rq_shift});
   }
+}
+
+// The MLP's part of the manifest: its layers, its quantization, the inputs'
+// clamping ranges and the layers' slot offsets.
+void manifest_mlp(Manifest& m, const CompileResult& r, const QuantMlp& mlp) {
+  const QuantModel& q = r.quant_model;
+  m.kind = "mlp";
+  for (const auto& l : mlp.layers) m.shape.push_back(l.out);
+  manifest_mlp_quant(m.quant, r, mlp);
   for (size_t j = 0; j < mlp.inputs.size(); ++j)
-    m["inputs"].push_back({{"feature", q.features[j]},
-                           {"lo", mlp.inputs[j].lo},
-                           {"hi", mlp.inputs[j].hi},
-                           {"data_lo", mlp.inputs[j].data_lo},
-                           {"data_hi", mlp.inputs[j].data_hi}});
+    m.inputs.push_back(
+        {q.features[j], mlp.inputs[j].lo, mlp.inputs[j].hi, mlp.inputs[j].data_lo, mlp.inputs[j].data_hi});
   for (size_t l = 0; l < mlp.layers.size(); ++l) {
-    json layer = {{"in", mlp.layers[l].in},
-                  {"out", mlp.layers[l].out},
-                  {"relu", mlp.layers[l].relu},
-                  {"bias", mlp.layers[l].has_bias},
-                  {"weight_offset", r.layout.layers[l].weight_offset},
-                  {"bias_offset", r.layout.layers[l].bias_offset},
-                  {"weight_bytes", r.layout.layers[l].weight_bytes}};
+    ManifestLayer layer{mlp.layers[l].in,
+                        mlp.layers[l].out,
+                        mlp.layers[l].relu,
+                        mlp.layers[l].has_bias,
+                        r.layout.layers[l].weight_offset,
+                        r.layout.layers[l].bias_offset,
+                        r.layout.layers[l].weight_bytes};
     if (mlp.layer_exponents) {
-      layer["b"] = q.layer_exponent(l);
-      layer["shift"] = q.layer_shift(l);
+      layer.b = q.layer_exponent(l);
+      layer.shift = q.layer_shift(l);
     }
-    m["layers"].push_back(layer);
+    m.layers.push_back(layer);
   }
-  if (mlp.layer_exponents) m["params"]["layer_b_offset"] = r.layout.layer_b_offset;
+  if (mlp.layer_exponents) m.params.layer_b_offset = r.layout.layer_b_offset;
 }
 
 // The tree's part: its shape and slot offsets. Its inputs are the raw u64
 // features (no clamp), and the MLP's quant fields keep their neutral values,
 // which readers of every kind expect (docs/manifest.schema.json).
-void manifest_tree(nlohmann::json& m, const CompileResult& r, const QuantTreeEnsemble& t) {
+void manifest_tree(Manifest& m, const CompileResult& r, const QuantTreeEnsemble& t) {
   const QuantModel& q = r.quant_model;
-  m["kind"] = "tree";
-  m["shape"].push_back(t.n_outputs);
-  m["tree"] = {{"trees", t.depths.size()},
-               {"depths", t.depths},
-               {"n_classes", t.n_outputs},
-               {"nodes", t.nodes_used},
-               {"leaves", t.leaves_used},
-               {"node_capacity", t.node_capacity},
-               {"leaf_capacity", t.leaf_capacity},
-               {"nodes_offset", r.layout.tree_nodes_offset},
-               {"leaves_offset", r.layout.tree_leaves_offset},
-               {"roots_offset", r.layout.tree_roots_offset}};
-  nlohmann::json& quant = m["quant"];
-  quant["mode"] = "tree";
-  quant["ecdf_share"] = 0.0;
-  quant["b_inputs_formula9"] = -1;
-  quant["b_lowered"] = false;
-  quant["clamp"] = "none";
-  quant["max_abs_activation"] = 0.0;
-  quant["max_abs_accumulator"] = 0.0;
-  quant["activation_margin_bits"] = 0.0;
-  quant["accumulator_margin_bits"] = 0.0;
-  for (int j = 0; j < q.n_inputs(); ++j)
-    m["inputs"].push_back({{"feature", q.features[j]}, {"lo", 0}, {"hi", UINT64_MAX}});
+  m.kind = "tree";
+  m.shape.push_back(t.n_outputs);
+  m.tree = ManifestTree{static_cast<int>(t.depths.size()),
+                        t.depths,
+                        t.n_outputs,
+                        t.nodes_used,
+                        t.leaves_used,
+                        t.node_capacity,
+                        t.leaf_capacity,
+                        r.layout.tree_nodes_offset,
+                        r.layout.tree_leaves_offset,
+                        r.layout.tree_roots_offset};
+  ManifestQuant& quant = m.quant;
+  quant.mode = "tree";
+  quant.ecdf_share = 0.0;
+  quant.b_inputs_formula9 = -1;
+  quant.b_lowered = false;
+  quant.clamp = "none";
+  quant.max_abs_activation = 0.0;
+  quant.max_abs_accumulator = 0.0;
+  quant.activation_margin_bits = 0.0;
+  quant.accumulator_margin_bits = 0.0;
+  for (int j = 0; j < q.n_inputs(); ++j) m.inputs.push_back({q.features[j], 0, UINT64_MAX, {}, {}});
 }
 
-nlohmann::json manifest_stage(size_t k, const Stage& st) {
-  using nlohmann::json;
-  json stage = {{"name", std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k)},
-                {"standardize", st.standardize},
-                {"last", st.last},
-                {"parts", json::array()},
-                {"est_insns", st.est_insns}};
+ManifestStage manifest_stage(size_t k, const Stage& st) {
+  ManifestStage stage;
+  stage.name = std::string(NNBPF_PROG_STAGE_PREFIX) + std::to_string(k);
+  stage.standardize = st.standardize;
+  stage.last = st.last;
+  stage.est_insns = st.est_insns;
   std::visit(Overloaded{[&](const std::vector<StagePart>& parts) {
-                          for (const auto& p : parts)
-                            stage["parts"].push_back(
-                                {{"layer", p.layer}, {"neuron_begin", p.neuron_begin}, {"neuron_end", p.neuron_end}});
+                          for (const auto& p : parts) stage.parts.push_back({p.layer, p.neuron_begin, p.neuron_end});
                         },
-                        [&](const TreeRange& trees) { stage["trees"] = {trees.begin, trees.end}; }},
+                        [&](const TreeRange& trees) { stage.trees = std::array<int, 2>{trees.begin, trees.end}; }},
              st.work);
   return stage;
 }
 
+// The agreement gate's report; absent when no rows were judged.
+std::optional<ManifestAgreement> manifest_agreement(const CompileResult& r) {
+  const Agreement& a = r.agreement;
+  if (r.quant_model.digest.empty() || a.rows == 0) return std::nullopt;
+  ManifestAgreement ag;
+  ag.source = a.source;
+  ag.sampled = a.sampled;
+  ag.rows = a.rows;
+  ag.rows_available = a.rows_available;
+  ag.agree = a.agree;
+  ag.agreement = a.agreement;
+  ag.max_logit_error = a.max_logit_error;
+  ag.min_flipped_margin = a.min_flipped_margin;
+  ag.max_flipped_margin = a.max_flipped_margin;
+  ag.min_agreement = a.min_agreement;
+  ag.passed = a.passed;
+  if (a.sampled) {
+    ag.sampled_uniform = a.sampled_uniform;
+    ag.sampled_boundary = a.sampled_boundary;
+  }
+  return ag;
+}
+
 }  // namespace
 
-nlohmann::json make_manifest(const CompileResult& r) {
-  using nlohmann::json;
+Manifest make_manifest(const CompileResult& r) {
   const QuantModel& q = r.quant_model;
-  json m;
-  m["nnbpf_version"] = "0.1.0";
-  m["abi_version"] = NNBPF_ABI_VERSION;
-  m["model_digest"] = q.digest;
-  m["object"] = "model.bpf.o";
-  m["bpf_isa"] = r.mcpu;
-  m["features"] = q.features;
-  m["feature_ids"] = q.feature_ids;
-  m["shape"] = json::array();
-  m["shape"].push_back(q.n_inputs());
-  m["head"] = head_name(r.float_model.head);
-  m["quant"] = {{"b", q.b},
-                {"scale", std::ldexp(1.0, q.b)},
-                {"alpha", q.alpha},
-                {"b_ecdf", q.b_ecdf},
-                {"b_forced", q.b_forced},
-                {"input_ranges_source", r.ranges_source},
-                {"logit_frac_bits", logit_frac_bits(q)},
-                {"logit_scale", logit_scale(q)}};
-  m["inputs"] = json::array();
-  m["layers"] = json::array();
-  m["params"] = {{"bytes_per_slot", r.layout.total_bytes},
-                 {"slots", 2},
-                 {"bytes_total", 2 * r.layout.total_bytes},
-                 {"inputs_offset", r.layout.inputs_offset}};
+  Manifest m;
+  m.nnbpf_version = "0.1.0";
+  m.abi_version = NNBPF_ABI_VERSION;
+  m.model_digest = q.digest;
+  m.object = "model.bpf.o";
+  m.bpf_isa = r.mcpu;
+  m.features = q.features;
+  m.feature_ids = q.feature_ids;
+  m.shape.push_back(q.n_inputs());
+  m.head = head_name(r.float_model.head);
+  m.quant.b = q.b;
+  m.quant.scale = std::ldexp(1.0, q.b);
+  m.quant.alpha = q.alpha;
+  m.quant.b_ecdf = q.b_ecdf;
+  m.quant.b_forced = q.b_forced;
+  m.quant.input_ranges_source = r.ranges_source;
+  m.quant.logit_frac_bits = logit_frac_bits(q);
+  m.quant.logit_scale = logit_scale(q);
+  m.params = {r.layout.total_bytes, 2, 2 * r.layout.total_bytes, r.layout.inputs_offset, {}};
   std::visit(Overloaded{[&](const QuantMlp& mlp) { manifest_mlp(m, r, mlp); },
                         [&](const QuantTreeEnsemble& tree) { manifest_tree(m, r, tree); }},
              q.kind);
-  {
-    const Agreement& a = r.agreement;
-    json ag = {{"source", a.source},
-               {"sampled", a.sampled},
-               {"rows", a.rows},
-               {"rows_available", a.rows_available},
-               {"agree", a.agree},
-               {"agreement", a.agreement},
-               {"max_logit_error", a.max_logit_error},
-               {"min_flipped_margin", a.min_flipped_margin ? json(*a.min_flipped_margin) : json(nullptr)},
-               {"max_flipped_margin", a.max_flipped_margin ? json(*a.max_flipped_margin) : json(nullptr)},
-               {"min_agreement", a.min_agreement},
-               {"passed", a.passed}};
-    if (a.sampled) {
-      ag["sampled_uniform"] = a.sampled_uniform;
-      ag["sampled_boundary"] = a.sampled_boundary;
-    }
-    if (!q.digest.empty() && a.rows > 0) m["agreement"] = ag;
-  }
-  m["max_stage_insns"] = r.plan.max_stage_insns;
-  m["stages"] = json::array();
-  for (size_t k = 0; k < r.plan.stages.size(); ++k) m["stages"].push_back(manifest_stage(k, r.plan.stages[k]));
-  m["programs"] = {{"test_entry", NNBPF_PROG_TEST_ENTRY_NAME}, {"test_finish", NNBPF_PROG_TEST_FINISH_NAME}};
+  m.agreement = manifest_agreement(r);
+  m.max_stage_insns = r.plan.max_stage_insns;
+  for (size_t k = 0; k < r.plan.stages.size(); ++k) m.stages.push_back(manifest_stage(k, r.plan.stages[k]));
+  m.programs = {NNBPF_PROG_TEST_ENTRY_NAME, NNBPF_PROG_TEST_FINISH_NAME};
   // The model's domain and operating point (docs/run.md, "Blocking policy").
-  m["protocols"] = r.policy.protocols ? json(*r.policy.protocols) : json(nullptr);
-  m["classes"] = r.policy.classes;
-  m["min_margin"] = r.policy.min_margin ? json(*r.policy.min_margin) : json(nullptr);
+  m.protocols = r.policy.protocols;
+  m.classes = r.policy.classes;
+  m.min_margin = r.policy.min_margin;
   return m;
 }
 
@@ -665,7 +653,7 @@ Status write_artifact(const std::string& dir, const std::string& onnx_path, cons
     NNBPF_CHECK(write("source.onnx", *src));
   }
   NNBPF_CHECK(write("model.bpf.o", r.object));
-  NNBPF_CHECK(write("manifest.json", make_manifest(r).dump(2) + "\n"));
+  NNBPF_CHECK(write("manifest.json", manifest_text(make_manifest(r))));
   return ok_status();
 }
 

@@ -66,7 +66,8 @@ Result<CompileResult> compile_capture(const std::string& mcpu = "auto");
 // compile never leaves a half-written artifact.
 Status write_artifact(const std::string& dir, const std::string& onnx_path, const CompileResult& r);
 
-nlohmann::json make_manifest(const CompileResult& r);
+// The manifest of a compiled model (compiler/driver/manifest.h).
+Manifest make_manifest(const CompileResult& r);
 std::string describe_ir(const CompileResult& r);  // --emit ir
 std::string describe_summary(const std::string& onnx_path, const CompileResult& r);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Read a compiled artifact's manifest.json, validated against
 docs/manifest.schema.json (the one description of what nnbpf compile writes:
+compiler/driver/manifest.h, filled by
 compiler/driver/pipeline.cc make_manifest). Every Python reader of a
 manifest goes through load(), so a manifest that does not match the schema
 fails with one line naming the file and the key, never as a KeyError deep in

@@ -12,6 +12,6 @@ int main() {
     std::cerr << "capture_manifest: " << r.error().message << "\n";
     return 1;
   }
-  std::cout << nnbpf::compiler::make_manifest(*r).dump(2) << "\n";
+  std::cout << nnbpf::compiler::manifest_text(nnbpf::compiler::make_manifest(*r));
   return 0;
 }

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "runtime/evidence.h"
 #include "runtime/pins.h"
@@ -12,21 +11,23 @@
 namespace nnbpf::runtime {
 namespace {
 
-nlohmann::json manifest(nlohmann::json protocols, std::vector<std::string> classes) {
-  nlohmann::json m;
-  m["protocols"] = protocols;
-  if (!classes.empty()) m["classes"] = classes;
-  m["min_margin"] = nullptr;
-  m["shape"] = {6, 4, classes.empty() ? 2 : static_cast<int>(classes.size())};
-  m["quant"] = {{"b", 10}};
-  m["inputs"] = nlohmann::json::array();
-  for (int j = 0; j < 6; ++j) m["inputs"].push_back({{"data_lo", j}, {"data_hi", 100 + j}});
+using compiler::Manifest;
+
+// The fields slot_policy reads; `protocols` empty = null (every protocol).
+Manifest manifest(std::vector<std::string> protocols, std::vector<std::string> classes) {
+  Manifest m;
+  if (!protocols.empty()) m.protocols = protocols;
+  m.classes = classes;
+  m.shape = {6, 4, classes.empty() ? 2 : static_cast<int64_t>(classes.size())};
+  m.quant.b = 10;
+  m.quant.logit_frac_bits = 10;
+  for (uint64_t j = 0; j < 6; ++j) m.inputs.push_back({"x" + std::to_string(j), 0, 1000, j, 100 + j});
   return m;
 }
 
 TEST(RuntimePolicy, DomainFromTheManifest) {
   PolicyOptions p;
-  auto all = slot_policy(manifest(nullptr, {}), p);
+  auto all = slot_policy(manifest({}, {}), p);
   ASSERT_TRUE(all);
   EXPECT_EQ(all->proto_out, 0u);
   auto tcp = slot_policy(manifest({"tcp"}, {}), p);
@@ -41,7 +42,7 @@ TEST(RuntimePolicy, DomainFromTheManifest) {
 }
 
 TEST(RuntimePolicy, BlockClassesByName) {
-  auto m = manifest(nullptr, {"benign", "scan", "brute_force", "dos"});
+  auto m = manifest({}, {"benign", "scan", "brute_force", "dos"});
   PolicyOptions p;
   auto def = slot_policy(m, p);
   ASSERT_TRUE(def);
@@ -56,29 +57,30 @@ TEST(RuntimePolicy, BlockClassesByName) {
   EXPECT_NE(bad.error().message.find("--block-classes: the model has no class 'ddos'"), std::string::npos);
   p.block_classes = std::vector<std::string>{"benign"};
   EXPECT_FALSE(slot_policy(m, p));
-  EXPECT_EQ(manifest_classes(manifest(nullptr, {})), (std::vector<std::string>{"benign", "intrusion"}));
+  EXPECT_EQ(manifest({}, {}).class_names(), (std::vector<std::string>{"benign", "intrusion"}));
+  EXPECT_EQ(manifest({}, {"a", "b", "c"}).class_names(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
 TEST(RuntimePolicy, MarginInIntegerLogits) {
-  auto m = manifest(nullptr, {});
+  auto m = manifest({}, {});
   PolicyOptions p;
   auto none = slot_policy(m, p);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->flags & NNBPF_POLICY_MARGIN, 0u);
-  m["min_margin"] = 0.5;  // the model's operating point: round(0.5 * 2^10)
+  m.min_margin = 0.5;  // the model's operating point: round(0.5 * 2^10)
   auto from_model = slot_policy(m, p);
   ASSERT_TRUE(from_model);
   EXPECT_TRUE(from_model->flags & NNBPF_POLICY_MARGIN);
   EXPECT_EQ(from_model->min_margin, 512);
   p.min_margin = 1.25;  // --min-margin wins
-  m["quant"]["logit_frac_bits"] = 4;  // and logit_frac_bits over b
+  m.quant.logit_frac_bits = 4;  // in units of 2^-logit_frac_bits (not quant.b)
   auto flag = slot_policy(m, p);
   ASSERT_TRUE(flag);
   EXPECT_EQ(flag->min_margin, 20);
 }
 
 TEST(RuntimePolicy, RangesOnlyWhenAbstaining) {
-  auto m = manifest(nullptr, {});
+  auto m = manifest({}, {});
   PolicyOptions p;
   auto off = slot_policy(m, p);
   ASSERT_TRUE(off);
@@ -89,7 +91,7 @@ TEST(RuntimePolicy, RangesOnlyWhenAbstaining) {
   EXPECT_TRUE(on->flags & NNBPF_POLICY_RANGES);
   EXPECT_EQ(on->data_lo[3], 3u);
   EXPECT_EQ(on->data_hi[5], 105u);
-  m["inputs"][0].erase("data_lo");
+  m.inputs[0].data_lo.reset();
   EXPECT_FALSE(slot_policy(m, p));
 }
 
