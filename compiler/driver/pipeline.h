@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "compiler/codegen/params_layout.h"
 #include "compiler/driver/artifact.h"
